@@ -1,0 +1,40 @@
+//! The actix-web application: the admin scope and the catch-all mock handler.
+//!
+//! The app is built once per worker and never changes; scenario changes arrive through the
+//! store's snapshot, not through actix's router.
+
+use std::sync::Arc;
+
+use actix_web::{App, web};
+
+use crate::store::Store;
+use crate::{admin, handler};
+
+/// State shared by every worker.
+pub struct AppState {
+    /// The scenario set.
+    pub store: Arc<Store>,
+    /// Largest request body read, in bytes.
+    pub max_body_bytes: usize,
+    /// Bearer token the admin API requires, if any.
+    pub admin_token: Option<String>,
+}
+
+/// Builds the application around `state`.
+pub fn build(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(usize::MAX))
+        .service(web::scope(admin::PREFIX).configure(admin::configure))
+        .default_service(web::to(handler::mock))
+}

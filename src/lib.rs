@@ -1,0 +1,26 @@
+//! understudy: an HTTP test double that answers from JSON scenario files.
+//!
+//! The crate is both the `understudy` binary and a library. Its moving parts:
+//!
+//! - [`scenario`]: the file format (serde model), validation and compilation, diagnostics.
+//! - [`matching`]: the route index and near-miss reports.
+//! - [`store`]: the current snapshot of compiled scenarios, swapped atomically.
+//! - [`respond`]: compiled answers → HTTP responses.
+//! - `handler`, `admin`, `app`: the actix-web application.
+//! - [`wire`]: the actix-server/actix-http assembly around it.
+//! - [`server`]: start a server from a [`ServeConfig`].
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+mod handler;
+pub mod matching;
+pub mod respond;
+pub mod scenario;
+pub mod server;
+pub mod store;
+pub mod wire;
+
+pub use server::{ServeConfig, Running};

@@ -1,0 +1,226 @@
+//! The `understudy` command line: `serve` (the default), `validate`, `schema`, `health`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use understudy::scenario::load::{FileOutcome, load_dir, load_file};
+use understudy::{ServeConfig, server};
+
+/// An HTTP test double that answers from JSON scenario files.
+#[derive(Parser)]
+#[command(name = "understudy", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the scenarios directory (what a bare `understudy` does).
+    Serve(ServeArgs),
+    /// Check scenario files or directories; exit 1 and print one line per problem.
+    Validate {
+        /// Files or directories to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a scenario file.
+    Schema,
+    /// Exit 0 when the server at URL answers its health endpoint.
+    Health {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Admin token, when the server requires one.
+        #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Scenarios directory.
+    #[arg(long, env = "UNDERSTUDY_SCENARIOS", default_value = "./scenarios")]
+    scenarios: PathBuf,
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "UNDERSTUDY_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// How scenario file changes are noticed.
+    #[arg(long, env = "UNDERSTUDY_WATCH", value_enum, default_value_t = Watch::Auto)]
+    watch: Watch,
+    /// Poll interval for `--watch poll`.
+    #[arg(long, env = "UNDERSTUDY_POLL_INTERVAL_MS", default_value_t = 500)]
+    poll_interval_ms: u64,
+    /// TLS certificate chain (PEM).
+    #[arg(long, env = "UNDERSTUDY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "UNDERSTUDY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve TLS with a generated self-signed certificate.
+    #[arg(long, env = "UNDERSTUDY_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// Bearer token the admin API requires.
+    #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Journal size in entries.
+    #[arg(long, env = "UNDERSTUDY_JOURNAL_SIZE", default_value_t = 1000)]
+    journal_size: usize,
+    /// Largest request body accepted, in bytes (larger gets 413).
+    #[arg(long, env = "UNDERSTUDY_MAX_BODY_BYTES", default_value_t = server::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Log format.
+    #[arg(long, env = "UNDERSTUDY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Watch {
+    Auto,
+    Native,
+    Poll,
+    Off,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Validate { paths }) => Ok(validate(&paths)),
+        Some(Command::Schema) => {
+            print!("{}", understudy::scenario::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Health { url, admin_token, timeout_secs }) => {
+            Ok(health(&url, admin_token.as_deref(), Duration::from_secs(timeout_secs)))
+        }
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("understudy: {err:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_writer(std::io::stdout);
+    match format {
+        LogFormat::Pretty => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format);
+    if args.tls_cert.is_some() || args.tls_self_signed {
+        anyhow::bail!("TLS (--tls-cert/--tls-key/--tls-self-signed) is not supported yet by this version of understudy");
+    }
+    if args.watch != Watch::Off {
+        tracing::warn!(
+            "file watching is not available in this version yet: restart understudy to pick up scenario changes"
+        );
+    }
+    let _ = (args.poll_interval_ms, args.journal_size);
+    let mut config = ServeConfig::new(&args.scenarios);
+    config.bind = args.bind;
+    config.max_body_bytes = args.max_body_bytes;
+    config.admin_token = args.admin_token.filter(|t| !t.is_empty());
+    config.handle_signals = true;
+    actix_rt::System::new().block_on(async move {
+        let running = server::start(config)?;
+        running.server.await.context("server stopped with an error")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn validate(paths: &[PathBuf]) -> ExitCode {
+    let mut files = 0;
+    let mut problems = 0;
+    for path in paths {
+        let outcomes = match validate_path(path) {
+            Ok(o) => o,
+            Err(err) => {
+                println!("{}: at $: {err}", path.display());
+                problems += 1;
+                continue;
+            }
+        };
+        for outcome in outcomes {
+            files += 1;
+            if let Err(diags) = outcome.result {
+                problems += diags.len();
+                for d in diags {
+                    println!("{d}");
+                }
+            }
+        }
+    }
+    if problems == 0 {
+        eprintln!("{files} scenario file(s) valid");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{problems} problem(s) in {files} scenario file(s) checked");
+        ExitCode::from(1)
+    }
+}
+
+fn validate_path(path: &Path) -> std::io::Result<Vec<FileOutcome>> {
+    if path.is_dir() {
+        return load_dir(path);
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let canonical = parent.canonicalize()?;
+    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+    let _ = std::fs::metadata(path)?;
+    Ok(vec![load_file(&parent, &canonical, &name)])
+}
+
+fn health(url: &str, token: Option<&str>, timeout: Duration) -> ExitCode {
+    let endpoint = format!("{}/__admin/health", url.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(&endpoint);
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    match request.call() {
+        Ok(resp) if resp.status() == 200 => {
+            println!("ok: {endpoint}");
+            ExitCode::SUCCESS
+        }
+        Ok(resp) => {
+            eprintln!("unhealthy: {endpoint} answered {}", resp.status());
+            ExitCode::from(1)
+        }
+        Err(err) => {
+            eprintln!("unhealthy: {endpoint}: {err}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Validation and compilation: [`model::ScenarioFile`] → [`CompiledScenario`].
+//!
+//! Every rule of the contract that the type system cannot express is checked here: regexes
+//! compile, statuses are 100–599, bodyless statuses have no body, `file` stays inside the
+//! scenarios directory, headers are legal, ids are unique. All problems of a file are
+//! collected (not just the first), each with its JSON path and position. Keys whose behaviour
+//! a later version implements are refused with a "not supported yet" error rather than
+//! silently ignored.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use regex::{Regex, RegexBuilder};
+
+use super::compiled::{CompiledRoute, CompiledScenario, MethodMatcher, RequestMatcher};
+use super::diag::{Diagnostic, JsonPath, locate};
+use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
+use super::response;
+
+/// Upper bound on the compiled size of one regex (bytes of automaton).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Where a scenario document came from, for error positions and `file` confinement.
+pub struct Origin<'a> {
+    /// The file as shown in diagnostics.
+    pub display: &'a Path,
+    /// The JSON text, to recover positions.
+    pub source: &'a str,
+    /// Canonical scenarios directory; `file` bodies must resolve inside it.
+    pub root: &'a Path,
+    /// Folder that `file` paths are relative to.
+    pub dir: &'a Path,
+    /// Name used when the document has none.
+    pub default_name: String,
+    /// The file relative to the scenarios directory.
+    pub relative: Option<PathBuf>,
+}
+
+/// Collects diagnostics for one document.
+pub(crate) struct Ctx<'a> {
+    pub(crate) origin: &'a Origin<'a>,
+    pub(crate) diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Records a problem at `path`.
+    pub(crate) fn error(&mut self, path: &JsonPath, message: impl Into<String>) {
+        let pos = locate(self.origin.source, path);
+        self.diags.push(Diagnostic {
+            file: self.origin.display.to_path_buf(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Records that `key` at `path` is part of the format but not implemented yet.
+    pub(crate) fn unsupported(&mut self, path: &JsonPath, what: &str) {
+        let key = match path.segments().last() {
+            Some(super::diag::Seg::Key(k)) => k.clone(),
+            _ => path.to_string(),
+        };
+        self.error(
+            path,
+            format!("\"{key}\" ({what}) is not supported yet by this version of understudy"),
+        );
+    }
+
+    /// Compiles a user regex; `anchored` wraps it as `^(?:…)$` for whole-value matching.
+    pub(crate) fn regex(&mut self, pattern: &str, path: &JsonPath, anchored: bool) -> Option<Regex> {
+        let full = if anchored {
+            format!("^(?:{pattern})$")
+        } else {
+            pattern.to_owned()
+        };
+        match RegexBuilder::new(&full).size_limit(REGEX_SIZE_LIMIT).build() {
+            Ok(re) => Some(re),
+            Err(err) => {
+                self.error(path, regex_message(pattern, &err));
+                None
+            }
+        }
+    }
+}
+
+/// One line describing a regex error, with a hint for habits from other regex engines.
+fn regex_message(pattern: &str, err: &regex::Error) -> String {
+    let detail = match err {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or(text)
+            .to_owned(),
+        regex::Error::CompiledTooBig(limit) => {
+            format!("compiled regex exceeds the size limit of {limit} bytes")
+        }
+        other => other.to_string(),
+    };
+    let mut msg = format!("invalid regex {pattern:?}: {detail}");
+    if detail.contains("look-around") || detail.contains("backreferences") {
+        msg.push_str(
+            " (hint: understudy uses Rust regex syntax, which matches in linear time and has no \
+             look-around or backreferences)",
+        );
+    }
+    msg
+}
+
+/// Validates and compiles one parsed scenario document.
+pub fn compile(file: &ScenarioFile, origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
+    let mut cx = Ctx { origin, diags: Vec::new() };
+    let root = JsonPath::root();
+
+    let name = match &file.name {
+        Some(n) if n.trim().is_empty() => {
+            cx.error(&root.key("name"), "scenario name must not be empty");
+            String::new()
+        }
+        Some(n) => n.clone(),
+        None => origin.default_name.clone(),
+    };
+    let initial_state = match &file.initial_state {
+        Some(s) => {
+            non_empty(&mut cx, &root.key("initialState"), s);
+            cx.unsupported(&root.key("initialState"), "scenario states");
+            s.clone()
+        }
+        None => "start".to_owned(),
+    };
+
+    let mut ids = HashSet::new();
+    let mut routes = Vec::with_capacity(file.routes.len());
+    for (i, route) in file.routes.iter().enumerate() {
+        let at = root.key("routes").index(i);
+        let id = route.id.clone().unwrap_or_else(|| i.to_string());
+        if route.id.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            cx.error(&at.key("id"), "route id must not be empty");
+        }
+        if !ids.insert(id.clone()) {
+            cx.error(&at.key("id"), format!("duplicate route id {id:?} in this file"));
+        }
+        if let Some(compiled) = compile_route(&mut cx, route, &at, &name, id) {
+            routes.push(compiled);
+        }
+    }
+
+    if cx.diags.is_empty() {
+        Ok(CompiledScenario {
+            name,
+            description: file.description.clone(),
+            file: origin.relative.clone(),
+            initial_state,
+            routes,
+        })
+    } else {
+        let mut diags = cx.diags;
+        diags.sort_by_key(|d| (d.line, d.column));
+        Err(diags)
+    }
+}
+
+fn non_empty(cx: &mut Ctx<'_>, path: &JsonPath, s: &str) {
+    if s.trim().is_empty() {
+        cx.error(path, "state names must not be empty");
+    }
+}
+
+fn compile_route(
+    cx: &mut Ctx<'_>,
+    route: &model::Route,
+    at: &JsonPath,
+    scenario: &str,
+    id: String,
+) -> Option<CompiledRoute> {
+    if let Some(states) = &route.when_state {
+        let p = at.key("whenState");
+        if states.as_slice().is_empty() {
+            cx.error(&p, "whenState needs at least one state");
+        }
+        for (i, s) in states.as_slice().iter().enumerate() {
+            let sp = if matches!(states, model::OneOrMany::One(_)) { p.clone() } else { p.index(i) };
+            non_empty(cx, &sp, s);
+        }
+        cx.unsupported(&p, "scenario states");
+    }
+    if let Some(s) = &route.set_state {
+        non_empty(cx, &at.key("setState"), s);
+        cx.unsupported(&at.key("setState"), "scenario states");
+    }
+    if route.after_last.is_some() {
+        if route.responses.is_none() {
+            cx.error(&at.key("afterLast"), "afterLast only applies to a \"responses\" script");
+        }
+        cx.unsupported(&at.key("afterLast"), "response sequences");
+    }
+    match &route.expect {
+        None | Some(ExpectMode::Mode(ExpectKeyword::Continue)) => {}
+        Some(_) => cx.unsupported(&at.key("expect"), "Expect: 100-continue control"),
+    }
+
+    let matcher = compile_matcher(cx, &route.request, &at.key("request"));
+
+    let response = match (&route.response, &route.responses) {
+        (Some(r), None) => {
+            let p = at.key("response");
+            if r.repeat.is_some() {
+                cx.error(&p.key("repeat"), "repeat only applies inside a \"responses\" script");
+            }
+            response::compile(cx, r, &p)
+        }
+        (None, Some(list)) => {
+            let p = at.key("responses");
+            if list.is_empty() {
+                cx.error(&p, "responses needs at least one response");
+            }
+            for (i, r) in list.iter().enumerate() {
+                if r.repeat == Some(0) {
+                    cx.error(&p.index(i).key("repeat"), "repeat must be at least 1");
+                }
+                response::compile(cx, r, &p.index(i));
+            }
+            cx.unsupported(&p, "response sequences");
+            None
+        }
+        (Some(_), Some(_)) => {
+            cx.error(at, "a route has either \"response\" or \"responses\", not both");
+            None
+        }
+        (None, None) => {
+            cx.error(at, "a route needs a \"response\" (or a \"responses\" script)");
+            None
+        }
+    };
+
+    Some(CompiledRoute {
+        full_name: format!("{scenario}/{id}"),
+        id,
+        priority: route.priority,
+        matcher: matcher?,
+        response: response?,
+    })
+}
+
+fn compile_matcher(
+    cx: &mut Ctx<'_>,
+    req: &model::RequestMatcher,
+    at: &JsonPath,
+) -> Option<RequestMatcher> {
+    let before = cx.diags.len();
+    let method = req
+        .method
+        .as_deref()
+        .and_then(|m| cx.regex(m, &at.key("method"), true))
+        .map(MethodMatcher::new);
+    let path = req.path.as_deref().and_then(|p| cx.regex(p, &at.key("path"), true));
+    let mut query = Vec::new();
+    for (name, pattern) in req.query.iter().flatten() {
+        let re = pattern.as_deref().and_then(|p| cx.regex(p, &at.key("query").key(name), true));
+        query.push((name.clone(), re));
+    }
+    let mut headers = Vec::new();
+    for (name, pattern) in req.headers.iter().flatten() {
+        let p = at.key("headers").key(name);
+        let Ok(header) = actix_http::header::HeaderName::from_bytes(name.as_bytes()) else {
+            cx.error(&p, format!("{name:?} is not a valid header name"));
+            continue;
+        };
+        let re = pattern.as_deref().and_then(|pat| cx.regex(pat, &p, true));
+        headers.push((header, re));
+    }
+    let body = req.body.as_deref().and_then(|b| cx.regex(b, &at.key("body"), false));
+    if cx.diags.len() > before {
+        return None;
+    }
+    Some(RequestMatcher {
+        method,
+        path,
+        path_source: req.path.clone(),
+        query,
+        headers,
+        body,
+        json: req.json.clone(),
+    })
+}

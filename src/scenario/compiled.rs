@@ -1,0 +1,107 @@
+//! Runtime types: a scenario after validation, ready to answer requests.
+//!
+//! Everything here is immutable and cheap to share: regexes are built, bodies are read from
+//! disk and encoded, headers are parsed and reason phrases are interned. The request path only
+//! reads these types; it never parses, never allocates a regex, never touches the disk.
+
+use std::path::PathBuf;
+
+use actix_http::header::{HeaderName, HeaderValue};
+use actix_http::{ConnectionType, StatusCode};
+use bytes::Bytes;
+use regex::Regex;
+use serde_json::Value;
+
+/// A scenario file, compiled.
+#[derive(Debug)]
+pub struct CompiledScenario {
+    /// Scenario name (unique across the loaded set).
+    pub name: String,
+    /// Free text from the file.
+    pub description: Option<String>,
+    /// The file it came from, relative to the scenarios directory (`None` when not from a file).
+    pub file: Option<PathBuf>,
+    /// State the scenario starts in.
+    pub initial_state: String,
+    /// Routes in file order.
+    pub routes: Vec<CompiledRoute>,
+}
+
+/// One route, compiled.
+#[derive(Debug)]
+pub struct CompiledRoute {
+    /// Route id within its scenario.
+    pub id: String,
+    /// `<scenario>/<id>`.
+    pub full_name: String,
+    /// Higher is tried first.
+    pub priority: i64,
+    /// What the request must look like.
+    pub matcher: RequestMatcher,
+    /// The answer.
+    pub response: CompiledResponse,
+}
+
+/// Compiled request matchers; `None` or empty means "matches anything".
+#[derive(Debug, Default)]
+pub struct RequestMatcher {
+    /// Method regex, anchored.
+    pub method: Option<MethodMatcher>,
+    /// Path regex, anchored; named groups feed templates.
+    pub path: Option<Regex>,
+    /// The path pattern as written, used to build the route index.
+    pub path_source: Option<String>,
+    /// Query parameter name → anchored regex, or `None` for "must be absent".
+    pub query: Vec<(String, Option<Regex>)>,
+    /// Header name → anchored regex, or `None` for "must be absent".
+    pub headers: Vec<(HeaderName, Option<Regex>)>,
+    /// Regex searched in the body.
+    pub body: Option<Regex>,
+    /// JSON value the body must contain.
+    pub json: Option<Value>,
+}
+
+/// Standard methods whose match result is computed once at load time.
+pub const STANDARD_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+];
+
+/// A method regex with its verdict precomputed for the standard methods.
+#[derive(Debug)]
+pub struct MethodMatcher {
+    /// The anchored regex, for non-standard methods.
+    pub regex: Regex,
+    /// `known[i]` is whether `STANDARD_METHODS[i]` matches.
+    pub known: [bool; STANDARD_METHODS.len()],
+}
+
+impl MethodMatcher {
+    /// Builds the matcher and its precomputed verdicts.
+    pub fn new(regex: Regex) -> Self {
+        let known = STANDARD_METHODS.map(|m| regex.is_match(m));
+        MethodMatcher { regex, known }
+    }
+
+    /// Whether `method` matches.
+    pub fn is_match(&self, method: &str) -> bool {
+        match STANDARD_METHODS.iter().position(|m| *m == method) {
+            Some(i) => self.known[i],
+            None => self.regex.is_match(method),
+        }
+    }
+}
+
+/// A fully prepared answer.
+#[derive(Debug, Clone)]
+pub struct CompiledResponse {
+    /// Status code.
+    pub status: StatusCode,
+    /// Reason phrase for the status line (custom, canonical, or a class phrase).
+    pub reason: &'static str,
+    /// Headers in order, Content-Type included when the body kind implies one.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `Connection` behaviour asked for through a `Connection` header.
+    pub connection: Option<ConnectionType>,
+    /// The body bytes (empty when there is none).
+    pub body: Bytes,
+}

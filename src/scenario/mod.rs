@@ -1,0 +1,27 @@
+//! The scenario file format and its life cycle: parse → validate → compile.
+//!
+//! - [`model`]: serde types, exactly the JSON users write.
+//! - [`compile`] and `response`: validation into the runtime types of [`compiled`].
+//! - [`load`]: directory scan, strict parsing, per-file outcomes.
+//! - [`diag`]: `FILE:LINE:COL: at JSON.PATH: message` diagnostics.
+//!
+//! Nothing here knows about sockets or requests.
+
+pub mod compile;
+pub mod compiled;
+pub mod diag;
+pub mod load;
+pub mod model;
+mod response;
+
+pub use compiled::{CompiledResponse, CompiledRoute, CompiledScenario};
+pub use diag::Diagnostic;
+pub use response::default_reason;
+
+/// The JSON Schema (draft 2020-12) of a scenario file, as pretty-printed JSON.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(model::ScenarioFile);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,271 @@
+//! Compiling a response: status line, headers, body bytes and default Content-Type.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use actix_http::header::{self, HeaderName, HeaderValue};
+use actix_http::{ConnectionType, StatusCode};
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::compile::Ctx;
+use super::compiled::CompiledResponse;
+use super::diag::JsonPath;
+use super::model::{self, OneOrMany};
+
+/// Largest `file` body read into memory.
+const MAX_FILE_BODY: u64 = 64 * 1024 * 1024;
+
+/// Compiles one response; `None` when it has problems (already recorded in `cx`).
+pub(crate) fn compile(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> Option<CompiledResponse> {
+    let before = cx.diags.len();
+
+    let status = if (100..=599).contains(&r.status) {
+        StatusCode::from_u16(r.status).ok()
+    } else {
+        cx.error(
+            &at.key("status"),
+            format!("expected a status from 100 to 599, found {}", r.status),
+        );
+        None
+    };
+
+    let reason = match &r.reason {
+        Some(text) if text.bytes().any(|b| b.is_ascii_control() && b != b'\t') => {
+            cx.error(
+                &at.key("reason"),
+                format!("reason phrase {text:?} must not contain CR, LF or other control characters"),
+            );
+            None
+        }
+        Some(text) => Some(intern(text)),
+        None => status.map(default_reason),
+    };
+
+    unsupported_keys(cx, r, at);
+    let (headers, connection) = compile_headers(cx, r.headers.as_ref(), &at.key("headers"));
+    let body = compile_body(cx, r, at);
+
+    if cx.diags.len() > before {
+        return None;
+    }
+    let (body, default_type) = body.unwrap_or((Bytes::new(), None));
+    let mut headers = headers;
+    if let Some(ct) = default_type {
+        if !headers.iter().any(|(n, _)| n == header::CONTENT_TYPE) {
+            headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
+        }
+    }
+    Some(CompiledResponse {
+        status: status?,
+        reason: reason?,
+        headers,
+        connection,
+        body,
+    })
+}
+
+/// Keys of the format that later versions implement; 101 consistency is checked here too.
+fn unsupported_keys(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
+    if r.template == Some(true) {
+        cx.unsupported(&at.key("template"), "templates");
+    }
+    if r.delay_ms.is_some() {
+        cx.unsupported(&at.key("delayMs"), "pacing");
+    }
+    if r.chunks.is_some() {
+        cx.unsupported(&at.key("chunks"), "pacing");
+    }
+    if r.fault.is_some() {
+        cx.unsupported(&at.key("fault"), "wire faults");
+    }
+    if r.informational.is_some() {
+        cx.unsupported(&at.key("informational"), "interim 1xx responses");
+    }
+    match (&r.websocket, &r.upgrade) {
+        (Some(_), Some(_)) => cx.error(at, "a response has either \"websocket\" or \"upgrade\", not both"),
+        (Some(_), None) | (None, Some(_)) if r.status != 101 => {
+            let key = if r.websocket.is_some() { "websocket" } else { "upgrade" };
+            cx.error(&at.key(key), format!("\"{key}\" needs status 101, found {}", r.status));
+        }
+        (Some(_), None) => cx.unsupported(&at.key("websocket"), "WebSocket scripts"),
+        (None, Some(_)) => cx.unsupported(&at.key("upgrade"), "raw protocol upgrades"),
+        (None, None) if r.status == 101 => cx.error(
+            &at.key("status"),
+            "status 101 needs \"websocket\" or \"upgrade\" to say what happens after the switch",
+        ),
+        (None, None) => {}
+    }
+}
+
+fn compile_headers(
+    cx: &mut Ctx<'_>,
+    headers: Option<&indexmap::IndexMap<String, OneOrMany>>,
+    at: &JsonPath,
+) -> (Vec<(HeaderName, HeaderValue)>, Option<ConnectionType>) {
+    let mut out = Vec::new();
+    let mut connection = None;
+    for (name, values) in headers.into_iter().flatten() {
+        let p = at.key(name);
+        let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {
+            cx.error(&p, format!("{name:?} is not a valid header name"));
+            continue;
+        };
+        if hname == header::CONTENT_LENGTH || hname == header::TRANSFER_ENCODING {
+            cx.error(
+                &p,
+                format!(
+                    "{name} is computed from the body and cannot be set (hint: use \"fault\": \
+                     \"truncated_body\" for a length that lies)"
+                ),
+            );
+            continue;
+        }
+        for (i, value) in values.as_slice().iter().enumerate() {
+            let vp = if matches!(values, OneOrMany::Many(_)) { p.index(i) } else { p.clone() };
+            if value.contains(['\r', '\n']) {
+                cx.error(&vp, format!("header value {value:?} must not contain CR or LF"));
+                continue;
+            }
+            if hname == header::CONNECTION {
+                match value.to_ascii_lowercase().as_str() {
+                    "close" => connection = Some(ConnectionType::Close),
+                    "keep-alive" => connection = Some(ConnectionType::KeepAlive),
+                    _ => cx.error(&vp, "Connection may only be \"close\" or \"keep-alive\""),
+                }
+                continue;
+            }
+            match HeaderValue::from_bytes(value.as_bytes()) {
+                Ok(v) => out.push((hname.clone(), v)),
+                Err(_) => cx.error(&vp, format!("header value {value:?} has characters not allowed in a header")),
+            }
+        }
+    }
+    (out, connection)
+}
+
+/// The body bytes and the default Content-Type its kind implies.
+fn compile_body(
+    cx: &mut Ctx<'_>,
+    r: &model::Response,
+    at: &JsonPath,
+) -> Option<(Bytes, Option<&'static str>)> {
+    let given: Vec<&str> = [
+        ("body", r.body.is_some()),
+        ("json", r.json.is_some()),
+        ("base64", r.base64.is_some()),
+        ("file", r.file.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, present)| present.then_some(k))
+    .collect();
+    if given.len() > 1 {
+        cx.error(
+            &at.key(given[1]),
+            format!("a response has at most one body; found {}", given.join(" and ")),
+        );
+        return None;
+    }
+    let key = *given.first()?;
+    if r.status < 200 || r.status == 204 || r.status == 304 {
+        cx.error(
+            &at.key(key),
+            format!("a {} response cannot have a body", r.status),
+        );
+        return None;
+    }
+    let p = at.key(key);
+    if let Some(text) = &r.body {
+        return Some((Bytes::from(text.clone()), Some("text/plain; charset=utf-8")));
+    }
+    if let Some(value) = &r.json {
+        let bytes = serde_json::to_vec(value).expect("a JSON value always serializes");
+        return Some((Bytes::from(bytes), Some("application/json")));
+    }
+    if let Some(b64) = &r.base64 {
+        return match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+            Ok(bytes) => Some((Bytes::from(bytes), Some("application/octet-stream"))),
+            Err(err) => {
+                cx.error(&p, format!("not valid base64: {err}"));
+                None
+            }
+        };
+    }
+    let rel = r.file.as_deref()?;
+    let bytes = read_confined(cx, rel, &p)?;
+    let mime = mime_guess::from_path(rel).first_raw().unwrap_or("application/octet-stream");
+    Some((bytes, Some(mime)))
+}
+
+/// Reads a `file` body, refusing anything that resolves outside the scenarios directory.
+fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
+    let path = std::path::Path::new(rel);
+    if path.is_absolute() {
+        cx.error(p, format!("file {rel:?} must be a path relative to the scenario file's folder"));
+        return None;
+    }
+    let joined = cx.origin.dir.join(path);
+    let resolved = match joined.canonicalize() {
+        Ok(r) => r,
+        Err(err) => {
+            cx.error(p, format!("cannot read file {rel:?}: {err}"));
+            return None;
+        }
+    };
+    if !resolved.starts_with(cx.origin.root) {
+        cx.error(
+            p,
+            format!("file {rel:?} resolves outside the scenarios directory (to {})", resolved.display()),
+        );
+        return None;
+    }
+    let meta = match std::fs::metadata(&resolved) {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => {
+            cx.error(p, format!("file {rel:?} is not a regular file"));
+            return None;
+        }
+        Err(err) => {
+            cx.error(p, format!("cannot read file {rel:?}: {err}"));
+            return None;
+        }
+    };
+    if meta.len() > MAX_FILE_BODY {
+        cx.error(p, format!("file {rel:?} is {} bytes; the limit is {MAX_FILE_BODY}", meta.len()));
+        return None;
+    }
+    match std::fs::read(&resolved) {
+        Ok(bytes) => Some(Bytes::from(bytes)),
+        Err(err) => {
+            cx.error(p, format!("cannot read file {rel:?}: {err}"));
+            None
+        }
+    }
+}
+
+/// Canonical phrase for registered codes, a class phrase for the others.
+///
+/// actix would otherwise write `<unknown status code>` on the status line.
+pub fn default_reason(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or(match status.as_u16() {
+        100..=199 => "Informational",
+        200..=299 => "Success",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        _ => "Server Error",
+    })
+}
+
+/// Interns a reason phrase: actix's status line takes `&'static str`.
+///
+/// The set only grows by the distinct phrases scenario files use, so the leak is bounded.
+fn intern(text: &str) -> &'static str {
+    static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = SET.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = set.get(text) {
+        return s;
+    }
+    let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}

@@ -1,0 +1,108 @@
+//! Starting a server: load the scenarios, bind, serve.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::app::AppState;
+use crate::store::Store;
+use crate::wire::{self, ListenerConfig};
+
+/// Default `--max-body-bytes`: 10 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// What `understudy serve` needs to run.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Scenarios directory.
+    pub scenarios: PathBuf,
+    /// Address to bind; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Largest request body read, in bytes.
+    pub max_body_bytes: usize,
+    /// Bearer token the admin API requires, if any.
+    pub admin_token: Option<String>,
+    /// Listener tuning.
+    pub listener: ListenerConfig,
+    /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
+    pub handle_signals: bool,
+}
+
+impl ServeConfig {
+    /// Defaults for serving `scenarios` on `127.0.0.1:8080`.
+    pub fn new(scenarios: impl Into<PathBuf>) -> Self {
+        ServeConfig {
+            scenarios: scenarios.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            admin_token: None,
+            listener: ListenerConfig::default(),
+            handle_signals: false,
+        }
+    }
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The scenario set it serves.
+    pub store: Arc<Store>,
+    /// The actix server; await it to run until shutdown, or use its handle to stop it.
+    pub server: actix_server::Server,
+}
+
+/// Errors that keep a server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The scenarios directory cannot be read.
+    #[error("cannot read scenarios directory {dir}: {source}")]
+    Scenarios {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
+/// binds and starts serving. Call inside an actix or tokio runtime.
+pub fn start(config: ServeConfig) -> Result<Running, StartError> {
+    let store = Arc::new(Store::new(Some(config.scenarios.clone())));
+    let problems = store
+        .reload()
+        .map_err(|source| StartError::Scenarios { dir: config.scenarios.clone(), source })?;
+    for problem in &problems {
+        tracing::error!("{problem}");
+    }
+    let snapshot = store.snapshot();
+    tracing::info!(
+        "loaded {} scenarios with {} routes from {} ({} files with errors)",
+        snapshot.index.scenarios().len(),
+        snapshot.index.len(),
+        config.scenarios.display(),
+        store.error_count(),
+    );
+
+    let state = web::Data::new(AppState {
+        store: store.clone(),
+        max_body_bytes: config.max_body_bytes,
+        admin_token: config.admin_token.clone(),
+    });
+    let (listener, addr) =
+        wire::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
+    let server = wire::serve(listener, state, &config.listener, config.handle_signals)
+        .map_err(|source| StartError::Bind { addr, source })?;
+    tracing::info!("listening on http://{addr}");
+    Ok(Running { addr, store, server })
+}
