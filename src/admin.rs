@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /__admin/health`.
 async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Err(resp) = authorize(&req, &state) {
-        return resp;
+        return *resp;
     }
     let snapshot = state.store.snapshot();
     HttpResponse::Ok().json(json!({
@@ -35,7 +35,7 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Err(resp) = authorize(&req, &state) {
-        return resp;
+        return *resp;
     }
     respond::error(
         StatusCode::NOT_FOUND,
@@ -44,8 +44,10 @@ async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
 }
 
 /// Checks the bearer token when one is configured.
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
-    let Some(token) = &state.admin_token else { return Ok(()) };
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), Box<HttpResponse>> {
+    let Some(token) = &state.admin_token else {
+        return Ok(());
+    };
     let given = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -54,9 +56,9 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
         Ok(())
     } else {
-        Err(HttpResponse::build(StatusCode::UNAUTHORIZED)
+        Err(Box::new(HttpResponse::build(StatusCode::UNAUTHORIZED)
             .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"understudy admin\""))
-            .json(json!({ "error": "admin API needs Authorization: Bearer TOKEN (--admin-token)" })))
+            .json(json!({ "error": "admin API needs Authorization: Bearer TOKEN (--admin-token)" }))))
     }
 }
 

@@ -14,7 +14,11 @@ use crate::matching::{NEAR_MISS_LIMIT, RequestView};
 use crate::respond;
 
 /// Answers a request from the scenarios.
-pub async fn mock(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn mock(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let body = match read_body(&req, payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(resp) => return resp,
@@ -41,7 +45,11 @@ pub async fn mock(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<BytesMut, HttpResponse> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<BytesMut, HttpResponse> {
     let too_large = || {
         respond::error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -58,7 +66,12 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| respond::error(StatusCode::BAD_REQUEST, format!("cannot read request body: {err}")))?;
+        let chunk = chunk.map_err(|err| {
+            respond::error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read request body: {err}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

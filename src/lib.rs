@@ -23,4 +23,4 @@ pub mod server;
 pub mod store;
 pub mod wire;
 
-pub use server::{ServeConfig, Running};
+pub use server::{Running, ServeConfig};

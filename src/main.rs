@@ -12,7 +12,12 @@ use understudy::{ServeConfig, server};
 
 /// An HTTP test double that answers from JSON scenario files.
 #[derive(Parser)]
-#[command(name = "understudy", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "understudy",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,7 +57,7 @@ struct ServeArgs {
     #[arg(long, env = "UNDERSTUDY_SCENARIOS", default_value = "./scenarios")]
     scenarios: PathBuf,
     /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, env = "UNDERSTUDY_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "UNDERSTUDY_BIND", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     bind: SocketAddr,
     /// How scenario file changes are noticed.
     #[arg(long, env = "UNDERSTUDY_WATCH", value_enum, default_value_t = Watch::Auto)]
@@ -67,7 +72,13 @@ struct ServeArgs {
     #[arg(long, env = "UNDERSTUDY_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Serve TLS with a generated self-signed certificate.
-    #[arg(long, env = "UNDERSTUDY_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    #[arg(
+        long,
+        env = "UNDERSTUDY_TLS_SELF_SIGNED",
+        conflicts_with = "tls_cert",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     tls_self_signed: bool,
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
@@ -97,6 +108,18 @@ enum LogFormat {
     Json,
 }
 
+/// `HOST:PORT` with HOST an IP address or a name such as `localhost` (first address wins).
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    text.to_socket_addrs()
+        .map_err(|err| format!("expected HOST:PORT, e.g. 127.0.0.1:8080 ({err})"))?
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -107,9 +130,15 @@ fn main() -> ExitCode {
             print!("{}", understudy::scenario::json_schema());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Health { url, admin_token, timeout_secs }) => {
-            Ok(health(&url, admin_token.as_deref(), Duration::from_secs(timeout_secs)))
-        }
+        Some(Command::Health {
+            url,
+            admin_token,
+            timeout_secs,
+        }) => Ok(health(
+            &url,
+            admin_token.as_deref(),
+            Duration::from_secs(timeout_secs),
+        )),
     };
     result.unwrap_or_else(|err| {
         eprintln!("understudy: {err:#}");
@@ -133,7 +162,9 @@ fn init_logging(format: LogFormat) {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
     if args.tls_cert.is_some() || args.tls_self_signed {
-        anyhow::bail!("TLS (--tls-cert/--tls-key/--tls-self-signed) is not supported yet by this version of understudy");
+        anyhow::bail!(
+            "TLS (--tls-cert/--tls-key/--tls-self-signed) is not supported yet by this version of understudy"
+        );
     }
     if args.watch != Watch::Off {
         tracing::warn!(
@@ -148,7 +179,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.handle_signals = true;
     actix_rt::System::new().block_on(async move {
         let running = server::start(config)?;
-        running.server.await.context("server stopped with an error")?;
+        running
+            .server
+            .await
+            .context("server stopped with an error")?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -35,14 +35,31 @@ pub struct RequestView<'a> {
 
 impl<'a> RequestView<'a> {
     /// A view over a request; `raw_query` is the undecoded query string.
-    pub fn new(method: &'a str, path: &'a str, raw_query: &str, headers: &'a HeaderMap, body: &'a [u8]) -> Self {
-        let query = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
-        RequestView { method, path, query, headers, body, json: Default::default() }
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        raw_query: &str,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        let query = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        RequestView {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            json: Default::default(),
+        }
     }
 
     /// The body parsed as JSON, once.
     pub fn json(&self) -> Option<&Value> {
-        self.json.get_or_init(|| serde_json::from_slice(self.body).ok()).as_ref()
+        self.json
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
     }
 }
 
@@ -79,10 +96,18 @@ impl RouteIndex {
         let mut order: Vec<Slot> = scenarios
             .iter()
             .enumerate()
-            .flat_map(|(s, sc)| (0..sc.routes.len()).map(move |r| Slot { scenario: s, route: r }))
+            .flat_map(|(s, sc)| {
+                (0..sc.routes.len()).map(move |r| Slot {
+                    scenario: s,
+                    route: r,
+                })
+            })
             .collect();
         order.sort_by(|a, b| {
-            let (ra, rb) = (&scenarios[a.scenario].routes[a.route], &scenarios[b.scenario].routes[b.route]);
+            let (ra, rb) = (
+                &scenarios[a.scenario].routes[a.route],
+                &scenarios[b.scenario].routes[b.route],
+            );
             rb.priority
                 .cmp(&ra.priority)
                 .then_with(|| scenarios[a.scenario].name.cmp(&scenarios[b.scenario].name))
@@ -111,7 +136,13 @@ impl RouteIndex {
             pathless = (0..order.len()).collect();
             path_pos.clear();
         }
-        RouteIndex { scenarios, order, pathless, paths, path_pos }
+        RouteIndex {
+            scenarios,
+            order,
+            pathless,
+            paths,
+            path_pos,
+        }
     }
 
     /// The scenarios in the snapshot.
@@ -159,11 +190,22 @@ impl RouteIndex {
             .map(|pos| {
                 let route = self.route(pos);
                 let failed = mismatches(&route.matcher, req, false);
-                (pos, NearMiss { route: route.full_name.clone(), mismatches: failed })
+                (
+                    pos,
+                    NearMiss {
+                        route: route.full_name.clone(),
+                        mismatches: failed,
+                    },
+                )
             })
             .filter(|(_, m)| !m.mismatches.is_empty())
             .collect();
-        all.sort_by_key(|(pos, m)| (m.mismatches.len(), *pos));
+        // Fewest failed matchers first; among equals, a route whose path matched is closer
+        // than one whose path did not (the path is what users mean to hit), then answer order.
+        all.sort_by_key(|(pos, m)| {
+            let path_failed = m.mismatches.iter().any(|f| f == "path");
+            (m.mismatches.len(), path_failed, *pos)
+        });
         all.into_iter().take(limit).map(|(_, m)| m).collect()
     }
 }
@@ -186,13 +228,17 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
             fail!("method".to_owned());
         }
     }
-    if let Some(path) = &m.path {
-        if !path.is_match(req.path) {
-            fail!("path".to_owned());
-        }
+    if let Some(path) = &m.path
+        && !path.is_match(req.path)
+    {
+        fail!("path".to_owned());
     }
     for (name, want) in &m.query {
-        let mut values = req.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = req
+            .query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
         let ok = match want {
             None => values.next().is_none(),
             Some(re) => values.any(|v| re.is_match(v)),
@@ -211,15 +257,15 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
             fail!(format!("headers.{name}"));
         }
     }
-    if let Some(re) = &m.body {
-        if !re.is_match(&String::from_utf8_lossy(req.body)) {
-            fail!("body".to_owned());
-        }
+    if let Some(re) = &m.body
+        && !re.is_match(&String::from_utf8_lossy(req.body))
+    {
+        fail!("body".to_owned());
     }
-    if let Some(want) = &m.json {
-        if !req.json().is_some_and(|have| json_contains(have, want)) {
-            fail!("json".to_owned());
-        }
+    if let Some(want) = &m.json
+        && !req.json().is_some_and(|have| json_contains(have, want))
+    {
+        fail!("json".to_owned());
     }
     failed
 }
@@ -227,9 +273,9 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
 /// Whether `have` contains `want`: objects may hold extra keys; arrays and scalars are equal.
 pub fn json_contains(have: &Value, want: &Value) -> bool {
     match (have, want) {
-        (Value::Object(h), Value::Object(w)) => {
-            w.iter().all(|(k, wv)| h.get(k).is_some_and(|hv| json_contains(hv, wv)))
-        }
+        (Value::Object(h), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| h.get(k).is_some_and(|hv| json_contains(hv, wv))),
         (Value::Array(h), Value::Array(w)) => {
             h.len() == w.len() && h.iter().zip(w).all(|(a, b)| json_equal(a, b))
         }
@@ -243,9 +289,13 @@ fn json_equal(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => {
             x == y || matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q)) if p == q)
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -267,6 +317,9 @@ mod tests {
         assert!(!json_contains(&have, &json!({"z": null})));
         assert!(!json_contains(&have, &json!({"a": "1"})));
         assert!(json_contains(&json!([1, 2]), &json!([1, 2])));
-        assert!(!json_contains(&json!([{"a": 1, "b": 2}]), &json!([{"a": 1}])));
+        assert!(!json_contains(
+            &json!([{"a": 1, "b": 2}]),
+            &json!([{"a": 1}])
+        ));
     }
 }

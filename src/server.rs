@@ -58,7 +58,7 @@ pub struct Running {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The scenarios directory cannot be read.
-    #[error("cannot read scenarios directory {dir}: {source}")]
+    #[error("cannot read scenarios directory {dir}")]
     Scenarios {
         /// The directory.
         dir: PathBuf,
@@ -66,7 +66,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -79,9 +79,10 @@ pub enum StartError {
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
     let store = Arc::new(Store::new(Some(config.scenarios.clone())));
-    let problems = store
-        .reload()
-        .map_err(|source| StartError::Scenarios { dir: config.scenarios.clone(), source })?;
+    let problems = store.reload().map_err(|source| StartError::Scenarios {
+        dir: config.scenarios.clone(),
+        source,
+    })?;
     for problem in &problems {
         tracing::error!("{problem}");
     }
@@ -99,10 +100,16 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
         max_body_bytes: config.max_body_bytes,
         admin_token: config.admin_token.clone(),
     });
-    let (listener, addr) =
-        wire::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
+    let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
     let server = wire::serve(listener, state, &config.listener, config.handle_signals)
         .map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!("listening on http://{addr}");
-    Ok(Running { addr, store, server })
+    Ok(Running {
+        addr,
+        store,
+        server,
+    })
 }

@@ -24,7 +24,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot serving `scenarios`.
     pub fn new(scenarios: Vec<Arc<CompiledScenario>>) -> Self {
-        Snapshot { index: RouteIndex::new(scenarios) }
+        Snapshot {
+            index: RouteIndex::new(scenarios),
+        }
     }
 }
 
@@ -83,13 +85,18 @@ impl Store {
     /// Returns the diagnostics of the files that failed. A file that fails keeps its last
     /// good version; a file that is gone loses its routes.
     pub fn reload(&self) -> std::io::Result<Vec<Diagnostic>> {
-        let Some(dir) = &self.dir else { return Ok(Vec::new()) };
+        let Some(dir) = &self.dir else {
+            return Ok(Vec::new());
+        };
         let outcomes = load_dir(dir)?;
         let now = SystemTime::now();
         let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let previous = std::mem::take(&mut *files);
         let mut problems = Vec::new();
-        for FileOutcome { relative, result, .. } in outcomes {
+        for FileOutcome {
+            relative, result, ..
+        } in outcomes
+        {
             let before = previous.iter().find(|f| f.relative == relative);
             let status = match result {
                 Ok(scenario) => FileStatus {

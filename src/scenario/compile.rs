@@ -68,13 +68,21 @@ impl Ctx<'_> {
     }
 
     /// Compiles a user regex; `anchored` wraps it as `^(?:…)$` for whole-value matching.
-    pub(crate) fn regex(&mut self, pattern: &str, path: &JsonPath, anchored: bool) -> Option<Regex> {
+    pub(crate) fn regex(
+        &mut self,
+        pattern: &str,
+        path: &JsonPath,
+        anchored: bool,
+    ) -> Option<Regex> {
         let full = if anchored {
             format!("^(?:{pattern})$")
         } else {
             pattern.to_owned()
         };
-        match RegexBuilder::new(&full).size_limit(REGEX_SIZE_LIMIT).build() {
+        match RegexBuilder::new(&full)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+        {
             Ok(re) => Some(re),
             Err(err) => {
                 self.error(path, regex_message(pattern, &err));
@@ -109,8 +117,14 @@ fn regex_message(pattern: &str, err: &regex::Error) -> String {
 }
 
 /// Validates and compiles one parsed scenario document.
-pub fn compile(file: &ScenarioFile, origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
-    let mut cx = Ctx { origin, diags: Vec::new() };
+pub fn compile(
+    file: &ScenarioFile,
+    origin: &Origin<'_>,
+) -> Result<CompiledScenario, Vec<Diagnostic>> {
+    let mut cx = Ctx {
+        origin,
+        diags: Vec::new(),
+    };
     let root = JsonPath::root();
 
     let name = match &file.name {
@@ -139,7 +153,10 @@ pub fn compile(file: &ScenarioFile, origin: &Origin<'_>) -> Result<CompiledScena
             cx.error(&at.key("id"), "route id must not be empty");
         }
         if !ids.insert(id.clone()) {
-            cx.error(&at.key("id"), format!("duplicate route id {id:?} in this file"));
+            cx.error(
+                &at.key("id"),
+                format!("duplicate route id {id:?} in this file"),
+            );
         }
         if let Some(compiled) = compile_route(&mut cx, route, &at, &name, id) {
             routes.push(compiled);
@@ -180,7 +197,11 @@ fn compile_route(
             cx.error(&p, "whenState needs at least one state");
         }
         for (i, s) in states.as_slice().iter().enumerate() {
-            let sp = if matches!(states, model::OneOrMany::One(_)) { p.clone() } else { p.index(i) };
+            let sp = if matches!(states, model::OneOrMany::One(_)) {
+                p.clone()
+            } else {
+                p.index(i)
+            };
             non_empty(cx, &sp, s);
         }
         cx.unsupported(&p, "scenario states");
@@ -191,7 +212,10 @@ fn compile_route(
     }
     if route.after_last.is_some() {
         if route.responses.is_none() {
-            cx.error(&at.key("afterLast"), "afterLast only applies to a \"responses\" script");
+            cx.error(
+                &at.key("afterLast"),
+                "afterLast only applies to a \"responses\" script",
+            );
         }
         cx.unsupported(&at.key("afterLast"), "response sequences");
     }
@@ -206,7 +230,10 @@ fn compile_route(
         (Some(r), None) => {
             let p = at.key("response");
             if r.repeat.is_some() {
-                cx.error(&p.key("repeat"), "repeat only applies inside a \"responses\" script");
+                cx.error(
+                    &p.key("repeat"),
+                    "repeat only applies inside a \"responses\" script",
+                );
             }
             response::compile(cx, r, &p)
         }
@@ -225,11 +252,17 @@ fn compile_route(
             None
         }
         (Some(_), Some(_)) => {
-            cx.error(at, "a route has either \"response\" or \"responses\", not both");
+            cx.error(
+                at,
+                "a route has either \"response\" or \"responses\", not both",
+            );
             None
         }
         (None, None) => {
-            cx.error(at, "a route needs a \"response\" (or a \"responses\" script)");
+            cx.error(
+                at,
+                "a route needs a \"response\" (or a \"responses\" script)",
+            );
             None
         }
     };
@@ -254,10 +287,15 @@ fn compile_matcher(
         .as_deref()
         .and_then(|m| cx.regex(m, &at.key("method"), true))
         .map(MethodMatcher::new);
-    let path = req.path.as_deref().and_then(|p| cx.regex(p, &at.key("path"), true));
+    let path = req
+        .path
+        .as_deref()
+        .and_then(|p| cx.regex(p, &at.key("path"), true));
     let mut query = Vec::new();
     for (name, pattern) in req.query.iter().flatten() {
-        let re = pattern.as_deref().and_then(|p| cx.regex(p, &at.key("query").key(name), true));
+        let re = pattern
+            .as_deref()
+            .and_then(|p| cx.regex(p, &at.key("query").key(name), true));
         query.push((name.clone(), re));
     }
     let mut headers = Vec::new();
@@ -270,7 +308,10 @@ fn compile_matcher(
         let re = pattern.as_deref().and_then(|pat| cx.regex(pat, &p, true));
         headers.push((header, re));
     }
-    let body = req.body.as_deref().and_then(|b| cx.regex(b, &at.key("body"), false));
+    let body = req
+        .body
+        .as_deref()
+        .and_then(|b| cx.regex(b, &at.key("body"), false));
     if cx.diags.len() > before {
         return None;
     }

@@ -109,7 +109,8 @@ impl fmt::Display for JsonPath {
 /// When the path leads to a key the document does not hold, the position of the deepest
 /// value found on the way is returned; `None` only when the source does not parse.
 pub fn locate(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
-    let parsed = jsonc_parser::parse_to_ast(source, &Default::default(), &Default::default()).ok()?;
+    let parsed =
+        jsonc_parser::parse_to_ast(source, &Default::default(), &Default::default()).ok()?;
     let mut node = parsed.value?;
     let mut offset = node.start();
     for seg in path.segments() {
@@ -149,7 +150,11 @@ mod tests {
     #[test]
     fn locates_nested_values() {
         let src = "{\n  \"routes\": [\n    {\"response\": {\"status\": 700}}\n  ]\n}";
-        let path = JsonPath::root().key("routes").index(0).key("response").key("status");
+        let path = JsonPath::root()
+            .key("routes")
+            .index(0)
+            .key("response")
+            .key("status");
         assert_eq!(path.to_string(), "routes[0].response.status");
         assert_eq!(locate(src, &path), Some((3, 29)));
     }

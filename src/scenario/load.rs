@@ -52,7 +52,11 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<PathBuf>> {
             }
         };
         if entry.file_type().is_file() && entry.file_name().to_string_lossy().ends_with(".json") {
-            let rel = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+            let rel = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap_or(entry.path())
+                .to_path_buf();
             files.push(rel);
         }
     }
@@ -63,8 +67,10 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
     let canonical = root.canonicalize()?;
     let files = scan(root)?;
-    let mut outcomes: Vec<FileOutcome> =
-        files.into_iter().map(|rel| load_file(root, &canonical, &rel)).collect();
+    let mut outcomes: Vec<FileOutcome> = files
+        .into_iter()
+        .map(|rel| load_file(root, &canonical, &rel))
+        .collect();
     check_unique_names(&mut outcomes);
     Ok(outcomes)
 }
@@ -85,7 +91,11 @@ pub fn load_file(root: &Path, canonical: &Path, relative: &Path) -> FileOutcome 
         };
         compile_source(&origin)
     });
-    FileOutcome { display, relative: relative.to_path_buf(), result }
+    FileOutcome {
+        display,
+        relative: relative.to_path_buf(),
+        result,
+    }
 }
 
 /// Parses and compiles a document whose text and origin are known.
@@ -96,13 +106,20 @@ pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagn
 
 /// `a/b.json` → `a/b`, with `/` separators on every platform.
 pub fn default_name(relative: &Path) -> String {
-    let s = relative.with_extension("").to_string_lossy().replace('\\', "/");
+    let s = relative
+        .with_extension("")
+        .to_string_lossy()
+        .replace('\\', "/");
     s.trim_start_matches("./").to_owned()
 }
 
 fn read_source(display: &Path) -> Result<String, Vec<Diagnostic>> {
-    let bytes = fs::read(display)
-        .map_err(|err| vec![Diagnostic::file_level(display, format!("cannot read file: {err}"))])?;
+    let bytes = fs::read(display).map_err(|err| {
+        vec![Diagnostic::file_level(
+            display,
+            format!("cannot read file: {err}"),
+        )]
+    })?;
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         let mut d = Diagnostic::file_level(
             display,
@@ -146,7 +163,13 @@ pub fn parse(display: &Path, source: &str) -> Result<ScenarioFile, Diagnostic> {
     if let Some(hint) = unknown_field_hint(&message) {
         message.push_str(&hint);
     }
-    let path = if path == "." || path.is_empty() { "$".to_owned() } else { path };
+    // serde_path_to_error writes `?` for a step it could not name (inside a syntax error).
+    let path = path.replace(".?", "").replace('?', "");
+    let path = if path == "." || path.is_empty() {
+        "$".to_owned()
+    } else {
+        path
+    };
     Err(Diagnostic {
         file: display.to_path_buf(),
         line: Some(inner.line().max(1)),
@@ -172,7 +195,12 @@ fn unknown_field_hint(message: &str) -> Option<String> {
         .split('`')
         .skip(1)
         .step_by(2)
-        .map(|cand| (strsim::damerau_levenshtein(&field.to_lowercase(), &cand.to_lowercase()), cand))
+        .map(|cand| {
+            (
+                strsim::damerau_levenshtein(&field.to_lowercase(), &cand.to_lowercase()),
+                cand,
+            )
+        })
         .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
         .min_by_key(|(d, _)| *d)?;
     Some(format!(" (did you mean `{}`?)", best.1))
@@ -182,7 +210,9 @@ fn unknown_field_hint(message: &str) -> Option<String> {
 fn check_unique_names(outcomes: &mut [FileOutcome]) {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for outcome in outcomes.iter_mut() {
-        let Ok(scenario) = &outcome.result else { continue };
+        let Ok(scenario) = &outcome.result else {
+            continue;
+        };
         if let Some(first) = seen.get(&scenario.name) {
             let message = format!(
                 "scenario name {:?} is already used by {}",

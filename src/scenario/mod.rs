@@ -25,3 +25,17 @@ pub fn json_schema() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    /// The committed `docs/scenario.schema.json` is what `understudy schema` prints; after a
+    /// format change run `cargo run -- schema > docs/scenario.schema.json`.
+    #[test]
+    fn committed_schema_is_current() {
+        let committed = include_str!("../../docs/scenario.schema.json");
+        assert!(
+            committed == super::json_schema(),
+            "docs/scenario.schema.json is stale: run `cargo run -- schema > docs/scenario.schema.json`"
+        );
+    }
+}

@@ -17,7 +17,11 @@ use super::model::{self, OneOrMany};
 const MAX_FILE_BODY: u64 = 64 * 1024 * 1024;
 
 /// Compiles one response; `None` when it has problems (already recorded in `cx`).
-pub(crate) fn compile(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> Option<CompiledResponse> {
+pub(crate) fn compile(
+    cx: &mut Ctx<'_>,
+    r: &model::Response,
+    at: &JsonPath,
+) -> Option<CompiledResponse> {
     let before = cx.diags.len();
 
     let status = if (100..=599).contains(&r.status) {
@@ -34,7 +38,9 @@ pub(crate) fn compile(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> O
         Some(text) if text.bytes().any(|b| b.is_ascii_control() && b != b'\t') => {
             cx.error(
                 &at.key("reason"),
-                format!("reason phrase {text:?} must not contain CR, LF or other control characters"),
+                format!(
+                    "reason phrase {text:?} must not contain CR, LF or other control characters"
+                ),
             );
             None
         }
@@ -51,10 +57,10 @@ pub(crate) fn compile(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> O
     }
     let (body, default_type) = body.unwrap_or((Bytes::new(), None));
     let mut headers = headers;
-    if let Some(ct) = default_type {
-        if !headers.iter().any(|(n, _)| n == header::CONTENT_TYPE) {
-            headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
-        }
+    if let Some(ct) = default_type
+        && !headers.iter().any(|(n, _)| n == header::CONTENT_TYPE)
+    {
+        headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
     }
     Some(CompiledResponse {
         status: status?,
@@ -83,10 +89,20 @@ fn unsupported_keys(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
         cx.unsupported(&at.key("informational"), "interim 1xx responses");
     }
     match (&r.websocket, &r.upgrade) {
-        (Some(_), Some(_)) => cx.error(at, "a response has either \"websocket\" or \"upgrade\", not both"),
+        (Some(_), Some(_)) => cx.error(
+            at,
+            "a response has either \"websocket\" or \"upgrade\", not both",
+        ),
         (Some(_), None) | (None, Some(_)) if r.status != 101 => {
-            let key = if r.websocket.is_some() { "websocket" } else { "upgrade" };
-            cx.error(&at.key(key), format!("\"{key}\" needs status 101, found {}", r.status));
+            let key = if r.websocket.is_some() {
+                "websocket"
+            } else {
+                "upgrade"
+            };
+            cx.error(
+                &at.key(key),
+                format!("\"{key}\" needs status 101, found {}", r.status),
+            );
         }
         (Some(_), None) => cx.unsupported(&at.key("websocket"), "WebSocket scripts"),
         (None, Some(_)) => cx.unsupported(&at.key("upgrade"), "raw protocol upgrades"),
@@ -114,17 +130,21 @@ fn compile_headers(
         if hname == header::CONTENT_LENGTH || hname == header::TRANSFER_ENCODING {
             cx.error(
                 &p,
-                format!(
-                    "{name} is computed from the body and cannot be set (hint: use \"fault\": \
-                     \"truncated_body\" for a length that lies)"
-                ),
+                format!("{name} is computed from the body and cannot be set"),
             );
             continue;
         }
         for (i, value) in values.as_slice().iter().enumerate() {
-            let vp = if matches!(values, OneOrMany::Many(_)) { p.index(i) } else { p.clone() };
+            let vp = if matches!(values, OneOrMany::Many(_)) {
+                p.index(i)
+            } else {
+                p.clone()
+            };
             if value.contains(['\r', '\n']) {
-                cx.error(&vp, format!("header value {value:?} must not contain CR or LF"));
+                cx.error(
+                    &vp,
+                    format!("header value {value:?} must not contain CR or LF"),
+                );
                 continue;
             }
             if hname == header::CONNECTION {
@@ -137,7 +157,10 @@ fn compile_headers(
             }
             match HeaderValue::from_bytes(value.as_bytes()) {
                 Ok(v) => out.push((hname.clone(), v)),
-                Err(_) => cx.error(&vp, format!("header value {value:?} has characters not allowed in a header")),
+                Err(_) => cx.error(
+                    &vp,
+                    format!("header value {value:?} has characters not allowed in a header"),
+                ),
             }
         }
     }
@@ -162,7 +185,10 @@ fn compile_body(
     if given.len() > 1 {
         cx.error(
             &at.key(given[1]),
-            format!("a response has at most one body; found {}", given.join(" and ")),
+            format!(
+                "a response has at most one body; found {}",
+                given.join(" and ")
+            ),
         );
         return None;
     }
@@ -193,7 +219,9 @@ fn compile_body(
     }
     let rel = r.file.as_deref()?;
     let bytes = read_confined(cx, rel, &p)?;
-    let mime = mime_guess::from_path(rel).first_raw().unwrap_or("application/octet-stream");
+    let mime = mime_guess::from_path(rel)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
     Some((bytes, Some(mime)))
 }
 
@@ -201,7 +229,10 @@ fn compile_body(
 fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
     let path = std::path::Path::new(rel);
     if path.is_absolute() {
-        cx.error(p, format!("file {rel:?} must be a path relative to the scenario file's folder"));
+        cx.error(
+            p,
+            format!("file {rel:?} must be a path relative to the scenario file's folder"),
+        );
         return None;
     }
     let joined = cx.origin.dir.join(path);
@@ -215,7 +246,10 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
     if !resolved.starts_with(cx.origin.root) {
         cx.error(
             p,
-            format!("file {rel:?} resolves outside the scenarios directory (to {})", resolved.display()),
+            format!(
+                "file {rel:?} resolves outside the scenarios directory (to {})",
+                resolved.display()
+            ),
         );
         return None;
     }
@@ -231,7 +265,13 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
         }
     };
     if meta.len() > MAX_FILE_BODY {
-        cx.error(p, format!("file {rel:?} is {} bytes; the limit is {MAX_FILE_BODY}", meta.len()));
+        cx.error(
+            p,
+            format!(
+                "file {rel:?} is {} bytes; the limit is {MAX_FILE_BODY}",
+                meta.len()
+            ),
+        );
         return None;
     }
     match std::fs::read(&resolved) {
@@ -247,7 +287,12 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
 ///
 /// actix would otherwise write `<unknown status code>` on the status line.
 pub fn default_reason(status: StatusCode) -> &'static str {
-    status.canonical_reason().unwrap_or(match status.as_u16() {
+    let registered = match status.as_u16() {
+        103 => Some("Early Hints"),
+        425 => Some("Too Early"),
+        _ => status.canonical_reason(),
+    };
+    registered.unwrap_or(match status.as_u16() {
         100..=199 => "Informational",
         200..=299 => "Success",
         300..=399 => "Redirection",
@@ -261,7 +306,10 @@ pub fn default_reason(status: StatusCode) -> &'static str {
 /// The set only grows by the distinct phrases scenario files use, so the leak is bounded.
 fn intern(text: &str) -> &'static str {
     static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = SET.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut set = SET
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(s) = set.get(text) {
         return s;
     }

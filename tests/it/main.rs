@@ -1,0 +1,20 @@
+//! Integration tests: each test spawns the real `understudy` binary on port 0 with its own
+//! scenarios directory and talks to it over real sockets.
+
+// Shared helpers: scenario dirs, the server child process, raw HTTP, CLI runner.
+mod util;
+
+// Admin API: the reserved `/__admin/` prefix, health counts, the admin token.
+mod admin;
+// Command line: `validate`, `schema`, `health`, serve flags and their env twins.
+mod cli;
+// `file` bodies: confinement to the scenarios directory (`..`, absolute, symlinks).
+mod file_bodies;
+// Scenario loading in `serve`: broken files, ignored files, subfolders, format errors.
+mod loading;
+// Request matching: method/path/query/headers/body/json semantics and route priority.
+mod matching;
+// Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
+mod responses;
+// Requests no route matches: the 404 report and its near misses.
+mod unmatched;
