@@ -1,29 +1,62 @@
-//! The admin API under the reserved prefix `/__admin/`.
+//! The admin API under the reserved prefix `/__admin/`: JSON in, JSON out.
 //!
-//! No scenario can claim this prefix. With an admin token configured, every admin call needs
-//! `Authorization: Bearer TOKEN`; mock routes are never affected by the token.
+//! Test harnesses in any language use it to put scenarios, move and reset scenario state,
+//! read and clear the journal, count requests and read near misses. No scenario can claim
+//! the prefix. With an admin token configured, every admin call needs
+//! `Authorization: Bearer TOKEN`; mock routes are never affected by the token. Admin calls are
+//! not recorded in the journal.
 
+use std::path::Path;
+use std::time::SystemTime;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::journal::Filter;
 use crate::respond;
+use crate::scenario::Diagnostic;
+use crate::scenario::compile::compile_request_matcher;
+use crate::store::{Deleted, ScenarioInfo};
 
 /// The reserved path prefix.
 pub const PREFIX: &str = "/__admin";
 
 /// Registers the admin routes on a scope mounted at [`PREFIX`].
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .default_service(web::to(not_found));
+pub fn scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope(PREFIX)
+        .wrap(from_fn(require_token))
+        .route("/health", web::get().to(health))
+        .route("/scenarios", web::get().to(list_scenarios))
+        .route("/scenarios/{name:.+}/state", web::put().to(set_state))
+        .route("/scenarios/{name:.+}/reset", web::post().to(reset_scenario))
+        .route("/scenarios/{name:.+}", web::get().to(get_scenario))
+        .route("/scenarios/{name:.+}", web::put().to(put_scenario))
+        .route("/scenarios/{name:.+}", web::delete().to(delete_scenario))
+        .route("/reset", web::post().to(reset_all))
+        .route("/reload", web::post().to(reload))
+        .route("/requests", web::get().to(list_requests))
+        .route("/requests", web::delete().to(clear_requests))
+        .route("/requests/count", web::post().to(count_requests))
+        .route("/requests/unmatched", web::get().to(unmatched_requests))
+        .default_service(web::to(not_found))
 }
 
 /// `GET /__admin/health`.
-async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(resp) = authorize(&req, &state) {
-        return *resp;
-    }
+async fn health(state: web::Data<AppState>) -> HttpResponse {
     let snapshot = state.store.snapshot();
     HttpResponse::Ok().json(json!({
         "status": "ok",
@@ -33,33 +66,308 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(resp) = authorize(&req, &state) {
-        return *resp;
+/// `GET /__admin/scenarios`.
+async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
+    let list: Vec<Value> = state
+        .store
+        .list()
+        .iter()
+        .map(|i| scenario_json(i, false))
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+/// `GET /__admin/scenarios/{name}`.
+async fn get_scenario(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let list = state.store.list();
+    let found = list
+        .iter()
+        .find(|i| i.name == *name && i.active)
+        .or_else(|| list.iter().find(|i| i.name == *name));
+    match found {
+        Some(info) => HttpResponse::Ok().json(scenario_json(info, true)),
+        None => no_scenario(&name),
     }
+}
+
+/// `PUT /__admin/scenarios/{name}`: create or replace an in-memory scenario.
+async fn put_scenario(
+    name: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return respond::error(
+            StatusCode::BAD_REQUEST,
+            "the scenario document must be UTF-8 JSON",
+        );
+    };
+    match state.store.put(&name, text) {
+        Ok((created, _)) => {
+            let info = state
+                .store
+                .list()
+                .into_iter()
+                .find(|i| i.name == *name && i.file.is_none());
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            HttpResponse::build(status).json(
+                info.map(|i| scenario_json(&i, false))
+                    .unwrap_or(Value::Null),
+            )
+        }
+        Err(diags) => invalid("invalid scenario", &diags),
+    }
+}
+
+/// `DELETE /__admin/scenarios/{name}`.
+async fn delete_scenario(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    match state.store.delete(&name) {
+        Some(Deleted::Api) => HttpResponse::Ok().json(json!({ "deleted": *name, "source": "api" })),
+        Some(Deleted::File) => HttpResponse::Ok().json(json!({
+            "deleted": *name,
+            "source": "file",
+            "note": "hidden until its file changes",
+        })),
+        None => no_scenario(&name),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    state: String,
+}
+
+/// `PUT /__admin/scenarios/{name}/state` with `{"state": "x"}`.
+async fn set_state(
+    name: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let parsed: StateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(err) => {
+            return respond::error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"state\": \"NAME\"}}: {err}"),
+            );
+        }
+    };
+    if parsed.state.trim().is_empty() {
+        return respond::error(StatusCode::BAD_REQUEST, "state names must not be empty");
+    }
+    let Some(scenario) = state.store.get(&name) else {
+        return no_scenario(&name);
+    };
+    scenario.state.set(&parsed.state);
+    HttpResponse::Ok().json(json!({ "name": scenario.name, "state": scenario.state.get() }))
+}
+
+/// `POST /__admin/scenarios/{name}/reset`: initial state, sequences from the start.
+async fn reset_scenario(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let Some(scenario) = state.store.get(&name) else {
+        return no_scenario(&name);
+    };
+    scenario.state.reset();
+    HttpResponse::Ok().json(json!({ "name": scenario.name, "state": scenario.state.get() }))
+}
+
+/// `POST /__admin/reset`: every scenario's state and sequences, and the journal.
+async fn reset_all(state: web::Data<AppState>) -> HttpResponse {
+    state.store.reset_all();
+    state.journal.reset();
+    HttpResponse::Ok().json(json!({ "status": "reset" }))
+}
+
+/// `POST /__admin/reload`: rescan the scenario files now.
+async fn reload(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    let result = web::block(move || store.reload()).await;
+    match result {
+        Ok(Ok(problems)) => {
+            for p in &problems {
+                tracing::error!("{p}");
+            }
+            let snapshot = state.store.snapshot();
+            HttpResponse::Ok().json(json!({
+                "scenarios": snapshot.index.scenarios().len(),
+                "routes": snapshot.index.len(),
+                "errors": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }))
+        }
+        Ok(Err(err)) => respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot reload: {err}"),
+        ),
+        Err(err) => respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot reload: {err}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct RequestsQuery {
+    limit: Option<String>,
+    route: Option<String>,
+    unmatched: Option<String>,
+}
+
+/// `GET /__admin/requests?limit=&route=&unmatched=true`.
+async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let filter = match parse_filter(req.query_string()) {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let (entries, evicted) = state.journal.list(&filter);
+    let requests: Vec<Value> = entries.iter().map(|e| e.to_json(false)).collect();
+    HttpResponse::Ok().json(json!({ "requests": requests, "evicted": evicted }))
+}
+
+/// `GET /__admin/requests/unmatched`: unmatched entries with their near misses.
+async fn unmatched_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut filter = match parse_filter(req.query_string()) {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    filter.unmatched = true;
+    let (entries, evicted) = state.journal.list(&filter);
+    let requests: Vec<Value> = entries.iter().map(|e| e.to_json(true)).collect();
+    HttpResponse::Ok().json(json!({ "requests": requests, "evicted": evicted }))
+}
+
+/// `DELETE /__admin/requests`.
+async fn clear_requests(state: web::Data<AppState>) -> HttpResponse {
+    let deleted = state.journal.clear();
+    HttpResponse::Ok().json(json!({ "deleted": deleted }))
+}
+
+/// `POST /__admin/requests/count` with a matcher in the form of a route's `request`.
+async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        "{}"
+    } else {
+        std::str::from_utf8(&body).unwrap_or("\u{0}")
+    };
+    match compile_request_matcher(Path::new("<request matcher>"), text) {
+        Ok(matcher) => HttpResponse::Ok().json(json!({ "count": state.journal.count(&matcher) })),
+        Err(diags) => invalid("invalid request matcher", &diags),
+    }
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
     respond::error(
         StatusCode::NOT_FOUND,
         format!("no admin endpoint {} {}", req.method(), req.path()),
     )
 }
 
-/// Checks the bearer token when one is configured.
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), Box<HttpResponse>> {
-    let Some(token) = &state.admin_token else {
-        return Ok(());
+fn parse_filter(query: &str) -> Result<Filter, HttpResponse> {
+    let q: RequestsQuery = web::Query::from_query(query)
+        .map(web::Query::into_inner)
+        .map_err(|err| respond::error(StatusCode::BAD_REQUEST, err.to_string()))?;
+    let limit = match q.limit.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<usize>().map_err(|_| {
+            respond::error(
+                StatusCode::BAD_REQUEST,
+                format!("limit must be a non-negative integer, found {text:?}"),
+            )
+        })?),
     };
-    let given = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
-        Ok(())
-    } else {
-        Err(Box::new(HttpResponse::build(StatusCode::UNAUTHORIZED)
-            .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"understudy admin\""))
-            .json(json!({ "error": "admin API needs Authorization: Bearer TOKEN (--admin-token)" }))))
+    let unmatched = match q.unmatched.as_deref() {
+        None | Some("") | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(respond::error(
+                StatusCode::BAD_REQUEST,
+                format!("unmatched must be true or false, found {other:?}"),
+            ));
+        }
+    };
+    Ok(Filter {
+        limit,
+        route: q.route.filter(|r| !r.is_empty()),
+        unmatched,
+    })
+}
+
+fn no_scenario(name: &str) -> HttpResponse {
+    respond::error(StatusCode::NOT_FOUND, format!("no scenario named {name:?}"))
+}
+
+/// 400 with the `JSON.PATH: message` list `validate` prints, plus positions.
+fn invalid(what: &str, diags: &[Diagnostic]) -> HttpResponse {
+    let errors: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.path, d.message))
+        .collect();
+    let details: Vec<Value> = diags
+        .iter()
+        .map(
+            |d| json!({ "path": d.path, "line": d.line, "column": d.column, "message": d.message }),
+        )
+        .collect();
+    HttpResponse::BadRequest().json(json!({ "error": what, "errors": errors, "details": details }))
+}
+
+fn scenario_json(info: &ScenarioInfo, with_document: bool) -> Value {
+    let mut out = json!({
+        "name": info.name,
+        "file": info.file.as_ref().map(|f| f.to_string_lossy().replace('\\', "/")),
+        "source": if info.file.is_some() { "file" } else { "api" },
+        "description": info.scenario.as_ref().and_then(|s| s.description.clone()),
+        "routes": info.scenario.as_ref().map_or(0, |s| s.routes.len()),
+        "state": info.scenario.as_ref().map(|s| s.state.get()),
+        "status": if info.errors.is_empty() { "ok" } else { "error" },
+        "errors": info.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "loadedAt": info.loaded_at.map(rfc3339),
+        "active": info.active,
+    });
+    if with_document && let Some(s) = &info.scenario {
+        out["routeNames"] = json!(
+            s.routes
+                .iter()
+                .map(|r| r.full_name.clone())
+                .collect::<Vec<_>>()
+        );
+        out["document"] = s.source.clone();
     }
+    out
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Checks the bearer token when one is configured.
+async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let token = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.admin_token.clone());
+    if let Some(token) = token {
+        let given = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
+            let resp = HttpResponse::build(StatusCode::UNAUTHORIZED)
+                .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"understudy admin\""))
+                .json(json!({ "error": "admin API needs Authorization: Bearer TOKEN (--admin-token)" }));
+            return Ok(req.into_response(resp).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Compares without an early exit, so timing does not reveal the token.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix_web::{App, web};
 
+use crate::journal::Journal;
 use crate::store::Store;
 use crate::{admin, handler};
 
@@ -14,6 +15,8 @@ use crate::{admin, handler};
 pub struct AppState {
     /// The scenario set.
     pub store: Arc<Store>,
+    /// The request journal.
+    pub journal: Arc<Journal>,
     /// Largest request body read, in bytes.
     pub max_body_bytes: usize,
     /// Bearer token the admin API requires, if any.
@@ -33,8 +36,8 @@ pub fn build(
     >,
 > {
     App::new()
+        .app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(state)
-        .app_data(web::PayloadConfig::new(usize::MAX))
-        .service(web::scope(admin::PREFIX).configure(admin::configure))
+        .service(admin::scope())
         .default_service(web::to(handler::mock))
 }

@@ -16,10 +16,12 @@
 pub mod admin;
 pub mod app;
 mod handler;
+pub mod journal;
 pub mod matching;
 pub mod respond;
 pub mod scenario;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod wire;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use understudy::journal::JournalLimits;
 use understudy::scenario::load::{FileOutcome, load_dir, load_file};
 use understudy::{ServeConfig, server};
 
@@ -83,9 +84,15 @@ struct ServeArgs {
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Journal size in entries.
+    /// Most requests the journal keeps (oldest go first; `evicted` counts them).
     #[arg(long, env = "UNDERSTUDY_JOURNAL_SIZE", default_value_t = 1000)]
     journal_size: usize,
+    /// Most bytes the journal keeps, bodies and heads counted.
+    #[arg(long, env = "UNDERSTUDY_JOURNAL_MAX_BYTES", default_value_t = JournalLimits::default().max_bytes)]
+    journal_max_bytes: usize,
+    /// Most body bytes kept per journal entry (longer bodies are cut, `bodyTruncated`).
+    #[arg(long, env = "UNDERSTUDY_JOURNAL_BODY_BYTES", default_value_t = JournalLimits::default().max_body_bytes)]
+    journal_body_bytes: usize,
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "UNDERSTUDY_MAX_BODY_BYTES", default_value_t = server::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -171,12 +178,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "file watching is not available in this version yet: restart understudy to pick up scenario changes"
         );
     }
-    let _ = (args.poll_interval_ms, args.journal_size);
+    let _ = args.poll_interval_ms;
     let mut config = ServeConfig::new(&args.scenarios);
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     config.handle_signals = true;
+    config.journal = JournalLimits {
+        max_entries: args.journal_size,
+        max_bytes: args.journal_max_bytes,
+        max_body_bytes: args.journal_body_bytes,
+    };
     actix_rt::System::new().block_on(async move {
         let running = server::start(config)?;
         running

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::app::AppState;
-use crate::store::Store;
+use crate::journal::{Journal, JournalLimits};
+use crate::store::{Source, Store};
 use crate::wire::{self, ListenerConfig};
 
 /// Default `--max-body-bytes`: 10 MiB.
@@ -16,14 +17,16 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// What `understudy serve` needs to run.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Scenarios directory.
-    pub scenarios: PathBuf,
+    /// Where scenario files come from.
+    pub scenarios: Source,
     /// Address to bind; port 0 picks a free port.
     pub bind: SocketAddr,
     /// Largest request body read, in bytes.
     pub max_body_bytes: usize,
     /// Bearer token the admin API requires, if any.
     pub admin_token: Option<String>,
+    /// Journal bounds.
+    pub journal: JournalLimits,
     /// Listener tuning.
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
@@ -31,13 +34,19 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// Defaults for serving `scenarios` on `127.0.0.1:8080`.
+    /// Defaults for serving the directory `scenarios` on `127.0.0.1:8080`.
     pub fn new(scenarios: impl Into<PathBuf>) -> Self {
+        Self::with_source(Source::Dir(scenarios.into()))
+    }
+
+    /// Defaults for serving `source` on `127.0.0.1:8080`.
+    pub fn with_source(source: Source) -> Self {
         ServeConfig {
-            scenarios: scenarios.into(),
+            scenarios: source,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             admin_token: None,
+            journal: JournalLimits::default(),
             listener: ListenerConfig::default(),
             handle_signals: false,
         }
@@ -50,6 +59,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The scenario set it serves.
     pub store: Arc<Store>,
+    /// Its request journal.
+    pub journal: Arc<Journal>,
     /// The actix server; await it to run until shutdown, or use its handle to stop it.
     pub server: actix_server::Server,
 }
@@ -57,10 +68,10 @@ pub struct Running {
 /// Errors that keep a server from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The scenarios directory cannot be read.
-    #[error("cannot read scenarios directory {dir}")]
+    /// The scenarios cannot be read.
+    #[error("cannot read scenarios {dir}")]
     Scenarios {
-        /// The directory.
+        /// The directory or file.
         dir: PathBuf,
         /// Why.
         source: std::io::Error,
@@ -78,9 +89,13 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
-    let store = Arc::new(Store::new(Some(config.scenarios.clone())));
+    let store = Arc::new(Store::new(config.scenarios.clone()));
+    let shown = match &config.scenarios {
+        Source::Dir(p) | Source::File(p) => p.clone(),
+        Source::None => PathBuf::from("(no files)"),
+    };
     let problems = store.reload().map_err(|source| StartError::Scenarios {
-        dir: config.scenarios.clone(),
+        dir: shown.clone(),
         source,
     })?;
     for problem in &problems {
@@ -91,12 +106,18 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
         "loaded {} scenarios with {} routes from {} ({} files with errors)",
         snapshot.index.scenarios().len(),
         snapshot.index.len(),
-        config.scenarios.display(),
+        shown.display(),
         store.error_count(),
     );
+    start_with(config, store)
+}
 
+/// Starts serving an already loaded store.
+pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
+    let journal = Arc::new(Journal::new(config.journal));
     let state = web::Data::new(AppState {
         store: store.clone(),
+        journal: journal.clone(),
         max_body_bytes: config.max_body_bytes,
         admin_token: config.admin_token.clone(),
     });
@@ -110,6 +131,7 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         store,
+        journal,
         server,
     })
 }

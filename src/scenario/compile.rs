@@ -119,6 +119,7 @@ fn regex_message(pattern: &str, err: &regex::Error) -> String {
 /// Validates and compiles one parsed scenario document.
 pub fn compile(
     file: &ScenarioFile,
+    source: serde_json::Value,
     origin: &Origin<'_>,
 ) -> Result<CompiledScenario, Vec<Diagnostic>> {
     let mut cx = Ctx {
@@ -165,11 +166,13 @@ pub fn compile(
 
     if cx.diags.is_empty() {
         Ok(CompiledScenario {
+            state: crate::state::ScenarioState::new(&initial_state, routes.len()),
             name,
             description: file.description.clone(),
             file: origin.relative.clone(),
             initial_state,
             routes,
+            source,
         })
     } else {
         let mut diags = cx.diags;
@@ -274,6 +277,53 @@ fn compile_route(
         matcher: matcher?,
         response: response?,
     })
+}
+
+/// Parses and compiles a standalone request matcher (the admin API's request count), with
+/// the same rules and diagnostics as a route's `request`.
+pub fn compile_request_matcher(
+    display: &Path,
+    text: &str,
+) -> Result<RequestMatcher, Vec<Diagnostic>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed: Result<model::RequestMatcher, _> = serde_path_to_error::deserialize(&mut de);
+    let matcher = match parsed.map_err(|err| (err.path().to_string(), err.into_inner())) {
+        Ok(m) => m,
+        Err((path, inner)) => {
+            let message = inner.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.clone(), |(m, _)| m.to_owned());
+            return Err(vec![Diagnostic {
+                file: display.to_path_buf(),
+                line: Some(inner.line().max(1)),
+                column: Some(inner.column().max(1)),
+                path: if path.is_empty() || path == "." {
+                    "$".into()
+                } else {
+                    path.replace(".?", "").replace('?', "")
+                },
+                message,
+            }]);
+        }
+    };
+    let cwd = PathBuf::from(".");
+    let origin = Origin {
+        display,
+        source: text,
+        root: &cwd,
+        dir: &cwd,
+        default_name: String::new(),
+        relative: None,
+    };
+    let mut cx = Ctx {
+        origin: &origin,
+        diags: Vec::new(),
+    };
+    match compile_matcher(&mut cx, &matcher, &JsonPath::root()) {
+        Some(m) if cx.diags.is_empty() => Ok(m),
+        _ => Err(cx.diags),
+    }
 }
 
 fn compile_matcher(

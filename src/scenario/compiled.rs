@@ -25,6 +25,10 @@ pub struct CompiledScenario {
     pub initial_state: String,
     /// Routes in file order.
     pub routes: Vec<CompiledRoute>,
+    /// The document as written, for the admin API.
+    pub source: serde_json::Value,
+    /// Runtime state (current state, sequence positions); reset when the scenario is replaced.
+    pub state: crate::state::ScenarioState,
 }
 
 /// One route, compiled.

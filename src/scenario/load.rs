@@ -24,6 +24,8 @@ pub struct FileOutcome {
     pub relative: PathBuf,
     /// The compiled scenario, or every problem found in the file.
     pub result: Result<CompiledScenario, Vec<Diagnostic>>,
+    /// Hash of the bytes read (0 when the file could not be read).
+    pub hash: u64,
 }
 
 /// Whether a directory entry is an editor temp or hidden file that the contract says to skip.
@@ -79,29 +81,49 @@ pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
 /// resolved, for `file` confinement).
 pub fn load_file(root: &Path, canonical: &Path, relative: &Path) -> FileOutcome {
     let display = root.join(relative);
-    let result = read_source(&display).and_then(|source| {
-        let dir = display.parent().unwrap_or(root).to_path_buf();
-        let origin = Origin {
-            display: &display,
-            source: &source,
-            root: canonical,
-            dir: &dir,
-            default_name: default_name(relative),
-            relative: Some(relative.to_path_buf()),
-        };
-        compile_source(&origin)
-    });
+    let bytes = fs::read(&display);
+    let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
+    let result = bytes
+        .map_err(|err| {
+            vec![Diagnostic::file_level(
+                &display,
+                format!("cannot read file: {err}"),
+            )]
+        })
+        .and_then(|bytes| decode(&display, bytes))
+        .and_then(|source| {
+            let dir = display.parent().unwrap_or(root).to_path_buf();
+            let origin = Origin {
+                display: &display,
+                source: &source,
+                root: canonical,
+                dir: &dir,
+                default_name: default_name(relative),
+                relative: Some(relative.to_path_buf()),
+            };
+            compile_source(&origin)
+        });
     FileOutcome {
         display,
         relative: relative.to_path_buf(),
         result,
+        hash,
     }
+}
+
+/// A stable hash of file content, to tell a real change from a touch.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 /// Parses and compiles a document whose text and origin are known.
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
     let file = parse(origin.display, origin.source).map_err(|d| vec![d])?;
-    compile(&file, origin)
+    let source: serde_json::Value = serde_json::from_str(origin.source).unwrap_or_default();
+    compile(&file, source, origin)
 }
 
 /// `a/b.json` → `a/b`, with `/` separators on every platform.
@@ -113,13 +135,7 @@ pub fn default_name(relative: &Path) -> String {
     s.trim_start_matches("./").to_owned()
 }
 
-fn read_source(display: &Path) -> Result<String, Vec<Diagnostic>> {
-    let bytes = fs::read(display).map_err(|err| {
-        vec![Diagnostic::file_level(
-            display,
-            format!("cannot read file: {err}"),
-        )]
-    })?;
+fn decode(display: &Path, bytes: Vec<u8>) -> Result<String, Vec<Diagnostic>> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         let mut d = Diagnostic::file_level(
             display,

@@ -1,0 +1,297 @@
+//! The request journal: a ring bounded by entry count and by bytes, with an eviction counter.
+//!
+//! Every request the server sees is recorded once it has been answered. Entries are built
+//! outside the lock; the lock only covers pushing the entry and dropping the oldest ones, so
+//! recording costs the request path a few pointer moves. When either bound is reached the
+//! oldest entries go and `evicted` counts them: nothing grows without bound, and nothing is
+//! dropped without a trace.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use actix_http::header::HeaderMap;
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::matching::{NearMiss, RequestView, mismatches};
+use crate::scenario::compiled::RequestMatcher;
+
+/// Journal bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalLimits {
+    /// Most entries kept (`--journal-size`).
+    pub max_entries: usize,
+    /// Most bytes kept, bodies and heads counted (`--journal-max-bytes`).
+    pub max_bytes: usize,
+    /// Most body bytes kept per entry; longer bodies are cut and flagged `bodyTruncated`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for JournalLimits {
+    fn default() -> Self {
+        JournalLimits {
+            max_entries: 1000,
+            max_bytes: 64 * 1024 * 1024,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What the request path hands to the journal.
+#[derive(Debug)]
+pub struct Record {
+    /// Method as sent.
+    pub method: String,
+    /// Path as sent.
+    pub path: String,
+    /// Raw query string (without `?`).
+    pub query: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The body as read (it is cut to the per-entry limit here).
+    pub body: Bytes,
+    /// `scenario/id` of the route that answered, if any.
+    pub route: Option<String>,
+    /// Status sent.
+    pub status: u16,
+    /// Time from the request reaching understudy to the answer.
+    pub duration: Duration,
+    /// Near misses, for unmatched requests.
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// One recorded request.
+#[derive(Debug)]
+pub struct Entry {
+    /// Increasing id, unique for the life of the server.
+    pub id: u64,
+    /// When it was recorded.
+    pub time: SystemTime,
+    /// The request and its outcome.
+    pub record: Record,
+    /// Whether the body was cut to the per-entry limit.
+    pub body_truncated: bool,
+    size: usize,
+}
+
+/// Which entries to list.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Only the newest N (still returned oldest first).
+    pub limit: Option<usize>,
+    /// Only requests answered by this route (`scenario/id`) or any route of this scenario.
+    pub route: Option<String>,
+    /// Only requests no route matched.
+    pub unmatched: bool,
+}
+
+#[derive(Default)]
+struct Ring {
+    entries: VecDeque<Arc<Entry>>,
+    bytes: usize,
+    evicted: u64,
+}
+
+/// The bounded journal.
+pub struct Journal {
+    limits: JournalLimits,
+    ring: Mutex<Ring>,
+    next_id: AtomicU64,
+}
+
+impl Journal {
+    /// An empty journal with these bounds.
+    pub fn new(limits: JournalLimits) -> Self {
+        Journal {
+            limits,
+            ring: Mutex::new(Ring::default()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The bounds.
+    pub fn limits(&self) -> JournalLimits {
+        self.limits
+    }
+
+    /// Records an answered request, evicting the oldest entries past either bound.
+    pub fn record(&self, mut record: Record) -> u64 {
+        let body_truncated = record.body.len() > self.limits.max_body_bytes;
+        if body_truncated {
+            record.body = Bytes::copy_from_slice(&record.body[..self.limits.max_body_bytes]);
+        }
+        let size = entry_size(&record);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(Entry {
+            id,
+            time: SystemTime::now(),
+            record,
+            body_truncated,
+            size,
+        });
+        let mut ring = self.lock();
+        ring.bytes += size;
+        ring.entries.push_back(entry);
+        while ring.entries.len() > self.limits.max_entries
+            || (ring.bytes > self.limits.max_bytes && !ring.entries.is_empty())
+        {
+            if let Some(old) = ring.entries.pop_front() {
+                ring.bytes -= old.size;
+                ring.evicted += 1;
+            }
+        }
+        id
+    }
+
+    /// Entries passing `filter`, oldest first, and the eviction count.
+    pub fn list(&self, filter: &Filter) -> (Vec<Arc<Entry>>, u64) {
+        let (entries, evicted) = {
+            let ring = self.lock();
+            (
+                ring.entries.iter().cloned().collect::<Vec<_>>(),
+                ring.evicted,
+            )
+        };
+        let mut picked: Vec<Arc<Entry>> = entries
+            .into_iter()
+            .filter(|e| !filter.unmatched || e.record.route.is_none())
+            .filter(|e| match (&filter.route, &e.record.route) {
+                (None, _) => true,
+                (Some(want), Some(have)) => {
+                    have == want
+                        || have
+                            .strip_prefix(want.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                }
+                (Some(_), None) => false,
+            })
+            .collect();
+        if let Some(limit) = filter.limit {
+            let skip = picked.len().saturating_sub(limit);
+            picked.drain(..skip);
+        }
+        (picked, evicted)
+    }
+
+    /// How many kept entries match `matcher` (the same matchers as a route's `request`).
+    pub fn count(&self, matcher: &RequestMatcher) -> usize {
+        let entries: Vec<Arc<Entry>> = self.lock().entries.iter().cloned().collect();
+        entries
+            .iter()
+            .filter(|e| {
+                let r = &e.record;
+                let view = RequestView::new(&r.method, &r.path, &r.query, &r.headers, &r.body);
+                mismatches(matcher, &view, true).is_empty()
+            })
+            .count()
+    }
+
+    /// Drops every entry; returns how many there were. The eviction count is kept.
+    pub fn clear(&self) -> usize {
+        let mut ring = self.lock();
+        let n = ring.entries.len();
+        ring.entries.clear();
+        ring.bytes = 0;
+        n
+    }
+
+    /// Drops every entry and zeroes the eviction count.
+    pub fn reset(&self) {
+        let mut ring = self.lock();
+        *ring = Ring::default();
+    }
+
+    /// Entries kept, bytes kept, entries evicted.
+    pub fn stats(&self) -> (usize, usize, u64) {
+        let ring = self.lock();
+        (ring.entries.len(), ring.bytes, ring.evicted)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Bytes an entry holds: body, head strings and a fixed overhead.
+fn entry_size(r: &Record) -> usize {
+    const OVERHEAD: usize = 256;
+    let headers: usize = r
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 32)
+        .sum();
+    let misses: usize = r
+        .near_misses
+        .iter()
+        .map(|m| m.route.len() + m.mismatches.iter().map(|s| s.len() + 24).sum::<usize>() + 48)
+        .sum();
+    OVERHEAD
+        + r.method.len()
+        + r.path.len()
+        + r.query.len()
+        + r.body.len()
+        + headers
+        + misses
+        + r.route.as_ref().map_or(0, String::len)
+}
+
+impl Entry {
+    /// The contract's JSON form; `with_near_misses` adds `nearMisses` (unmatched listing).
+    pub fn to_json(&self, with_near_misses: bool) -> Value {
+        let r = &self.record;
+        let mut query = Map::new();
+        for (k, v) in form_urlencoded::parse(r.query.as_bytes()) {
+            push_multi(&mut query, k.into_owned(), v.into_owned());
+        }
+        let mut headers = Map::new();
+        for (k, v) in r.headers.iter() {
+            push_multi(
+                &mut headers,
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            );
+        }
+        let (body, encoding) = match std::str::from_utf8(&r.body) {
+            Ok(text) => (text.to_owned(), "utf8"),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(&r.body),
+                "base64",
+            ),
+        };
+        let mut out = json!({
+            "id": self.id,
+            "time": humantime::format_rfc3339_millis(self.time).to_string(),
+            "method": r.method,
+            "path": r.path,
+            "query": query,
+            "headers": headers,
+            "body": body,
+            "bodyEncoding": encoding,
+            "bodyTruncated": self.body_truncated,
+            "route": r.route,
+            "status": r.status,
+            "durationMs": (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        });
+        if with_near_misses {
+            out["nearMisses"] = json!(r.near_misses);
+        }
+        out
+    }
+}
+
+/// Adds `value` under `key`, turning a repeated key into an array.
+fn push_multi(map: &mut Map<String, Value>, key: String, value: String) {
+    match map.get_mut(&key) {
+        None => {
+            map.insert(key, Value::String(value));
+        }
+        Some(Value::Array(list)) => list.push(Value::String(value)),
+        Some(existing) => {
+            let first = existing.take();
+            *existing = Value::Array(vec![first, Value::String(value)]);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Per-scenario runtime state: the current state name and each route's sequence position.
+//!
+//! A scenario's state lives beside its compiled routes and shares their lifetime: when the
+//! scenario's file changes (or it is replaced through the admin API) the new version starts
+//! from its initial state, while scenarios that did not change keep theirs across snapshot
+//! swaps. State reads and writes are short critical sections; nothing sleeps under the lock.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Mutable state of one loaded scenario.
+#[derive(Debug)]
+pub struct ScenarioState {
+    initial: String,
+    current: Mutex<String>,
+    positions: Box<[AtomicU64]>,
+}
+
+impl ScenarioState {
+    /// Fresh state: `initial`, every route at position 0.
+    pub fn new(initial: &str, routes: usize) -> Self {
+        ScenarioState {
+            initial: initial.to_owned(),
+            current: Mutex::new(initial.to_owned()),
+            positions: (0..routes).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The state the scenario starts in.
+    pub fn initial(&self) -> &str {
+        &self.initial
+    }
+
+    /// The current state.
+    pub fn get(&self) -> String {
+        self.lock().clone()
+    }
+
+    /// Moves the scenario to `state`.
+    pub fn set(&self, state: &str) {
+        *self.lock() = state.to_owned();
+    }
+
+    /// Back to the initial state, every sequence at its start.
+    pub fn reset(&self) {
+        *self.lock() = self.initial.clone();
+        for p in self.positions.iter() {
+            p.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Sequence position of route `index` (how many answers it has given).
+    pub fn position(&self, index: usize) -> u64 {
+        self.positions
+            .get(index)
+            .map_or(0, |p| p.load(Ordering::SeqCst))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
