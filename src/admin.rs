@@ -221,7 +221,7 @@ struct RequestsQuery {
 async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let filter = match parse_filter(req.query_string()) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let (entries, evicted) = state.journal.list(&filter);
     let requests: Vec<Value> = entries.iter().map(|e| e.to_json(false)).collect();
@@ -232,7 +232,7 @@ async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 async fn unmatched_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let mut filter = match parse_filter(req.query_string()) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     filter.unmatched = true;
     let (entries, evicted) = state.journal.list(&filter);
@@ -266,27 +266,28 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     )
 }
 
-fn parse_filter(query: &str) -> Result<Filter, HttpResponse> {
+/// The journal filter from `limit`, `route` and `unmatched` (a 400 answer when malformed).
+fn parse_filter(query: &str) -> Result<Filter, Box<HttpResponse>> {
     let q: RequestsQuery = web::Query::from_query(query)
         .map(web::Query::into_inner)
-        .map_err(|err| respond::error(StatusCode::BAD_REQUEST, err.to_string()))?;
+        .map_err(|err| Box::new(respond::error(StatusCode::BAD_REQUEST, err.to_string())))?;
     let limit = match q.limit.as_deref() {
         None | Some("") => None,
         Some(text) => Some(text.parse::<usize>().map_err(|_| {
-            respond::error(
+            Box::new(respond::error(
                 StatusCode::BAD_REQUEST,
                 format!("limit must be a non-negative integer, found {text:?}"),
-            )
+            ))
         })?),
     };
     let unmatched = match q.unmatched.as_deref() {
         None | Some("") | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
         Some(other) => {
-            return Err(respond::error(
+            return Err(Box::new(respond::error(
                 StatusCode::BAD_REQUEST,
                 format!("unmatched must be true or false, found {other:?}"),
-            ));
+            )));
         }
     };
     Ok(Filter {

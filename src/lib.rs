@@ -9,12 +9,14 @@
 //! - `handler`, `admin`, `app`: the actix-web application.
 //! - [`wire`]: the actix-server/actix-http assembly around it.
 //! - [`server`]: start a server from a [`ServeConfig`].
+//! - [`MockServer`]: the embedding API for Rust tests (in-process, random port, journal access).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod app;
+mod embed;
 mod handler;
 pub mod journal;
 pub mod matching;
@@ -25,4 +27,5 @@ pub mod state;
 pub mod store;
 pub mod wire;
 
+pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};
 pub use server::{Running, ServeConfig};

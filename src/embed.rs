@@ -1,0 +1,410 @@
+//! The embedding API: an understudy server inside a Rust test.
+//!
+//! [`MockServer`] runs the same server as the binary on its own thread (with its own actix
+//! runtime), so it works from a plain `#[test]` and from `#[tokio::test]` alike. It binds a
+//! free loopback port, serves scenarios from a directory, a file or inline JSON, and gives the
+//! test direct access to the journal and the scenario set. Dropping it stops the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::journal::{Filter, Journal, JournalLimits};
+use crate::scenario::Diagnostic;
+use crate::scenario::compile::compile_request_matcher;
+use crate::server::{self, ServeConfig, StartError};
+use crate::store::{Source, Store};
+
+/// Errors from the embedding API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A scenario or matcher is invalid; one diagnostic per problem.
+    #[error("invalid scenario:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Diagnostic>),
+    /// No scenario has this name.
+    #[error("no scenario named {0:?}")]
+    NoScenario(String),
+    /// The server thread could not be started or stopped.
+    #[error("server thread: {0}")]
+    Thread(String),
+}
+
+/// A request the server recorded, as the embedding API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// Journal id (increasing).
+    pub id: u64,
+    /// Method as sent.
+    pub method: String,
+    /// Path as sent.
+    pub path: String,
+    /// Raw query string, without `?`.
+    pub query: String,
+    /// Headers in order, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body (cut to the journal's per-entry limit).
+    pub body: Vec<u8>,
+    /// `scenario/id` of the route that answered, `None` when unmatched.
+    pub route: Option<String>,
+    /// Status sent.
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Builds a [`MockServer`].
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    source: Source,
+    inline: Vec<(Option<String>, String)>,
+    bind: SocketAddr,
+    admin_token: Option<String>,
+    journal: JournalLimits,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        MockServerBuilder {
+            source: Source::None,
+            inline: Vec::new(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_token: None,
+            journal: JournalLimits::default(),
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Serve every scenario file under `dir`.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.source = Source::Dir(dir.into());
+        self
+    }
+
+    /// Serve one scenario file.
+    pub fn file(mut self, file: impl Into<PathBuf>) -> Self {
+        self.source = Source::File(file.into());
+        self
+    }
+
+    /// Add a scenario given as JSON (its `name`, or `inline-N`, names it).
+    pub fn json(self, scenario: serde_json::Value) -> Self {
+        self.json_str(scenario.to_string())
+    }
+
+    /// Add a scenario given as JSON text.
+    pub fn json_str(mut self, scenario: impl Into<String>) -> Self {
+        self.inline.push((None, scenario.into()));
+        self
+    }
+
+    /// Address to bind (default `127.0.0.1:0`, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Require this bearer token on the admin API.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Journal bounds.
+    pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
+        self.journal = limits;
+        self
+    }
+
+    /// Loads the scenarios and starts the server. Any invalid scenario is an error: a test
+    /// should not run against half its setup.
+    pub fn start(self) -> Result<MockServer, Error> {
+        let store = Arc::new(Store::new(self.source.clone()));
+        let problems = store.reload().map_err(|source| {
+            let dir = match &self.source {
+                Source::Dir(p) | Source::File(p) => p.clone(),
+                Source::None => PathBuf::new(),
+            };
+            Error::Start(StartError::Scenarios { dir, source })
+        })?;
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
+        }
+        for (i, (_, text)) in self.inline.iter().enumerate() {
+            let name = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| format!("inline-{}", i + 1));
+            store.put(&name, text).map_err(Error::Invalid)?;
+        }
+
+        let mut config = ServeConfig::with_source(self.source);
+        config.bind = self.bind;
+        config.admin_token = self.admin_token;
+        config.journal = self.journal;
+        config.listener.workers = config.listener.workers.min(2);
+        config.handle_signals = false;
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread_store = store.clone();
+        let thread = std::thread::Builder::new()
+            .name("understudy-server".into())
+            .spawn(move || {
+                actix_rt::System::new().block_on(async move {
+                    match server::start_with(config, thread_store) {
+                        Ok(running) => {
+                            let handle = running.server.handle();
+                            let _ = tx.send(Ok((running.addr, running.journal, handle)));
+                            let _ = running.server.await;
+                        }
+                        Err(err) => {
+                            let _ = tx.send(Err(err));
+                        }
+                    }
+                });
+            })
+            .map_err(|err| Error::Thread(err.to_string()))?;
+        let (addr, journal, handle) = rx
+            .recv()
+            .map_err(|_| Error::Thread("the server thread ended before it started".into()))??;
+        Ok(MockServer {
+            addr,
+            store,
+            journal,
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running understudy server for a test; stopped when dropped.
+///
+/// ```
+/// use serde_json::json;
+/// use understudy::MockServer;
+///
+/// let server = MockServer::builder()
+///     .json(json!({
+///         "name": "users",
+///         "routes": [{
+///             "id": "ada",
+///             "request": { "method": "GET", "path": "/users/42" },
+///             "response": { "status": 200, "json": { "name": "Ada" } }
+///         }]
+///     }))
+///     .start()?;
+///
+/// // Any HTTP client works; a raw socket keeps this example dependency-free.
+/// use std::io::{Read, Write};
+/// let mut conn = std::net::TcpStream::connect(server.addr())?;
+/// conn.write_all(b"GET /users/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+/// let mut answer = String::new();
+/// conn.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK"));
+///
+/// assert_eq!(server.count(json!({ "path": "/users/[0-9]+" }))?, 1);
+/// assert_eq!(server.requests()[0].route.as_deref(), Some("users/ada"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct MockServer {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    journal: Arc<Journal>,
+    handle: actix_server::ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// A builder: choose scenarios, then [`MockServerBuilder::start`].
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// Starts a server on every scenario file under `dir`.
+    ///
+    /// ```no_run
+    /// let server = understudy::MockServer::from_dir("scenarios")?;
+    /// println!("serving on {}", server.url());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        Self::builder().dir(dir).start()
+    }
+
+    /// Starts a server on one scenario file.
+    pub fn from_file(file: impl Into<PathBuf>) -> Result<Self, Error> {
+        Self::builder().file(file).start()
+    }
+
+    /// Starts a server on one scenario given as JSON.
+    ///
+    /// ```
+    /// let server = understudy::MockServer::from_json(serde_json::json!({
+    ///     "routes": [{ "response": { "status": 503, "headers": { "Retry-After": "1" } } }]
+    /// }))?;
+    /// assert!(server.url().starts_with("http://127.0.0.1:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_json(scenario: serde_json::Value) -> Result<Self, Error> {
+        Self::builder().json(scenario).start()
+    }
+
+    /// Starts a server on one scenario given as JSON text.
+    pub fn from_json_str(scenario: &str) -> Result<Self, Error> {
+        Self::builder().json_str(scenario).start()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request the journal holds, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.journal
+            .list(&Filter::default())
+            .0
+            .iter()
+            .map(|e| {
+                let r = &e.record;
+                RecordedRequest {
+                    id: e.id,
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                    query: r.query.clone(),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_owned(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body: r.body.to_vec(),
+                    route: r.route.clone(),
+                    status: r.status,
+                }
+            })
+            .collect()
+    }
+
+    /// How many journaled requests match `matcher`, written like a route's `request`
+    /// (`{"method": "POST", "path": "/orders", "json": {"qty": 1}}`).
+    pub fn count(&self, matcher: serde_json::Value) -> Result<usize, Error> {
+        let text = matcher.to_string();
+        let m = compile_request_matcher(std::path::Path::new("<request matcher>"), &text)
+            .map_err(Error::Invalid)?;
+        Ok(self.journal.count(&m))
+    }
+
+    /// Entries dropped from the journal by its bounds.
+    pub fn evicted(&self) -> u64 {
+        self.journal.stats().2
+    }
+
+    /// Creates or replaces the in-memory scenario `name`.
+    ///
+    /// ```
+    /// # let server = understudy::MockServer::builder().start()?;
+    /// server.put_scenario("flaky", serde_json::json!({
+    ///     "routes": [{ "request": { "path": "/pay" }, "response": { "status": 502 } }]
+    /// }))?;
+    /// assert_eq!(server.state("flaky").as_deref(), Some("start"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_scenario(&self, name: &str, scenario: serde_json::Value) -> Result<(), Error> {
+        self.store
+            .put(name, &scenario.to_string())
+            .map(|_| ())
+            .map_err(Error::Invalid)
+    }
+
+    /// Deletes the scenario `name` (an API scenario, or a file scenario until its file
+    /// changes); `false` when there is none.
+    pub fn delete_scenario(&self, name: &str) -> bool {
+        self.store.delete(name).is_some()
+    }
+
+    /// Moves scenario `name` to `state`.
+    pub fn set_state(&self, name: &str, state: &str) -> Result<(), Error> {
+        let scenario = self
+            .store
+            .get(name)
+            .ok_or_else(|| Error::NoScenario(name.to_owned()))?;
+        scenario.state.set(state);
+        Ok(())
+    }
+
+    /// The current state of scenario `name`.
+    pub fn state(&self, name: &str) -> Option<String> {
+        self.store.get(name).map(|s| s.state.get())
+    }
+
+    /// Resets every scenario's state and sequences, and clears the journal.
+    pub fn reset(&self) {
+        self.store.reset_all();
+        self.journal.reset();
+    }
+
+    /// Rescans the scenario files; returns the problems of files that failed (their last
+    /// good version keeps serving).
+    pub fn reload(&self) -> Result<Vec<Diagnostic>, Error> {
+        self.store.reload().map_err(|source| {
+            Error::Start(StartError::Scenarios {
+                dir: PathBuf::from("scenarios"),
+                source,
+            })
+        })
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        // `stop` sends the command at once; the thread ends when the server has stopped.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
