@@ -7,6 +7,7 @@
 //! - [`store`]: the current snapshot of compiled scenarios, swapped atomically.
 //! - [`respond`]: compiled answers → HTTP responses.
 //! - `handler`, `admin`, `app`: the actix-web application.
+//! - [`watch`]: hot reload (native events or polling), off the request path.
 //! - [`wire`]: the actix-server/actix-http assembly around it.
 //! - [`server`]: start a server from a [`ServeConfig`].
 //! - [`MockServer`]: the embedding API for Rust tests (in-process, random port, journal access).
@@ -25,6 +26,7 @@ pub mod scenario;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod watch;
 pub mod wire;
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};

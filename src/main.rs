@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use understudy::journal::JournalLimits;
 use understudy::scenario::load::{FileOutcome, load_dir, load_file};
+use understudy::watch::WatchMode;
 use understudy::{ServeConfig, server};
 
 /// An HTTP test double that answers from JSON scenario files.
@@ -155,7 +156,7 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,notify=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
@@ -173,17 +174,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "TLS (--tls-cert/--tls-key/--tls-self-signed) is not supported yet by this version of understudy"
         );
     }
-    if args.watch != Watch::Off {
-        tracing::warn!(
-            "file watching is not available in this version yet: restart understudy to pick up scenario changes"
-        );
-    }
-    let _ = args.poll_interval_ms;
     let mut config = ServeConfig::new(&args.scenarios);
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     config.handle_signals = true;
+    config.watch = match args.watch {
+        Watch::Auto => WatchMode::Auto,
+        Watch::Native => WatchMode::Native,
+        Watch::Poll => WatchMode::Poll(Duration::from_millis(args.poll_interval_ms.max(10))),
+        Watch::Off => WatchMode::Off,
+    };
     config.journal = JournalLimits {
         max_entries: args.journal_size,
         max_bytes: args.journal_max_bytes,

@@ -9,6 +9,7 @@ use actix_web::web;
 use crate::app::AppState;
 use crate::journal::{Journal, JournalLimits};
 use crate::store::{Source, Store};
+use crate::watch::{self, WatchHandle, WatchMode};
 use crate::wire::{self, ListenerConfig};
 
 /// Default `--max-body-bytes`: 10 MiB.
@@ -27,6 +28,8 @@ pub struct ServeConfig {
     pub admin_token: Option<String>,
     /// Journal bounds.
     pub journal: JournalLimits,
+    /// How scenario file changes are noticed.
+    pub watch: WatchMode,
     /// Listener tuning.
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
@@ -47,6 +50,7 @@ impl ServeConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             admin_token: None,
             journal: JournalLimits::default(),
+            watch: WatchMode::Off,
             listener: ListenerConfig::default(),
             handle_signals: false,
         }
@@ -61,6 +65,8 @@ pub struct Running {
     pub store: Arc<Store>,
     /// Its request journal.
     pub journal: Arc<Journal>,
+    /// The file watcher, while watching.
+    pub watcher: Option<WatchHandle>,
     /// The actix server; await it to run until shutdown, or use its handle to stop it.
     pub server: actix_server::Server,
 }
@@ -109,7 +115,29 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
         shown.display(),
         store.error_count(),
     );
-    start_with(config, store)
+    let watcher = start_watching(&store, config.watch);
+    let mut running = start_with(config, store)?;
+    running.watcher = watcher;
+    Ok(running)
+}
+
+/// Starts the watcher for `mode`; a native watcher that cannot start falls back to polling.
+pub fn start_watching(store: &Arc<Store>, mode: WatchMode) -> Option<WatchHandle> {
+    match watch::spawn(store.clone(), mode) {
+        Ok(handle) => handle,
+        Err(err) if matches!(mode, WatchMode::Auto | WatchMode::Native) => {
+            let fallback = WatchMode::Poll(std::time::Duration::from_millis(500));
+            tracing::warn!("native file events unavailable ({err}); polling every 500 ms instead");
+            watch::spawn(store.clone(), fallback).unwrap_or_else(|err| {
+                tracing::error!("cannot watch scenario files: {err}; use POST /__admin/reload");
+                None
+            })
+        }
+        Err(err) => {
+            tracing::error!("cannot watch scenario files: {err}; use POST /__admin/reload");
+            None
+        }
+    }
 }
 
 /// Starts serving an already loaded store.
@@ -132,6 +160,7 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
         addr,
         store,
         journal,
+        watcher: None,
         server,
     })
 }

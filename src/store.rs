@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 
 use crate::matching::RouteIndex;
 use crate::scenario::compile::Origin;
-use crate::scenario::load::{FileOutcome, compile_source, load_dir, load_file};
+use crate::scenario::load::{compile_source, content_hash, load_bytes, scan};
 use crate::scenario::{CompiledScenario, Diagnostic};
 
 /// Everything a request needs, frozen.
@@ -62,6 +62,148 @@ pub struct FileStatus {
     pub loaded_at: Option<SystemTime>,
     /// Hash of the content last read.
     pub hash: u64,
+    /// Size and modification time last seen (`None` when unknown or too recent to trust).
+    pub fingerprint: Option<(u64, SystemTime)>,
+}
+
+/// What one reload found and did.
+#[derive(Debug, Default)]
+pub struct ReloadReport {
+    /// Diagnostics of every file currently failing (changed or not).
+    pub problems: Vec<Diagnostic>,
+    /// The files that changed, were added or were removed.
+    pub changes: Vec<FileChange>,
+    /// Time the reload took.
+    pub elapsed: Duration,
+}
+
+/// How one file changed in a reload.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// The file as shown in diagnostics.
+    pub display: PathBuf,
+    /// `added`, `changed`, `removed` or `failed` (the new version has errors).
+    pub kind: &'static str,
+    /// Route ids added, removed and changed.
+    pub routes_added: usize,
+    /// Route ids that disappeared.
+    pub routes_removed: usize,
+    /// Route ids whose definition changed.
+    pub routes_changed: usize,
+    /// The new version's problems, for `failed`.
+    pub errors: Vec<Diagnostic>,
+}
+
+impl FileChange {
+    fn describe(before: Option<&FileStatus>, after: &FileStatus) -> Self {
+        let old = before.and_then(|b| b.serving.as_ref());
+        let (added, removed, changed) = match (&after.serving, after.errors.is_empty()) {
+            (Some(new), true) => route_diff(old.map(|o| o.as_ref()), new),
+            _ => (0, 0, 0),
+        };
+        let kind = if !after.errors.is_empty() {
+            "failed"
+        } else if before.is_none() {
+            "added"
+        } else {
+            "changed"
+        };
+        FileChange {
+            display: after.display.clone(),
+            kind,
+            routes_added: added,
+            routes_removed: removed,
+            routes_changed: changed,
+            errors: after.errors.clone(),
+        }
+    }
+
+    fn removed(gone: &FileStatus) -> Self {
+        FileChange {
+            display: gone.display.clone(),
+            kind: "removed",
+            routes_added: 0,
+            routes_removed: gone.serving.as_ref().map_or(0, |s| s.routes.len()),
+            routes_changed: 0,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Route ids added, removed and changed between two versions of a scenario.
+fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize, usize, usize) {
+    let Some(old) = old else {
+        return (new.routes.len(), 0, 0);
+    };
+    let def =
+        |s: &CompiledScenario, i: usize| s.source.get("routes").and_then(|r| r.get(i)).cloned();
+    let mut added = 0;
+    let mut changed = 0;
+    for (i, r) in new.routes.iter().enumerate() {
+        match old.routes.iter().position(|o| o.id == r.id) {
+            None => added += 1,
+            Some(j) if def(old, j) != def(new, i) => changed += 1,
+            Some(_) => {}
+        }
+    }
+    let removed = old
+        .routes
+        .iter()
+        .filter(|o| !new.routes.iter().any(|r| r.id == o.id))
+        .count();
+    (added, removed, changed)
+}
+
+/// Size and mtime of `path`, or `None` when the mtime is too recent to rule out a same-size
+/// rewrite within one timestamp tick (then the content is hashed instead).
+fn fingerprint(path: &Path, now: SystemTime) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?;
+    let age = now.duration_since(modified).unwrap_or_default();
+    (age > Duration::from_secs(2)).then_some((meta.len(), modified))
+}
+
+/// Marks freshly compiled files (indexes `fresh`) that claim a scenario name another file
+/// already serves; the file that was already serving keeps the name.
+fn check_unique_names(files: &mut [FileStatus], fresh: &[usize]) {
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        if !fresh.contains(&i)
+            && let Some(s) = &f.serving
+        {
+            seen.entry(s.name.clone())
+                .or_insert_with(|| f.display.clone());
+        }
+    }
+    for &i in fresh {
+        let f = &mut files[i];
+        let Some(s) = f.serving.clone() else { continue };
+        if !f.errors.is_empty() {
+            continue;
+        }
+        match seen.get(&s.name) {
+            Some(first) if *first != f.display => {
+                let source = std::fs::read_to_string(&f.display).unwrap_or_default();
+                let at = crate::scenario::diag::JsonPath::root().key("name");
+                let pos = crate::scenario::diag::locate(&source, &at);
+                f.errors = vec![Diagnostic {
+                    file: f.display.clone(),
+                    line: pos.map(|p| p.0),
+                    column: pos.map(|p| p.1),
+                    path: at.to_string(),
+                    message: format!(
+                        "scenario name {:?} is already used by {}",
+                        s.name,
+                        first.display()
+                    ),
+                }];
+                f.serving = None;
+            }
+            _ => {
+                seen.insert(s.name.clone(), f.display.clone());
+            }
+        }
+    }
 }
 
 /// A scenario put through the admin API.
@@ -160,44 +302,67 @@ impl Store {
             .count()
     }
 
-    /// Rescans the files, compiles them and publishes a new snapshot.
+    /// Rescans the files, compiles what changed and publishes a new snapshot.
     ///
-    /// Returns the diagnostics of the files that failed. A file that fails keeps its last
-    /// good version; a file that is gone loses its routes; an unchanged file keeps its
+    /// Returns the diagnostics of every file currently failing. A file that fails keeps its
+    /// last good version; a file that is gone loses its routes; an unchanged file keeps its
     /// compiled version and its runtime state.
     pub fn reload(&self) -> std::io::Result<Vec<Diagnostic>> {
+        self.refresh().map(|report| report.problems)
+    }
+
+    /// Like [`Store::reload`], reporting what changed and how long it took.
+    ///
+    /// Only files whose content changed are read in full and compiled: a file whose size and
+    /// modification time are unchanged (and not recent enough to hide a same-size rewrite in
+    /// the same timestamp tick) is skipped without being read; one read and found identical
+    /// (same hash) is not compiled.
+    pub fn refresh(&self) -> std::io::Result<ReloadReport> {
+        let started = Instant::now();
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let outcomes = match &self.source {
-            Source::None => Vec::new(),
-            Source::Dir(dir) => load_dir(dir)?,
+        let (root, listed) = match &self.source {
+            Source::None => return Ok(ReloadReport::default()),
+            Source::Dir(dir) => (dir.clone(), scan(dir)?),
             Source::File(file) => {
-                let parent = parent_of(file);
-                let canonical = parent.canonicalize()?;
-                std::fs::metadata(file)?;
                 let name = file.file_name().map(PathBuf::from).unwrap_or_default();
-                vec![load_file(&parent, &canonical, &name)]
+                let present = std::fs::metadata(file).is_ok();
+                (
+                    parent_of(file),
+                    if present { vec![name] } else { Vec::new() },
+                )
             }
         };
+        let canonical = root.canonicalize()?;
+        let previous = self.lock().files.clone();
         let now = SystemTime::now();
-        let mut inner = self.lock();
-        let previous = std::mem::take(&mut inner.files);
-        let mut problems = Vec::new();
-        for FileOutcome {
-            display,
-            relative,
-            result,
-            hash,
-        } in outcomes
-        {
+
+        let mut next = Vec::with_capacity(listed.len());
+        let mut fresh = Vec::new(); // indexes into `next` of files compiled this time
+        let mut changes = Vec::new();
+        for relative in listed {
+            let display = root.join(&relative);
+            let print = fingerprint(&display, now);
             let before = previous.iter().find(|f| f.relative == relative);
-            if inner.hidden.get(&relative).is_some_and(|h| *h != hash) {
-                inner.hidden.remove(&relative);
+            if let Some(b) = before
+                && print.is_some()
+                && b.fingerprint == print
+            {
+                next.push(b.clone());
+                continue;
             }
-            let status = match result {
-                // Same bytes as the serving version: keep it, and its state.
-                Ok(_) if before.is_some_and(|b| b.hash == hash && b.errors.is_empty()) => {
-                    before.cloned().expect("checked above")
-                }
+            let bytes = std::fs::read(&display);
+            let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
+            if let Some(b) = before
+                && bytes.is_ok()
+                && b.hash == hash
+            {
+                let mut kept = b.clone();
+                kept.fingerprint = print;
+                next.push(kept);
+                continue;
+            }
+            let outcome = load_bytes(&root, &canonical, &relative, bytes);
+            let status = match outcome.result {
                 Ok(scenario) => FileStatus {
                     display,
                     relative,
@@ -205,25 +370,62 @@ impl Store {
                     errors: Vec::new(),
                     loaded_at: Some(now),
                     hash,
+                    fingerprint: print,
                 },
-                Err(errors) => {
-                    problems.extend(errors.iter().cloned());
-                    FileStatus {
-                        display,
-                        relative,
-                        serving: before.and_then(|b| b.serving.clone()),
-                        errors,
-                        loaded_at: before.and_then(|b| b.loaded_at),
-                        hash,
-                    }
-                }
+                Err(errors) => FileStatus {
+                    display,
+                    relative,
+                    serving: before.and_then(|b| b.serving.clone()),
+                    errors,
+                    loaded_at: before.and_then(|b| b.loaded_at),
+                    hash,
+                    fingerprint: print,
+                },
             };
-            inner.files.push(status);
+            fresh.push(next.len());
+            next.push(status);
         }
-        let files: Vec<PathBuf> = inner.files.iter().map(|f| f.relative.clone()).collect();
-        inner.hidden.retain(|rel, _| files.contains(rel));
-        self.publish(&inner);
-        Ok(problems)
+        check_unique_names(&mut next, &fresh);
+
+        for &i in &fresh {
+            let status = &next[i];
+            let before = previous.iter().find(|f| f.relative == status.relative);
+            changes.push(FileChange::describe(before, status));
+        }
+        for gone in previous
+            .iter()
+            .filter(|p| !next.iter().any(|n| n.relative == p.relative))
+        {
+            changes.push(FileChange::removed(gone));
+        }
+
+        let mut inner = self.lock();
+        for status in &next {
+            if inner
+                .hidden
+                .get(&status.relative)
+                .is_some_and(|h| *h != status.hash)
+            {
+                inner.hidden.remove(&status.relative);
+            }
+        }
+        inner
+            .hidden
+            .retain(|rel, _| next.iter().any(|n| &n.relative == rel));
+        inner.files = next;
+        let problems = inner
+            .files
+            .iter()
+            .flat_map(|f| f.errors.iter().cloned())
+            .collect();
+        if !changes.is_empty() || previous.is_empty() {
+            self.publish(&inner);
+        }
+        Ok(ReloadReport {
+            problems,
+            changes,
+            elapsed: started.elapsed(),
+        })
     }
 
     /// Compiles `text` as the API scenario `name` and publishes it; `Ok(true)` when it is new.

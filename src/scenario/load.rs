@@ -80,8 +80,18 @@ pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
 /// Reads, parses and compiles one file given relative to `root` (`canonical` is `root`
 /// resolved, for `file` confinement).
 pub fn load_file(root: &Path, canonical: &Path, relative: &Path) -> FileOutcome {
+    let bytes = fs::read(root.join(relative));
+    load_bytes(root, canonical, relative, bytes)
+}
+
+/// Parses and compiles a file's bytes already read (or the error reading them).
+pub fn load_bytes(
+    root: &Path,
+    canonical: &Path,
+    relative: &Path,
+    bytes: std::io::Result<Vec<u8>>,
+) -> FileOutcome {
     let display = root.join(relative);
-    let bytes = fs::read(&display);
     let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
     let result = bytes
         .map_err(|err| {

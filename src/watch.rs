@@ -1,0 +1,231 @@
+//! Hot reload: watch the scenarios directory and refresh the store when anything changes.
+//!
+//! The directory is watched recursively, never single files: editors save by rename, by
+//! truncate-and-write or through temp files, and Kubernetes swaps a `..data` symlink without
+//! touching the names users see. Every event is therefore only a hint that "something changed
+//! here"; the store rescans, and only files whose content changed are compiled. Events are
+//! debounced briefly so a burst of writes (one save is often three events) costs one reload.
+//! All of it runs on a watcher thread, off the request path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use notify::{EventKind, RecursiveMode};
+
+use crate::store::{ReloadReport, Source, Store};
+
+/// How file changes are noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMode {
+    /// Native events; in a container on a mount that may not deliver them, say how to switch.
+    Auto,
+    /// Native file-system events (inotify, FSEvents, ReadDirectoryChangesW).
+    Native,
+    /// Rescan every poll interval (Docker Desktop bind mounts, network file systems).
+    Poll(Duration),
+    /// No watching; `POST /__admin/reload` still works.
+    Off,
+}
+
+/// Quiet time after the last event before a reload starts.
+const DEBOUNCE: Duration = Duration::from_millis(15);
+/// Longest a stream of events can postpone a reload.
+const MAX_DELAY: Duration = Duration::from_millis(100);
+
+/// A running watcher; dropping it stops watching.
+pub struct WatchHandle {
+    _watcher: Box<dyn notify::Watcher + Send>,
+    thread: Option<JoinHandle<()>>,
+    mode: &'static str,
+}
+
+impl WatchHandle {
+    /// `"native"` or `"poll"`.
+    pub fn mode(&self) -> &'static str {
+        self.mode
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        // Dropping the watcher closes the event channel; the thread then ends.
+        if let Some(t) = self.thread.take() {
+            drop(std::mem::replace(&mut self._watcher, Box::new(NullWatcher)));
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts watching the store's files; `Ok(None)` for `Off` or a store without files.
+pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchHandle>> {
+    let (target, recursive) = match store.source() {
+        Source::None => return Ok(None),
+        Source::Dir(dir) => (dir.clone(), RecursiveMode::Recursive),
+        Source::File(file) => (parent(file), RecursiveMode::NonRecursive),
+    };
+    let (tx, rx) = mpsc::channel::<()>();
+    let handler = move |event: notify::Result<notify::Event>| match event {
+        Ok(e) if matches!(e.kind, EventKind::Access(_)) => {}
+        Ok(_) => {
+            let _ = tx.send(());
+        }
+        Err(err) => tracing::warn!("file watcher: {err}"),
+    };
+    let (mut watcher, name): (Box<dyn notify::Watcher + Send>, &'static str) = match mode {
+        WatchMode::Off => return Ok(None),
+        WatchMode::Poll(interval) => (poll_watcher(handler, interval)?, "poll"),
+        WatchMode::Native | WatchMode::Auto => {
+            if mode == WatchMode::Auto {
+                container_hint(&target);
+            }
+            (Box::new(notify::recommended_watcher(handler)?), "native")
+        }
+    };
+    watcher.watch(&target, recursive)?;
+    let thread = std::thread::Builder::new()
+        .name("understudy-watch".into())
+        .spawn(move || run(store, rx))
+        .map_err(|err| notify::Error::generic(&err.to_string()))?;
+    tracing::info!("watching {} for changes ({name})", target.display());
+    Ok(Some(WatchHandle {
+        _watcher: watcher,
+        thread: Some(thread),
+        mode: name,
+    }))
+}
+
+fn poll_watcher<F: notify::EventHandler>(
+    handler: F,
+    interval: Duration,
+) -> notify::Result<Box<dyn notify::Watcher + Send>> {
+    let config = notify::Config::default()
+        .with_poll_interval(interval)
+        .with_follow_symlinks(true);
+    Ok(Box::new(notify::PollWatcher::new(handler, config)?))
+}
+
+/// The watcher thread: wait for an event, let the burst settle, reload, log.
+fn run(store: Arc<Store>, rx: mpsc::Receiver<()>) {
+    while rx.recv().is_ok() {
+        let first = Instant::now();
+        loop {
+            match rx.recv_timeout(DEBOUNCE) {
+                Ok(()) if first.elapsed() < MAX_DELAY => continue,
+                Ok(()) | Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        match store.refresh() {
+            Ok(report) => log_report(&report),
+            Err(err) => tracing::error!("reload failed, still serving the previous version: {err}"),
+        }
+    }
+}
+
+/// One line per changed file: what changed and how long the reload took.
+pub fn log_report(report: &ReloadReport) {
+    let ms = report.elapsed.as_secs_f64() * 1000.0;
+    for c in &report.changes {
+        if c.kind == "failed" {
+            for e in &c.errors {
+                tracing::error!("{e}");
+            }
+            tracing::warn!(
+                "reload of {} failed in {ms:.1} ms; its last good version (if any) keeps serving",
+                c.display.display()
+            );
+        } else {
+            tracing::info!(
+                "reloaded {} ({}) in {ms:.1} ms: routes +{} -{} ~{}",
+                c.display.display(),
+                c.kind,
+                c.routes_added,
+                c.routes_removed,
+                c.routes_changed
+            );
+        }
+    }
+}
+
+/// In a container, says whether native events may not arrive for this directory's mount.
+fn container_hint(dir: &Path) {
+    let in_container = Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || std::fs::read_to_string("/proc/1/cgroup").is_ok_and(|c| {
+            c.contains("docker") || c.contains("kubepods") || c.contains("containerd")
+        });
+    if !in_container {
+        return;
+    }
+    let fstype = mount_fstype(dir).unwrap_or_else(|| "unknown".into());
+    let unreliable = [
+        "fuse",
+        "grpcfuse",
+        "osxfs",
+        "virtiofs",
+        "9p",
+        "fakeowner",
+        "nfs",
+        "cifs",
+        "smb",
+    ];
+    if unreliable.iter().any(|t| fstype.contains(t)) {
+        tracing::warn!(
+            "{} is on a {fstype} mount inside a container: file events from the host may never \
+             arrive (Docker Desktop on macOS/Windows); if edits are not picked up, use --watch poll \
+             (UNDERSTUDY_WATCH=poll)",
+            dir.display()
+        );
+    } else {
+        tracing::info!(
+            "running in a container ({} is on {fstype}); if edits made outside the container are \
+             not picked up, use --watch poll (UNDERSTUDY_WATCH=poll)",
+            dir.display()
+        );
+    }
+}
+
+/// File-system type of the mount holding `dir`, from `/proc/self/mountinfo`.
+fn mount_fstype(dir: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let mount_point = fields.get(4)?;
+            let sep = fields.iter().position(|f| *f == "-")?;
+            let fstype = fields.get(sep + 1)?;
+            dir.starts_with(mount_point)
+                .then(|| (mount_point.len(), (*fstype).to_owned()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, t)| t)
+}
+
+fn parent(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Stand-in used while dropping the real watcher.
+struct NullWatcher;
+
+impl notify::Watcher for NullWatcher {
+    fn new<F: notify::EventHandler>(_: F, _: notify::Config) -> notify::Result<Self> {
+        Ok(NullWatcher)
+    }
+    fn watch(&mut self, _: &Path, _: RecursiveMode) -> notify::Result<()> {
+        Ok(())
+    }
+    fn unwatch(&mut self, _: &Path) -> notify::Result<()> {
+        Ok(())
+    }
+    fn kind() -> notify::WatcherKind {
+        notify::WatcherKind::NullWatcher
+    }
+}
