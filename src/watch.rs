@@ -13,6 +13,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode};
 
 use crate::store::{ReloadReport, Source, Store};
@@ -68,7 +69,8 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     };
     let (tx, rx) = mpsc::channel::<()>();
     let handler = move |event: notify::Result<notify::Event>| match event {
-        Ok(e) if matches!(e.kind, EventKind::Access(_)) => {}
+        // Reads are noise; a closed writer is the one access that means "content is complete".
+        Ok(e) if matches!(e.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) => {}
         Ok(_) => {
             let _ = tx.send(());
         }
