@@ -391,6 +391,26 @@ impl MockServer {
         drop(self.handle.stop(false));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+            self.wait_until_closed();
+        }
+    }
+
+    /// actix-server closes its listening socket on its accept thread, a moment after the
+    /// server future ends; wait (bounded) until connections are refused, so a test that
+    /// dropped the server sees it gone.
+    fn wait_until_closed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            match std::net::TcpStream::connect_timeout(
+                &self.addr,
+                std::time::Duration::from_millis(50),
+            ) {
+                Err(_) => return,
+                Ok(conn) => {
+                    drop(conn);
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            }
         }
     }
 }

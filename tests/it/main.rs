@@ -6,10 +6,16 @@ mod util;
 
 // Admin API: the reserved `/__admin/` prefix, health counts, the admin token.
 mod admin;
+// Admin API endpoints: scenarios put/get/delete/state/reset, reset, reload, the token everywhere.
+mod admin_api;
 // Command line: `validate`, `schema`, `health`, serve flags and their env twins.
 mod cli;
+// The Rust embedding API: `MockServer` from a dir, a file or inline JSON, in #[test] and tokio.
+mod embedded;
 // `file` bodies: confinement to the scenarios directory (`..`, absolute, symlinks).
 mod file_bodies;
+// The request journal: entries, bounds by entries and bytes, truncation, filters, count.
+mod journal;
 // Scenario loading in `serve`: broken files, ignored files, subfolders, format errors.
 mod loading;
 // Request matching: method/path/query/headers/body/json semantics and route priority.

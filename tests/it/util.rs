@@ -411,3 +411,23 @@ pub async fn fetch(request: reqwest::RequestBuilder) -> (u16, String) {
 pub async fn get(url: String) -> (u16, String) {
     fetch(client().get(url)).await
 }
+
+/// Sends `request` and returns its status and its body parsed as JSON (panics, showing the
+/// text, when the body is not JSON).
+pub async fn fetch_json(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = request.send().await.expect("send request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("read body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|err| panic!("status {status}: body is not JSON ({err}): {text:?}"));
+    (status, body)
+}
+
+/// Whether `text` is an RFC 3339 date-time such as `2024-05-01T12:30:00.123Z`.
+pub fn is_rfc3339(text: &str) -> bool {
+    let re = regex::Regex::new(
+        r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
+    )
+    .expect("valid regex");
+    re.is_match(text)
+}
