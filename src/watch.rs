@@ -70,7 +70,8 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     let (tx, rx) = mpsc::channel::<()>();
     let handler = move |event: notify::Result<notify::Event>| match event {
         // Reads are noise; a closed writer is the one access that means "content is complete".
-        Ok(e) if matches!(e.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) => {}
+        Ok(e) if matches!(e.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) =>
+            {}
         Ok(_) => {
             let _ = tx.send(());
         }
@@ -105,7 +106,10 @@ fn poll_watcher<F: notify::EventHandler>(
 ) -> notify::Result<Box<dyn notify::Watcher + Send>> {
     let config = notify::Config::default()
         .with_poll_interval(interval)
-        .with_follow_symlinks(true);
+        .with_follow_symlinks(true)
+        // notify compares whole-second mtimes: without hashing, a second edit within the same
+        // second would go unnoticed.
+        .with_compare_contents(true);
     Ok(Box::new(notify::PollWatcher::new(handler, config)?))
 }
 

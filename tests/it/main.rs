@@ -20,6 +20,8 @@ mod journal;
 mod loading;
 // Request matching: method/path/query/headers/body/json semantics and route priority.
 mod matching;
+// Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
+mod reload;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Requests no route matches: the 404 report and its near misses.
