@@ -16,6 +16,8 @@ use crate::app::AppState;
 use crate::journal::Record;
 use crate::matching::{NEAR_MISS_LIMIT, RequestView};
 use crate::respond;
+use crate::template::Context;
+use crate::wire::fault;
 
 /// Answers a request from the scenarios.
 pub async fn mock(
@@ -35,6 +37,7 @@ pub async fn mock(
                 resp.status(),
                 started,
                 Vec::new(),
+                None,
             );
             return resp;
         }
@@ -47,30 +50,128 @@ pub async fn mock(
         req.headers(),
         &body,
     );
-    let (resp, route, misses) = match snapshot.index.find(&view) {
-        Some(route) => {
-            tracing::debug!(route = %route.full_name, method = %req.method(), path = %req.uri().path(), "matched");
-            (
-                respond::render(&route.response),
-                Some(route.full_name.clone()),
-                Vec::new(),
-            )
-        }
-        None => {
-            let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
-            tracing::info!(method = %req.method(), path = %req.uri().path(), "no route matched");
-            (
-                respond::unmatched(view.method, view.path, &misses),
-                None,
-                misses,
-            )
+    let Some(selected) = snapshot.index.select(&view) else {
+        let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
+        tracing::info!(method = %req.method(), path = %req.uri().path(), "no route matched");
+        let resp = respond::unmatched(view.method, view.path, &misses);
+        drop(view);
+        record(
+            &state,
+            &req,
+            body,
+            None,
+            resp.status(),
+            started,
+            misses,
+            None,
+        );
+        return resp;
+    };
+    let route = selected.route.full_name.clone();
+    let answer = selected.response;
+    tracing::debug!(route = %route, method = %req.method(), path = %req.uri().path(), "matched");
+
+    let rendered = match &answer.template {
+        None => Ok(respond::Rendered {
+            headers: Vec::new(),
+            body: answer.body.clone(),
+        }),
+        Some(_) => {
+            let path_params = selected
+                .route
+                .matcher
+                .path
+                .as_ref()
+                .map(|re| captures(re, view.path))
+                .unwrap_or_default();
+            let ctx = Context {
+                method: view.method,
+                path: view.path,
+                query: &view.query,
+                headers: view.headers,
+                body: view.body,
+                json: view.json(),
+                path_params,
+                state: selected.state_before.clone().unwrap_or_default(),
+            };
+            respond::render_template(answer, &ctx)
         }
     };
     drop(view);
-    record(&state, &req, body, route, resp.status(), started, misses);
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(err) => {
+            tracing::error!(route = %route, "template error: {err}");
+            let resp = respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("template of route {route} failed to render: {err}"),
+            );
+            record(
+                &state,
+                &req,
+                body,
+                Some(route),
+                resp.status(),
+                started,
+                Vec::new(),
+                None,
+            );
+            return resp;
+        }
+    };
+
+    if let Some(delay) = answer.delay {
+        actix_web::rt::time::sleep(delay.sample()).await;
+    }
+    if let Some(fault) = answer.fault {
+        // Recorded before the fault: a held or reset connection never gets "answered".
+        let name = serde_json::to_value(fault)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        record(
+            &state,
+            &req,
+            body,
+            Some(route),
+            answer.status,
+            started,
+            Vec::new(),
+            name,
+        );
+        let head = respond::head(answer, &rendered.headers).finish();
+        return fault::respond(fault, &req, head, rendered.body).await;
+    }
+    let resp = respond::render(answer, &rendered.headers, rendered.body);
+    record(
+        &state,
+        &req,
+        body,
+        Some(route),
+        resp.status(),
+        started,
+        Vec::new(),
+        None,
+    );
     resp
 }
 
+/// Named groups of `re` in `path`, as template values.
+fn captures(re: &regex::Regex, path: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    if let Some(caps) = re.captures(path) {
+        for name in re.capture_names().flatten() {
+            if let Some(m) = caps.name(name) {
+                out.insert(
+                    name.to_owned(),
+                    serde_json::Value::String(m.as_str().to_owned()),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
 fn record(
     state: &AppState,
     req: &HttpRequest,
@@ -79,6 +180,7 @@ fn record(
     status: StatusCode,
     started: Instant,
     near_misses: Vec<crate::matching::NearMiss>,
+    fault: Option<String>,
 ) {
     state.journal.record(Record {
         method: req.method().as_str().to_owned(),
@@ -90,6 +192,7 @@ fn record(
         status: status.as_u16(),
         duration: started.elapsed(),
         near_misses,
+        fault,
     });
 }
 

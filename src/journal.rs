@@ -61,6 +61,8 @@ pub struct Record {
     pub duration: Duration,
     /// Near misses, for unmatched requests.
     pub near_misses: Vec<NearMiss>,
+    /// The wire fault the answer was, if any (`connection_reset`, …).
+    pub fault: Option<String>,
 }
 
 /// One recorded request.
@@ -275,6 +277,9 @@ impl Entry {
             "status": r.status,
             "durationMs": (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         });
+        if let Some(fault) = &r.fault {
+            out["fault"] = json!(fault);
+        }
         if with_near_misses {
             out["nearMisses"] = json!(r.near_misses);
         }

@@ -26,6 +26,7 @@ pub mod scenario;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod template;
 pub mod watch;
 pub mod wire;
 

@@ -13,7 +13,9 @@ use regex::RegexSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::scenario::compiled::{CompiledRoute, CompiledScenario, RequestMatcher};
+use crate::scenario::compiled::{
+    CompiledResponse, CompiledRoute, CompiledScenario, RequestMatcher,
+};
 
 /// How many near misses an unmatched request reports.
 pub const NEAR_MISS_LIMIT: usize = 5;
@@ -77,6 +79,18 @@ pub struct NearMiss {
     pub route: String,
     /// The matchers that failed: `method`, `path`, `query.NAME`, `headers.NAME`, `body`, `json`.
     pub mismatches: Vec<String>,
+}
+
+/// The route chosen for a request and the answer it gives.
+pub struct Selection<'a> {
+    /// The route's scenario.
+    pub scenario: &'a Arc<CompiledScenario>,
+    /// The route.
+    pub route: &'a CompiledRoute,
+    /// The answer (for a script, the step this request got).
+    pub response: &'a CompiledResponse,
+    /// The scenario's state when the request arrived, when the answer is a template.
+    pub state_before: Option<String>,
 }
 
 /// Routes in answer order with a path prefilter.
@@ -165,8 +179,10 @@ impl RouteIndex {
         &self.scenarios[slot.scenario].routes[slot.route]
     }
 
-    /// The first route, in answer order, that matches every matcher.
-    pub fn find(&self, req: &RequestView<'_>) -> Option<&CompiledRoute> {
+    /// The first route, in answer order, that matches every matcher and the scenario's
+    /// state, with the answer it gives. Taking the answer advances the route's script and
+    /// applies its `setState`, atomically with the state check.
+    pub fn select(&self, req: &RequestView<'_>) -> Option<Selection<'_>> {
         let hits = self.paths.matches(req.path);
         let mut by_path = hits.iter().map(|i| self.path_pos[i]).peekable();
         let mut pathless = self.pathless.iter().copied().peekable();
@@ -177,9 +193,39 @@ impl RouteIndex {
                 (Some(_), None) => by_path.next(),
                 (None, None) => return None,
             }?;
-            let route = self.route(pos);
-            if mismatches(&route.matcher, req, true).is_empty() {
-                return Some(route);
+            let slot = self.order[pos];
+            let scenario = &self.scenarios[slot.scenario];
+            let route = &scenario.routes[slot.route];
+            if !mismatches(&route.matcher, req, true).is_empty() {
+                continue;
+            }
+            let state = &scenario.state;
+            let taken = if route.is_stateful() {
+                state.with_locked(|current| {
+                    if let Some(allowed) = &route.when_state
+                        && !allowed.iter().any(|s| s == current)
+                    {
+                        return None;
+                    }
+                    let response = state.next_answer(route)?;
+                    let before = response.template.is_some().then(|| current.clone());
+                    if let Some(next) = &route.set_state {
+                        current.clone_from(next);
+                    }
+                    Some((response, before))
+                })
+            } else {
+                state
+                    .next_answer(route)
+                    .map(|r| (r, r.template.is_some().then(|| state.get())))
+            };
+            if let Some((response, state_before)) = taken {
+                return Some(Selection {
+                    scenario,
+                    route,
+                    response,
+                    state_before,
+                });
             }
         }
     }
@@ -189,7 +235,14 @@ impl RouteIndex {
         let mut all: Vec<(usize, NearMiss)> = (0..self.order.len())
             .map(|pos| {
                 let route = self.route(pos);
-                let failed = mismatches(&route.matcher, req, false);
+                let mut failed = mismatches(&route.matcher, req, false);
+                let scenario = &self.scenarios[self.order[pos].scenario];
+                if let Some(allowed) = &route.when_state {
+                    let current = scenario.state.get();
+                    if !allowed.contains(&current) {
+                        failed.push("state".to_owned());
+                    }
+                }
                 (
                     pos,
                     NearMiss {

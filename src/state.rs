@@ -8,6 +8,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::scenario::compiled::{AfterLast, Answers, CompiledResponse, CompiledRoute};
+
 /// Mutable state of one loaded scenario.
 #[derive(Debug)]
 pub struct ScenarioState {
@@ -54,6 +56,49 @@ impl ScenarioState {
         self.positions
             .get(index)
             .map_or(0, |p| p.load(Ordering::SeqCst))
+    }
+
+    /// Runs `f` with the current state locked, so a check and a transition are one step.
+    /// Keep `f` short: never await or sleep in it.
+    pub fn with_locked<R>(&self, f: impl FnOnce(&mut String) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    /// Takes the route's next answer, advancing its script atomically: under any number of
+    /// concurrent requests each step is handed out exactly as often as the script says.
+    /// `None` when a `fall_through` script is used up (the route no longer matches).
+    pub fn next_answer<'r>(&self, route: &'r CompiledRoute) -> Option<&'r CompiledResponse> {
+        let (steps, ends, after_last) = match &route.answers {
+            Answers::One(resp) => return Some(resp),
+            Answers::Script {
+                steps,
+                ends,
+                after_last,
+            } => (steps, ends, *after_last),
+        };
+        let total = *ends.last()?;
+        let counter = self.positions.get(route.index)?;
+        let mut pos = counter.load(Ordering::Acquire);
+        loop {
+            if after_last == AfterLast::FallThrough && pos >= total {
+                return None;
+            }
+            match counter.compare_exchange_weak(
+                pos,
+                pos.saturating_add(1),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => pos = now,
+            }
+        }
+        let n = match after_last {
+            AfterLast::Cycle => pos % total,
+            AfterLast::RepeatLast | AfterLast::FallThrough => pos.min(total - 1),
+        };
+        let step = ends.partition_point(|end| *end <= n);
+        steps.get(step)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, String> {

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
 
-use super::compiled::{CompiledRoute, CompiledScenario, MethodMatcher, RequestMatcher};
+use super::compiled::{
+    AfterLast, Answers, CompiledRoute, CompiledScenario, MethodMatcher, RequestMatcher,
+};
 use super::diag::{Diagnostic, JsonPath, locate};
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
 use super::response;
@@ -139,7 +141,6 @@ pub fn compile(
     let initial_state = match &file.initial_state {
         Some(s) => {
             non_empty(&mut cx, &root.key("initialState"), s);
-            cx.unsupported(&root.key("initialState"), "scenario states");
             s.clone()
         }
         None => "start".to_owned(),
@@ -159,7 +160,7 @@ pub fn compile(
                 format!("duplicate route id {id:?} in this file"),
             );
         }
-        if let Some(compiled) = compile_route(&mut cx, route, &at, &name, id) {
+        if let Some(compiled) = compile_route(&mut cx, route, &at, &name, id, i) {
             routes.push(compiled);
         }
     }
@@ -193,6 +194,7 @@ fn compile_route(
     at: &JsonPath,
     scenario: &str,
     id: String,
+    index: usize,
 ) -> Option<CompiledRoute> {
     if let Some(states) = &route.when_state {
         let p = at.key("whenState");
@@ -207,20 +209,15 @@ fn compile_route(
             };
             non_empty(cx, &sp, s);
         }
-        cx.unsupported(&p, "scenario states");
     }
     if let Some(s) = &route.set_state {
         non_empty(cx, &at.key("setState"), s);
-        cx.unsupported(&at.key("setState"), "scenario states");
     }
-    if route.after_last.is_some() {
-        if route.responses.is_none() {
-            cx.error(
-                &at.key("afterLast"),
-                "afterLast only applies to a \"responses\" script",
-            );
-        }
-        cx.unsupported(&at.key("afterLast"), "response sequences");
+    if route.after_last.is_some() && route.responses.is_none() {
+        cx.error(
+            &at.key("afterLast"),
+            "afterLast only applies to a \"responses\" script",
+        );
     }
     match &route.expect {
         None | Some(ExpectMode::Mode(ExpectKeyword::Continue)) => {}
@@ -229,7 +226,7 @@ fn compile_route(
 
     let matcher = compile_matcher(cx, &route.request, &at.key("request"));
 
-    let response = match (&route.response, &route.responses) {
+    let answers = match (&route.response, &route.responses) {
         (Some(r), None) => {
             let p = at.key("response");
             if r.repeat.is_some() {
@@ -238,21 +235,31 @@ fn compile_route(
                     "repeat only applies inside a \"responses\" script",
                 );
             }
-            response::compile(cx, r, &p)
+            response::compile(cx, r, &p).map(Answers::One)
         }
         (None, Some(list)) => {
             let p = at.key("responses");
             if list.is_empty() {
                 cx.error(&p, "responses needs at least one response");
             }
+            let mut steps = Vec::with_capacity(list.len());
+            let mut ends = Vec::with_capacity(list.len());
+            let mut total = 0u64;
             for (i, r) in list.iter().enumerate() {
                 if r.repeat == Some(0) {
                     cx.error(&p.index(i).key("repeat"), "repeat must be at least 1");
                 }
-                response::compile(cx, r, &p.index(i));
+                total += u64::from(r.repeat.unwrap_or(1).max(1));
+                ends.push(total);
+                if let Some(step) = response::compile(cx, r, &p.index(i)) {
+                    steps.push(step);
+                }
             }
-            cx.unsupported(&p, "response sequences");
-            None
+            (steps.len() == list.len() && !list.is_empty()).then(|| Answers::Script {
+                steps,
+                ends,
+                after_last: route.after_last.unwrap_or(AfterLast::RepeatLast),
+            })
         }
         (Some(_), Some(_)) => {
             cx.error(
@@ -273,9 +280,12 @@ fn compile_route(
     Some(CompiledRoute {
         full_name: format!("{scenario}/{id}"),
         id,
+        index,
         priority: route.priority,
         matcher: matcher?,
-        response: response?,
+        when_state: route.when_state.as_ref().map(|s| s.as_slice().to_vec()),
+        set_state: route.set_state.clone(),
+        answers: answers?,
     })
 }
 

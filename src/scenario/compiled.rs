@@ -38,13 +38,44 @@ pub struct CompiledRoute {
     pub id: String,
     /// `<scenario>/<id>`.
     pub full_name: String,
+    /// Position in the scenario's `routes` (indexes its sequence positions).
+    pub index: usize,
     /// Higher is tried first.
     pub priority: i64,
     /// What the request must look like.
     pub matcher: RequestMatcher,
-    /// The answer.
-    pub response: CompiledResponse,
+    /// States the scenario must be in for this route to match (`None`: any).
+    pub when_state: Option<Vec<String>>,
+    /// State the scenario moves to after this route answered.
+    pub set_state: Option<String>,
+    /// The answer, or the script of answers.
+    pub answers: Answers,
 }
+
+impl CompiledRoute {
+    /// Whether answering needs the scenario's state lock (state check or transition).
+    pub fn is_stateful(&self) -> bool {
+        self.when_state.is_some() || self.set_state.is_some()
+    }
+}
+
+/// What a route answers with.
+#[derive(Debug)]
+pub enum Answers {
+    /// The same answer every time.
+    One(CompiledResponse),
+    /// A script: answers in order, each `repeat` times.
+    Script {
+        /// The answers.
+        steps: Vec<CompiledResponse>,
+        /// `ends[i]`: how many answers the script has given once step `i` is used up.
+        ends: Vec<u64>,
+        /// What happens after the last.
+        after_last: AfterLast,
+    },
+}
+
+pub use super::model::{AfterLast, Fault};
 
 /// Compiled request matchers; `None` or empty means "matches anything".
 #[derive(Debug, Default)]
@@ -108,4 +139,31 @@ pub struct CompiledResponse {
     pub connection: Option<ConnectionType>,
     /// The body bytes (empty when there is none).
     pub body: Bytes,
+    /// Templates for headers and body (`template: true`).
+    pub template: Option<std::sync::Arc<crate::template::ResponseTemplate>>,
+    /// Delay before the head is sent.
+    pub delay: Option<Delay>,
+    /// Dribble the body: chunk size in bytes and the pause between chunks.
+    pub chunks: Option<(usize, std::time::Duration)>,
+    /// A wire fault instead of a normal answer.
+    pub fault: Option<Fault>,
+}
+
+/// A delay before the head, fixed or uniformly random.
+#[derive(Debug, Clone, Copy)]
+pub enum Delay {
+    /// Always this long.
+    Fixed(std::time::Duration),
+    /// Uniform in `[min, max]` milliseconds.
+    Uniform(u64, u64),
+}
+
+impl Delay {
+    /// The delay for one answer.
+    pub fn sample(&self) -> std::time::Duration {
+        match *self {
+            Delay::Fixed(d) => d,
+            Delay::Uniform(min, max) => std::time::Duration::from_millis(fastrand::u64(min..=max)),
+        }
+    }
 }

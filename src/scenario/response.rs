@@ -51,14 +51,46 @@ pub(crate) fn compile(
     unsupported_keys(cx, r, at);
     let (headers, connection) = compile_headers(cx, r.headers.as_ref(), &at.key("headers"));
     let body = compile_body(cx, r, at);
+    let template = if r.template == Some(true) {
+        compile_template(cx, r, at)
+    } else {
+        None
+    };
+    let (delay, chunks) = compile_pacing(cx, r, at);
+    if r.fault == Some(model::Fault::TruncatedBody)
+        && body.as_ref().is_none_or(|(b, _)| b.len() < 2)
+        && template.is_none()
+    {
+        cx.error(
+            &at.key("fault"),
+            "truncated_body needs a body of at least 2 bytes to cut in half",
+        );
+    }
+    if r.fault.is_some() && r.chunks.is_some() {
+        cx.error(
+            &at.key("chunks"),
+            "a response with a fault sends no body to dribble; remove chunks or fault",
+        );
+    }
 
     if cx.diags.len() > before {
         return None;
     }
     let (body, default_type) = body.unwrap_or((Bytes::new(), None));
-    let mut headers = headers;
+    let has_content_type = r
+        .headers
+        .iter()
+        .flatten()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    // With a template, configured headers are rendered per request; only the default
+    // Content-Type stays static.
+    let mut headers = if template.is_some() {
+        Vec::new()
+    } else {
+        headers
+    };
     if let Some(ct) = default_type
-        && !headers.iter().any(|(n, _)| n == header::CONTENT_TYPE)
+        && !has_content_type
     {
         headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
     }
@@ -68,23 +100,107 @@ pub(crate) fn compile(
         headers,
         connection,
         body,
+        template,
+        delay,
+        chunks,
+        fault: r.fault,
     })
+}
+
+/// Parses header values and the `body`/`json` body as templates (syntax errors are load
+/// errors at the string's position).
+fn compile_template(
+    cx: &mut Ctx<'_>,
+    r: &model::Response,
+    at: &JsonPath,
+) -> Option<std::sync::Arc<crate::template::ResponseTemplate>> {
+    use crate::template::{BodyTemplate, TemplateBuilder};
+    let before = cx.diags.len();
+    let mut builder = TemplateBuilder::new();
+    let mut headers = Vec::new();
+    for (name, values) in r.headers.iter().flatten() {
+        let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        if hname == header::CONNECTION {
+            continue;
+        }
+        for (i, value) in values.as_slice().iter().enumerate() {
+            let p = if matches!(values, OneOrMany::Many(_)) {
+                at.key("headers").key(name).index(i)
+            } else {
+                at.key("headers").key(name)
+            };
+            match builder.add(value) {
+                Ok(t) => headers.push((hname.clone(), t)),
+                Err(err) => cx.error(&p, format!("template error: {err}")),
+            }
+        }
+    }
+    let body = if let Some(text) = &r.body {
+        match builder.add(text) {
+            Ok(t) => Some(BodyTemplate::Text(t)),
+            Err(err) => {
+                cx.error(&at.key("body"), format!("template error: {err}"));
+                None
+            }
+        }
+    } else if let Some(value) = &r.json {
+        match builder.json(value) {
+            Ok(t) => Some(BodyTemplate::Json(t)),
+            Err(err) => {
+                cx.error(&at.key("json"), format!("template error: {err}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    (cx.diags.len() == before).then(|| builder.finish(headers, body))
+}
+
+/// `delayMs` and `chunks`, validated.
+fn compile_pacing(
+    cx: &mut Ctx<'_>,
+    r: &model::Response,
+    at: &JsonPath,
+) -> (
+    Option<super::compiled::Delay>,
+    Option<(usize, std::time::Duration)>,
+) {
+    use super::compiled::Delay;
+    use std::time::Duration;
+    let delay = match &r.delay_ms {
+        None => None,
+        Some(model::Delay::Fixed(ms)) => Some(Delay::Fixed(Duration::from_millis(*ms))),
+        Some(model::Delay::Range(range)) if range.min > range.max => {
+            cx.error(
+                &at.key("delayMs"),
+                format!("min ({}) must not exceed max ({})", range.min, range.max),
+            );
+            None
+        }
+        Some(model::Delay::Range(range)) => Some(Delay::Uniform(range.min, range.max)),
+    };
+    let chunks = match &r.chunks {
+        None => None,
+        Some(c) if c.size == 0 => {
+            cx.error(
+                &at.key("chunks").key("size"),
+                "chunk size must be at least 1 byte",
+            );
+            None
+        }
+        Some(c) => Some((
+            usize::try_from(c.size).unwrap_or(usize::MAX),
+            Duration::from_millis(c.interval_ms),
+        )),
+    };
+    (delay, chunks)
 }
 
 /// Keys of the format that later versions implement; 101 consistency is checked here too.
 fn unsupported_keys(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
-    if r.template == Some(true) {
-        cx.unsupported(&at.key("template"), "templates");
-    }
-    if r.delay_ms.is_some() {
-        cx.unsupported(&at.key("delayMs"), "pacing");
-    }
-    if r.chunks.is_some() {
-        cx.unsupported(&at.key("chunks"), "pacing");
-    }
-    if r.fault.is_some() {
-        cx.unsupported(&at.key("fault"), "wire faults");
-    }
     if r.informational.is_some() {
         cx.unsupported(&at.key("informational"), "interim 1xx responses");
     }

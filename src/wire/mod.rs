@@ -16,6 +16,9 @@ use actix_web::web;
 
 use crate::app::{self, AppState};
 
+pub mod body;
+pub mod fault;
+
 /// Listener settings.
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {
@@ -60,6 +63,11 @@ pub fn serve(
             let app = app::build(state.clone());
             HttpService::build()
                 .client_request_timeout(request_timeout)
+                .on_connect_ext(|io: &actix_rt::net::TcpStream, ext| {
+                    if let Some(sock) = fault::ConnSocket::of(io) {
+                        ext.insert(sock);
+                    }
+                })
                 .finish(map_config(app, |_| AppConfig::default()))
                 .tcp()
         })?;

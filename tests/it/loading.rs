@@ -165,21 +165,25 @@ async fn unknown_keys_are_errors() {
 async fn keys_not_supported_yet_are_errors_naming_the_key() {
     // Arrange: one file per key that this version refuses.
     let dir = Scenarios::new();
-    let fault = dir.write_json(
-        "fault.json",
-        &json!({ "routes": [ { "request": { "path": "/f" }, "response": { "status": 200, "fault": "connection_reset" } } ] }),
+    let informational = dir.write_json(
+        "informational.json",
+        &json!({ "routes": [ { "request": { "path": "/f" }, "response": { "status": 200, "informational": [ { "status": 103 } ] } } ] }),
     );
-    let template = dir.write_json(
-        "template.json",
-        &json!({ "routes": [ { "request": { "path": "/t" }, "response": { "status": 200, "body": "{{ request.path }}", "template": true } } ] }),
+    let websocket = dir.write_json(
+        "websocket.json",
+        &json!({ "routes": [ { "request": { "path": "/t" }, "response": { "status": 101, "websocket": { "echo": true } } } ] }),
     );
-    let responses = dir.write_json(
-        "responses.json",
-        &json!({ "routes": [ { "request": { "path": "/r" }, "responses": [ { "status": 200 }, { "status": 500 } ] } ] }),
+    let expect_reject = dir.write_json(
+        "expect_reject.json",
+        &json!({ "routes": [ { "request": { "path": "/r" }, "expect": "reject", "response": { "status": 417 } } ] }),
     );
     let template_off = dir.write_json(
         "template-off.json",
         &json!({ "routes": [ { "request": { "path": "/off" }, "response": { "status": 200, "body": "{{ raw }}", "template": false } } ] }),
+    );
+    let _still = dir.write_json(
+        "expect-continue.json",
+        &json!({ "routes": [ { "request": { "path": "/c" }, "expect": "continue", "response": { "status": 200 } } ] }),
     );
 
     // Act
@@ -192,9 +196,9 @@ async fn keys_not_supported_yet_are_errors_naming_the_key() {
     let stdout = stdout_of(&out);
     assert_eq!(out.status.code(), Some(1), "stdout: {stdout}");
     for (file, key) in [
-        (&fault, "fault"),
-        (&template, "template"),
-        (&responses, "responses"),
+        (&informational, "informational"),
+        (&websocket, "websocket"),
+        (&expect_reject, "expect"),
     ] {
         let diags = diags_for(&stdout, file);
         assert!(
@@ -207,15 +211,15 @@ async fn keys_not_supported_yet_are_errors_naming_the_key() {
     }
     assert!(
         diags_for(&stdout, &template_off).is_empty(),
-        "`template: false` is fine: {stdout}"
+        "`websocket: false` is fine: {stdout}"
     );
     assert_eq!(
         off,
         (200, "{{ raw }}".to_owned()),
-        "without template the body is sent as written"
+        "without websocket the body is sent as written"
     );
     assert_eq!(f.0, 404);
-    for file in [&fault, &template, &responses] {
+    for file in [&informational, &websocket, &expect_reject] {
         assert!(
             server
                 .logs()

@@ -1,0 +1,273 @@
+//! Response templates (MiniJinja): parsed once at load, rendered per request, bounded by fuel.
+//!
+//! A response with `"template": true` has its header values and its body rendered against
+//! the request. In a `json` body every string is a template; a string that is exactly one
+//! expression (`"{{ request.json.qty }}"`) renders as the JSON value of that expression (a
+//! number stays a number, an object an object); any other string renders as a string.
+//!
+//! Context: `request.method`, `request.path`, `request.query.NAME` (first value),
+//! `request.headers.NAME` (lower-case name, first value), `request.body` (text),
+//! `request.json` (the body parsed as JSON, or none), `path.NAME` (named groups of the route's
+//! path regex), `state` (the scenario's state when the request arrived). Functions: `now()`
+//! (RFC 3339 UTC), `uuid()` (v4), `random_int(a, b)` (inclusive).
+
+use std::sync::Arc;
+
+use minijinja::value::Value as MjValue;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+/// Fuel per render: enough for any reasonable response, a hard stop for runaway loops.
+pub const FUEL: u64 = 50_000;
+
+/// A JSON body with templated strings.
+#[derive(Debug)]
+pub enum JsonTemplate {
+    /// A value with nothing to render.
+    Literal(Value),
+    /// A string rendered as a string.
+    Text(String),
+    /// A string that is exactly one expression, rendered as its JSON value.
+    Expr(String),
+    /// An array.
+    Array(Vec<JsonTemplate>),
+    /// An object (keys are not templated).
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+/// The templated body of a response.
+#[derive(Debug)]
+pub enum BodyTemplate {
+    /// A text body (`body`): the template name.
+    Text(String),
+    /// A `json` body.
+    Json(JsonTemplate),
+}
+
+/// The compiled templates of one response.
+pub struct ResponseTemplate {
+    env: Environment<'static>,
+    /// Header name → template name, in order.
+    pub headers: Vec<(actix_http::header::HeaderName, String)>,
+    /// The body, if it has one.
+    pub body: Option<BodyTemplate>,
+}
+
+impl std::fmt::Debug for ResponseTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseTemplate")
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// Builds a response template, one template string at a time.
+pub struct TemplateBuilder {
+    env: Environment<'static>,
+    next: usize,
+}
+
+impl Default for TemplateBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TemplateBuilder {
+    /// An environment with understudy's functions, no auto-escaping and bounded fuel.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(64);
+        env.set_formatter(|out, state, value| {
+            // JSON spellings for booleans and none, JSON for containers; strings as they are.
+            match value.kind() {
+                minijinja::value::ValueKind::Bool => {
+                    out.write_str(if value.is_true() { "true" } else { "false" })?
+                }
+                minijinja::value::ValueKind::None => {}
+                minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => {
+                    let text = serde_json::to_string(value).unwrap_or_default();
+                    out.write_str(&text)?;
+                }
+                _ => minijinja::escape_formatter(out, state, value)?,
+            }
+            Ok(())
+        });
+        env.add_function("now", || {
+            humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+        });
+        env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
+        env.add_function(
+            "random_int",
+            |a: i64, b: i64| -> Result<i64, minijinja::Error> {
+                if a > b {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("random_int({a}, {b}): the first bound must not exceed the second"),
+                    ));
+                }
+                Ok(fastrand::i64(a..=b))
+            },
+        );
+        TemplateBuilder { env, next: 0 }
+    }
+
+    /// Adds a template string; returns its name, or the syntax error.
+    pub fn add(&mut self, source: &str) -> Result<String, String> {
+        let name = format!("t{}", self.next);
+        self.next += 1;
+        self.env
+            .add_template_owned(name.clone(), source.to_owned())
+            .map_err(describe)?;
+        Ok(name)
+    }
+
+    /// Compiles a JSON body: every string a template, whole expressions as JSON values.
+    pub fn json(&mut self, value: &Value) -> Result<JsonTemplate, String> {
+        Ok(match value {
+            Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
+                JsonTemplate::Literal(value.clone())
+            }
+            Value::String(s) => match whole_expression(s) {
+                Some(expr) => {
+                    JsonTemplate::Expr(self.add(&format!("{{{{ ({expr}) | tojson }}}}"))?)
+                }
+                None => JsonTemplate::Text(self.add(s)?),
+            },
+            Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .map(|v| self.json(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => JsonTemplate::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.json(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => JsonTemplate::Literal(other.clone()),
+        })
+    }
+
+    /// The finished template set.
+    pub fn finish(
+        self,
+        headers: Vec<(actix_http::header::HeaderName, String)>,
+        body: Option<BodyTemplate>,
+    ) -> Arc<ResponseTemplate> {
+        Arc::new(ResponseTemplate {
+            env: self.env,
+            headers,
+            body,
+        })
+    }
+}
+
+/// `{{ expr }}` with nothing around it and no other tags → `expr`.
+fn whole_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('-').trim_end_matches('-');
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
+        .then_some(inner.trim())
+}
+
+impl ResponseTemplate {
+    /// Renders the template called `name`.
+    pub fn render(&self, name: &str, ctx: &MjValue) -> Result<String, String> {
+        let tmpl = self.env.get_template(name).map_err(describe)?;
+        tmpl.render(ctx).map_err(describe)
+    }
+
+    /// Renders a JSON body template into a JSON value.
+    pub fn render_json(&self, t: &JsonTemplate, ctx: &MjValue) -> Result<Value, String> {
+        Ok(match t {
+            JsonTemplate::Literal(v) => v.clone(),
+            JsonTemplate::Text(name) => Value::String(self.render(name, ctx)?),
+            JsonTemplate::Expr(name) => {
+                let text = self.render(name, ctx)?;
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            }
+            JsonTemplate::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_json(i, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            JsonTemplate::Object(fields) => {
+                let mut map = Map::new();
+                for (k, v) in fields {
+                    map.insert(k.clone(), self.render_json(v, ctx)?);
+                }
+                Value::Object(map)
+            }
+        })
+    }
+}
+
+/// The render context for one request.
+pub struct Context<'a> {
+    /// Method as sent.
+    pub method: &'a str,
+    /// Path as sent.
+    pub path: &'a str,
+    /// Decoded query pairs.
+    pub query: &'a [(String, String)],
+    /// Request headers.
+    pub headers: &'a actix_http::header::HeaderMap,
+    /// The body.
+    pub body: &'a [u8],
+    /// The body as JSON, if it is JSON.
+    pub json: Option<&'a Value>,
+    /// Named groups of the route's path regex.
+    pub path_params: Map<String, Value>,
+    /// The scenario's state when the request arrived.
+    pub state: String,
+}
+
+impl Context<'_> {
+    /// The MiniJinja value of this context.
+    pub fn to_value(&self) -> MjValue {
+        let mut query = Map::new();
+        for (k, v) in self.query {
+            query
+                .entry(k.clone())
+                .or_insert_with(|| Value::String(v.clone()));
+        }
+        let mut headers = Map::new();
+        for (k, v) in self.headers.iter() {
+            headers.entry(k.as_str().to_owned()).or_insert_with(|| {
+                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
+            });
+        }
+        let ctx = serde_json::json!({
+            "request": {
+                "method": self.method,
+                "path": self.path,
+                "query": query,
+                "headers": headers,
+                "body": String::from_utf8_lossy(self.body),
+                "json": self.json,
+            },
+            "path": self.path_params,
+            "state": self.state,
+        });
+        MjValue::from(minijinja::value::Serde(ctx))
+    }
+}
+
+/// One line for a MiniJinja error, with its template line when known.
+fn describe(err: minijinja::Error) -> String {
+    let mut msg = err.kind().to_string();
+    if let Some(detail) = err.detail() {
+        msg.push_str(": ");
+        msg.push_str(detail);
+    }
+    if let Some(line) = err.line() {
+        msg.push_str(&format!(" (template line {line})"));
+    }
+    msg
+}
