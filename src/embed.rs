@@ -44,7 +44,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// Raw query string, without `?`.
     pub query: String,
-    /// Headers in order, names lower-case.
+    /// Headers, names lower-case (values of one name together, in the order sent).
     pub headers: Vec<(String, String)>,
     /// The body (cut to the journal's per-entry limit).
     pub body: Vec<u8>,

@@ -138,7 +138,9 @@ impl Journal {
         ring.bytes += size;
         ring.entries.push_back(entry);
         while ring.entries.len() > self.limits.max_entries
-            || (ring.bytes > self.limits.max_bytes && !ring.entries.is_empty())
+            // The newest entry always stays, even alone past the byte bound (its body is
+            // already cut to the per-entry limit).
+            || (ring.bytes > self.limits.max_bytes && ring.entries.len() > 1)
         {
             if let Some(old) = ring.entries.pop_front() {
                 ring.bytes -= old.size;

@@ -181,7 +181,7 @@ pub fn parse(display: &Path, source: &str) -> Result<ScenarioFile, Diagnostic> {
     let mut message = strip_position(&inner.to_string());
     if inner.classify() == Category::Eof {
         message = if source.trim().is_empty() {
-            "the file is empty; a scenario needs at least {\"routes\": []}".to_owned()
+            "the document is empty; a scenario needs at least {\"routes\": []}".to_owned()
         } else {
             format!("{message} (the file ends too early: was it cut short mid-write?)")
         };
