@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use understudy::journal::JournalLimits;
 use understudy::scenario::load::{FileOutcome, load_dir, load_file};
 use understudy::watch::WatchMode;
+use understudy::wire::tls::TlsSource;
 use understudy::{ServeConfig, server};
 
 /// An HTTP test double that answers from JSON scenario files.
@@ -82,6 +83,9 @@ struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     tls_self_signed: bool,
+    /// Where `--tls-self-signed` writes its certificate (PEM), for clients to trust.
+    #[arg(long, env = "UNDERSTUDY_TLS_CERT_OUT", default_value_os_t = understudy::wire::tls::default_self_signed_path())]
+    tls_cert_out: PathBuf,
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -173,16 +177,18 @@ fn init_logging(format: LogFormat) {
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
-    if args.tls_cert.is_some() || args.tls_self_signed {
-        anyhow::bail!(
-            "TLS (--tls-cert/--tls-key/--tls-self-signed) is not supported yet by this version of understudy"
-        );
-    }
     let mut config = ServeConfig::new(&args.scenarios);
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     config.handle_signals = true;
+    config.tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+        (_, _, true) => Some(TlsSource::SelfSigned {
+            out: args.tls_cert_out,
+        }),
+        _ => None,
+    };
     config.watch = match args.watch {
         Watch::Auto => WatchMode::Auto,
         Watch::Native => WatchMode::Native,

@@ -32,6 +32,8 @@ pub struct RequestView<'a> {
     pub headers: &'a HeaderMap,
     /// The body.
     pub body: &'a [u8],
+    /// Match on the head alone: body and JSON matchers are skipped (the `Expect` decision).
+    pub head_only: bool,
     json: std::cell::OnceCell<Option<Value>>,
 }
 
@@ -53,6 +55,7 @@ impl<'a> RequestView<'a> {
             query,
             headers,
             body,
+            head_only: false,
             json: Default::default(),
         }
     }
@@ -230,6 +233,26 @@ impl RouteIndex {
         }
     }
 
+    /// The route `select` would pick, without taking its answer (no script advance, no
+    /// state change): the `Expect: 100-continue` decision, made on the head alone.
+    pub fn peek(&self, req: &RequestView<'_>) -> Option<&CompiledRoute> {
+        for pos in 0..self.order.len() {
+            let slot = self.order[pos];
+            let scenario = &self.scenarios[slot.scenario];
+            let route = &scenario.routes[slot.route];
+            if !mismatches(&route.matcher, req, true).is_empty() {
+                continue;
+            }
+            if let Some(allowed) = &route.when_state
+                && !allowed.contains(&scenario.state.get())
+            {
+                continue;
+            }
+            return Some(route);
+        }
+        None
+    }
+
     /// The routes closest to matching, fewest failed matchers first, then answer order.
     pub fn near_misses(&self, req: &RequestView<'_>, limit: usize) -> Vec<NearMiss> {
         let mut all: Vec<(usize, NearMiss)> = (0..self.order.len())
@@ -309,6 +332,9 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
         if !ok {
             fail!(format!("headers.{name}"));
         }
+    }
+    if req.head_only {
+        return failed;
     }
     if let Some(re) = &m.body
         && !re.is_match(&String::from_utf8_lossy(req.body))

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::journal::{Journal, JournalLimits};
 use crate::store::{Source, Store};
 use crate::watch::{self, WatchHandle, WatchMode};
+use crate::wire::tls::{self, TlsSource};
 use crate::wire::{self, ListenerConfig};
 
 /// Default `--max-body-bytes`: 10 MiB.
@@ -30,6 +31,8 @@ pub struct ServeConfig {
     pub journal: JournalLimits,
     /// How scenario file changes are noticed.
     pub watch: WatchMode,
+    /// Serve HTTPS with this certificate.
+    pub tls: Option<TlsSource>,
     /// Listener tuning.
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
@@ -51,6 +54,7 @@ impl ServeConfig {
             admin_token: None,
             journal: JournalLimits::default(),
             watch: WatchMode::Off,
+            tls: None,
             listener: ListenerConfig::default(),
             handle_signals: false,
         }
@@ -61,6 +65,8 @@ impl ServeConfig {
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     /// The scenario set it serves.
     pub store: Arc<Store>,
     /// Its request journal.
@@ -82,6 +88,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// TLS cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -149,15 +158,32 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
         max_body_bytes: config.max_body_bytes,
         admin_token: config.admin_token.clone(),
     });
+    let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
         source,
     })?;
-    let server = wire::serve(listener, state, &config.listener, config.handle_signals)
-        .map_err(|source| StartError::Bind { addr, source })?;
-    tracing::info!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(t) = &tls {
+        tracing::info!(
+            "TLS certificate {} (SHA-256 {}); trust it with e.g. curl --cacert {}",
+            t.cert_path.display(),
+            t.fingerprint,
+            t.cert_path.display()
+        );
+    }
+    let server = wire::serve(
+        listener,
+        state,
+        &config.listener,
+        config.handle_signals,
+        tls.map(|t| t.config),
+    )
+    .map_err(|source| StartError::Bind { addr, source })?;
+    tracing::info!("listening on {scheme}://{addr}");
     Ok(Running {
         addr,
+        scheme,
         store,
         journal,
         watcher: None,

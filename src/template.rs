@@ -17,6 +17,8 @@ use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
+use crate::scenario::diag::JsonPath;
+
 /// Fuel per render: enough for any reasonable response, a hard stop for runaway loops.
 pub const FUEL: u64 = 50_000;
 
@@ -127,27 +129,36 @@ impl TemplateBuilder {
     }
 
     /// Compiles a JSON body: every string a template, whole expressions as JSON values.
-    pub fn json(&mut self, value: &Value) -> Result<JsonTemplate, String> {
+    /// A syntax error comes back with the JSON path of its string (relative to `at`).
+    pub fn json(
+        &mut self,
+        value: &Value,
+        at: &JsonPath,
+    ) -> Result<JsonTemplate, (JsonPath, String)> {
         Ok(match value {
             Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
                 JsonTemplate::Literal(value.clone())
             }
-            Value::String(s) => match whole_expression(s) {
-                Some(expr) => {
-                    JsonTemplate::Expr(self.add(&format!("{{{{ ({expr}) | tojson }}}}"))?)
-                }
-                None => JsonTemplate::Text(self.add(s)?),
-            },
+            Value::String(s) => {
+                let compiled = match whole_expression(s) {
+                    Some(expr) => self
+                        .add(&format!("{{{{ ({expr}) | tojson }}}}"))
+                        .map(JsonTemplate::Expr),
+                    None => self.add(s).map(JsonTemplate::Text),
+                };
+                compiled.map_err(|err| (at.clone(), err))?
+            }
             Value::Array(items) => JsonTemplate::Array(
                 items
                     .iter()
-                    .map(|v| self.json(v))
+                    .enumerate()
+                    .map(|(i, v)| self.json(v, &at.index(i)))
                     .collect::<Result<_, _>>()?,
             ),
             Value::Object(map) => JsonTemplate::Object(
                 map.iter()
-                    .map(|(k, v)| Ok((k.clone(), self.json(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .map(|(k, v)| Ok((k.clone(), self.json(v, &at.key(k))?)))
+                    .collect::<Result<_, (JsonPath, String)>>()?,
             ),
             other => JsonTemplate::Literal(other.clone()),
         })

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 
 use super::compiled::{
-    AfterLast, Answers, CompiledRoute, CompiledScenario, MethodMatcher, RequestMatcher,
+    AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, RequestMatcher,
 };
 use super::diag::{Diagnostic, JsonPath, locate};
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
@@ -219,10 +219,14 @@ fn compile_route(
             "afterLast only applies to a \"responses\" script",
         );
     }
-    match &route.expect {
-        None | Some(ExpectMode::Mode(ExpectKeyword::Continue)) => {}
-        Some(_) => cx.unsupported(&at.key("expect"), "Expect: 100-continue control"),
-    }
+    let expect = match &route.expect {
+        None | Some(ExpectMode::Mode(ExpectKeyword::Continue)) => ExpectRule::Continue,
+        Some(ExpectMode::Mode(ExpectKeyword::Reject)) => ExpectRule::Reject,
+        Some(ExpectMode::Mode(ExpectKeyword::Ignore)) => ExpectRule::Ignore,
+        Some(ExpectMode::After(a)) => {
+            ExpectRule::After(std::time::Duration::from_millis(a.continue_after_ms))
+        }
+    };
 
     let matcher = compile_matcher(cx, &route.request, &at.key("request"));
 
@@ -286,6 +290,7 @@ fn compile_route(
         when_state: route.when_state.as_ref().map(|s| s.as_slice().to_vec()),
         set_state: route.set_state.clone(),
         answers: answers?,
+        expect,
     })
 }
 

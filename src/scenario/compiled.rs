@@ -50,6 +50,21 @@ pub struct CompiledRoute {
     pub set_state: Option<String>,
     /// The answer, or the script of answers.
     pub answers: Answers,
+    /// What to do with `Expect: 100-continue`.
+    pub expect: ExpectRule,
+}
+
+/// A route's handling of `Expect: 100-continue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectRule {
+    /// Send `100 Continue` at once (default).
+    Continue,
+    /// Answer with the route's response without reading the body.
+    Reject,
+    /// Send no 100; wait for the body the client sends after its own timeout.
+    Ignore,
+    /// Send `100 Continue` after this long.
+    After(std::time::Duration),
 }
 
 impl CompiledRoute {

@@ -146,10 +146,10 @@ fn compile_template(
             }
         }
     } else if let Some(value) = &r.json {
-        match builder.json(value) {
+        match builder.json(value, &at.key("json")) {
             Ok(t) => Some(BodyTemplate::Json(t)),
-            Err(err) => {
-                cx.error(&at.key("json"), format!("template error: {err}"));
+            Err((path, err)) => {
+                cx.error(&path, format!("template error: {err}"));
                 None
             }
         }

@@ -173,9 +173,9 @@ async fn keys_not_supported_yet_are_errors_naming_the_key() {
         "websocket.json",
         &json!({ "routes": [ { "request": { "path": "/t" }, "response": { "status": 101, "websocket": { "echo": true } } } ] }),
     );
-    let expect_reject = dir.write_json(
-        "expect_reject.json",
-        &json!({ "routes": [ { "request": { "path": "/r" }, "expect": "reject", "response": { "status": 417 } } ] }),
+    let upgrade = dir.write_json(
+        "upgrade.json",
+        &json!({ "routes": [ { "request": { "path": "/r" }, "response": { "status": 101, "upgrade": { "protocol": "echo" } } } ] }),
     );
     let template_off = dir.write_json(
         "template-off.json",
@@ -198,7 +198,7 @@ async fn keys_not_supported_yet_are_errors_naming_the_key() {
     for (file, key) in [
         (&informational, "informational"),
         (&websocket, "websocket"),
-        (&expect_reject, "expect"),
+        (&upgrade, "upgrade"),
     ] {
         let diags = diags_for(&stdout, file);
         assert!(
@@ -219,7 +219,7 @@ async fn keys_not_supported_yet_are_errors_naming_the_key() {
         "without websocket the body is sent as written"
     );
     assert_eq!(f.0, 404);
-    for file in [&informational, &websocket, &expect_reject] {
+    for file in [&informational, &websocket, &upgrade] {
         assert!(
             server
                 .logs()

@@ -1,0 +1,234 @@
+//! The connection seam: an IO wrapper between the socket (or TLS stream) and actix-http.
+//!
+//! actix-http owns the connection's bytes. Three HTTP features need to step around it, and
+//! they all do it here, through a [`ConnControl`] the handler reaches via the request's
+//! connection data:
+//!
+//! - **interim responses** (`informational`, e.g. `103 Early Hints`): bytes queued by the
+//!   handler are written to the client before anything actix writes next, and at once when
+//!   the handler wakes the connection;
+//! - **`Expect: 100-continue` with `ignore`**: the `100 Continue` actix writes after the expect
+//!   hook is swallowed, so the client waits for its own timeout as with a silent server;
+//! - **raw protocol upgrades** (`101` with any `Upgrade` token): after the switch, bytes the
+//!   client sends are kept from actix's parser and handed to the upgrade's body stream, which
+//!   echoes them back through actix's writer (so it works under TLS as well).
+//!
+//! The wrapper sits above TLS, so everything it writes is encrypted like the rest.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// What actix-http writes after a successful expect hook.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+#[derive(Default)]
+struct State {
+    /// Bytes to write before anything else (interim responses).
+    interim: Vec<u8>,
+    /// Swallow the next `100 Continue` actix writes.
+    swallow_continue: bool,
+    /// Raw upgrade active: client bytes go to `echo`, not to actix.
+    upgraded: bool,
+    /// Client bytes received after a raw upgrade, waiting to be echoed.
+    echo: VecDeque<Bytes>,
+    /// The client closed its side of an upgraded connection.
+    closed: bool,
+    /// Waker of the connection's dispatcher task.
+    conn_waker: Option<Waker>,
+    /// Waker of the upgrade's body stream.
+    body_waker: Option<Waker>,
+}
+
+/// Shared control of one connection, available to handlers as connection data.
+#[derive(Clone, Default)]
+pub struct ConnControl(Rc<RefCell<State>>);
+
+impl ConnControl {
+    /// Queues interim response bytes and wakes the connection so they go out now.
+    pub fn send_interim(&self, bytes: &[u8]) {
+        let mut s = self.0.borrow_mut();
+        s.interim.extend_from_slice(bytes);
+        if let Some(w) = &s.conn_waker {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Swallows the `100 Continue` actix is about to write.
+    pub fn swallow_continue(&self) {
+        self.0.borrow_mut().swallow_continue = true;
+    }
+
+    /// Switches the connection to raw echo; returns the stream that echoes client bytes.
+    pub fn upgrade_echo(&self) -> EchoStream {
+        self.0.borrow_mut().upgraded = true;
+        EchoStream(self.clone())
+    }
+}
+
+/// The body of a raw upgrade: yields what the client sends, ends when the client closes.
+pub struct EchoStream(ConnControl);
+
+impl futures_util::Stream for EchoStream {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut s = (self.0).0.borrow_mut();
+        if let Some(bytes) = s.echo.pop_front() {
+            return Poll::Ready(Some(Ok(bytes)));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        s.body_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection's IO with the [`ConnControl`] seam.
+    pub struct MockIo<T> {
+        #[pin]
+        inner: T,
+        ctl: ConnControl,
+    }
+}
+
+impl<T> MockIo<T> {
+    /// Wraps `inner`; the control goes into the connection's data in `on_connect_ext`.
+    pub fn new(inner: T) -> Self {
+        MockIo {
+            inner,
+            ctl: ConnControl::default(),
+        }
+    }
+
+    /// The connection's control.
+    pub fn control(&self) -> ConnControl {
+        self.ctl.clone()
+    }
+
+    /// The wrapped IO.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: AsyncWrite> MockIo<T> {
+    /// Writes queued interim bytes; `Ready` once none are left.
+    fn flush_interim(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut this = self.project();
+        loop {
+            let pending = std::mem::take(&mut this.ctl.0.borrow_mut().interim);
+            if pending.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            match this.inner.as_mut().poll_write(cx, &pending) {
+                Poll::Ready(Ok(n)) => {
+                    let mut s = this.ctl.0.borrow_mut();
+                    let mut rest = pending[n..].to_vec();
+                    rest.extend_from_slice(&s.interim);
+                    s.interim = rest;
+                }
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => {
+                    let mut s = this.ctl.0.borrow_mut();
+                    let mut rest = pending;
+                    rest.extend_from_slice(&s.interim);
+                    s.interim = rest;
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.ctl.0.borrow_mut().conn_waker = Some(cx.waker().clone());
+        if let Poll::Ready(Err(err)) = self.as_mut().flush_interim(cx) {
+            return Poll::Ready(Err(err));
+        }
+        if !self.ctl.0.borrow().upgraded {
+            return self.project().inner.poll_read(cx, buf);
+        }
+        // Upgraded: feed client bytes to the echo stream, never to actix's parser.
+        let mut this = self.project();
+        let mut tmp = [0u8; 8192];
+        loop {
+            let mut rb = ReadBuf::new(&mut tmp);
+            {
+                let s = this.ctl.0.borrow();
+                if s.closed {
+                    // EOF for actix only once everything has been echoed.
+                    return if s.echo.is_empty() {
+                        Poll::Ready(Ok(()))
+                    } else {
+                        Poll::Pending
+                    };
+                }
+            }
+            match this.inner.as_mut().poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let mut s = this.ctl.0.borrow_mut();
+                    if rb.filled().is_empty() {
+                        s.closed = true;
+                    } else {
+                        s.echo.push_back(Bytes::copy_from_slice(rb.filled()));
+                    }
+                    if let Some(w) = s.body_waker.take() {
+                        w.wake();
+                    }
+                }
+                Poll::Ready(Err(err)) => {
+                    let mut s = this.ctl.0.borrow_mut();
+                    s.closed = true;
+                    if let Some(w) = s.body_waker.take() {
+                        w.wake();
+                    }
+                    return Poll::Ready(Err(err));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite> AsyncWrite for MockIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.ctl.0.borrow_mut().conn_waker = Some(cx.waker().clone());
+        std::task::ready!(self.as_mut().flush_interim(cx))?;
+        {
+            let mut s = self.ctl.0.borrow_mut();
+            if s.swallow_continue && buf.starts_with(CONTINUE) {
+                s.swallow_continue = false;
+                return Poll::Ready(Ok(CONTINUE.len()));
+            }
+        }
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.as_mut().flush_interim(cx))?;
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.as_mut().flush_interim(cx))?;
+        self.project().inner.poll_shutdown(cx)
+    }
+}
