@@ -16,8 +16,11 @@ use crate::app::AppState;
 use crate::journal::Record;
 use crate::matching::{NEAR_MISS_LIMIT, RequestView};
 use crate::respond;
+use crate::scenario::upgrade::Switch;
 use crate::template::Context;
+use crate::websocket;
 use crate::wire::fault;
+use crate::wire::io::ConnControl;
 
 /// Answers a request from the scenarios.
 pub async fn mock(
@@ -26,7 +29,20 @@ pub async fn mock(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let started = Instant::now();
-    let body = match read_body(&req, payload, state.max_body_bytes).await {
+    // An upgrade request's "body" is the upgraded protocol's stream: never read it here.
+    let upgrading = req.headers().contains_key(actix_web::http::header::UPGRADE);
+    let mut payload = Some(payload);
+    let read = if upgrading {
+        Ok(Bytes::new())
+    } else {
+        read_body(
+            &req,
+            payload.take().expect("payload not taken yet"),
+            state.max_body_bytes,
+        )
+        .await
+    };
+    let body = match read {
         Ok(body) => body,
         Err((resp, partial)) => {
             record(
@@ -120,6 +136,26 @@ pub async fn mock(
         }
     };
 
+    if let Some(switch) = &answer.switch {
+        let resp = switch_protocols(&req, payload, switch, answer, &rendered.headers);
+        record(
+            &state,
+            &req,
+            body,
+            Some(route),
+            resp.status(),
+            started,
+            Vec::new(),
+            None,
+        );
+        return resp;
+    }
+    if let Some(interim) = &answer.informational
+        && req.version() == actix_web::http::Version::HTTP_11
+        && let Some(ctl) = req.conn_data::<ConnControl>()
+    {
+        ctl.send_interim(interim);
+    }
     if let Some(delay) = answer.delay {
         actix_web::rt::time::sleep(delay.sample()).await;
     }
@@ -153,6 +189,56 @@ pub async fn mock(
         None,
     );
     resp
+}
+
+/// The `101` of a WebSocket script or a raw upgrade, or `426` for a request that does not
+/// ask for that upgrade.
+fn switch_protocols(
+    req: &HttpRequest,
+    payload: Option<web::Payload>,
+    switch: &Switch,
+    answer: &crate::scenario::CompiledResponse,
+    rendered: &[(
+        actix_web::http::header::HeaderName,
+        actix_web::http::header::HeaderValue,
+    )],
+) -> HttpResponse {
+    match switch {
+        Switch::WebSocket(script) => match payload {
+            Some(payload) if websocket::is_upgrade(req) => {
+                let mut resp = websocket::start(req, payload, script.clone());
+                for (name, value) in answer.headers.iter().chain(rendered) {
+                    if name != actix_web::http::header::CONTENT_TYPE {
+                        resp.headers_mut().append(name.clone(), value.clone());
+                    }
+                }
+                resp
+            }
+            _ => websocket::upgrade_required("websocket"),
+        },
+        Switch::Raw(protocol) => {
+            let asked = req
+                .headers()
+                .get_all(actix_web::http::header::UPGRADE)
+                .any(|v| {
+                    v.to_str().is_ok_and(|s| {
+                        s.split(',')
+                            .any(|t| t.trim().eq_ignore_ascii_case(protocol))
+                    })
+                });
+            let ctl = req.conn_data::<ConnControl>();
+            let (true, Some(ctl)) = (asked, ctl) else {
+                return websocket::upgrade_required(protocol);
+            };
+            let mut builder = respond::head(answer, rendered);
+            builder.upgrade(protocol.as_str());
+            let mut resp = builder.streaming(ctl.upgrade_echo());
+            resp.headers_mut()
+                .remove(actix_web::http::header::CONTENT_TYPE);
+            resp.head_mut().no_chunking(true);
+            resp
+        }
+    }
 }
 
 /// Named groups of `re` in `path`, as template values.

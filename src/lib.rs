@@ -28,6 +28,7 @@ pub mod state;
 pub mod store;
 pub mod template;
 pub mod watch;
+pub mod websocket;
 pub mod wire;
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};

@@ -57,18 +57,6 @@ impl Ctx<'_> {
         });
     }
 
-    /// Records that `key` at `path` is part of the format but not implemented yet.
-    pub(crate) fn unsupported(&mut self, path: &JsonPath, what: &str) {
-        let key = match path.segments().last() {
-            Some(super::diag::Seg::Key(k)) => k.clone(),
-            _ => path.to_string(),
-        };
-        self.error(
-            path,
-            format!("\"{key}\" ({what}) is not supported yet by this version of understudy"),
-        );
-    }
-
     /// Compiles a user regex; `anchored` wraps it as `^(?:…)$` for whole-value matching.
     pub(crate) fn regex(
         &mut self,

@@ -162,6 +162,10 @@ pub struct CompiledResponse {
     pub chunks: Option<(usize, std::time::Duration)>,
     /// A wire fault instead of a normal answer.
     pub fault: Option<Fault>,
+    /// Interim responses, encoded, sent before this one.
+    pub informational: Option<Bytes>,
+    /// What follows a 101: a WebSocket script or a raw upgrade.
+    pub switch: Option<super::upgrade::Switch>,
 }
 
 /// A delay before the head, fixed or uniformly random.

@@ -13,6 +13,7 @@ pub mod diag;
 pub mod load;
 pub mod model;
 mod response;
+pub mod upgrade;
 
 pub use compiled::{CompiledResponse, CompiledRoute, CompiledScenario};
 pub use diag::Diagnostic;

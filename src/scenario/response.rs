@@ -48,7 +48,7 @@ pub(crate) fn compile(
         None => status.map(default_reason),
     };
 
-    unsupported_keys(cx, r, at);
+    check_switch(cx, r, at);
     let (headers, connection) = compile_headers(cx, r.headers.as_ref(), &at.key("headers"));
     let body = compile_body(cx, r, at);
     let template = if r.template == Some(true) {
@@ -57,6 +57,15 @@ pub(crate) fn compile(
         None
     };
     let (delay, chunks) = compile_pacing(cx, r, at);
+    let informational = match &r.informational {
+        Some(list) => super::upgrade::informational(cx, list, &at.key("informational")),
+        None => None,
+    };
+    let switch = if r.status == 101 {
+        super::upgrade::switch(cx, r, at)
+    } else {
+        None
+    };
     if r.fault == Some(model::Fault::TruncatedBody)
         && body.as_ref().is_none_or(|(b, _)| b.len() < 2)
         && template.is_none()
@@ -104,6 +113,8 @@ pub(crate) fn compile(
         delay,
         chunks,
         fault: r.fault,
+        informational,
+        switch,
     })
 }
 
@@ -200,10 +211,8 @@ fn compile_pacing(
 }
 
 /// Keys of the format that later versions implement; 101 consistency is checked here too.
-fn unsupported_keys(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
-    if r.informational.is_some() {
-        cx.unsupported(&at.key("informational"), "interim 1xx responses");
-    }
+/// The 101 consistency rules: `websocket`/`upgrade` need status 101 and vice versa.
+fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
     match (&r.websocket, &r.upgrade) {
         (Some(_), Some(_)) => cx.error(
             at,
@@ -220,13 +229,11 @@ fn unsupported_keys(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
                 format!("\"{key}\" needs status 101, found {}", r.status),
             );
         }
-        (Some(_), None) => cx.unsupported(&at.key("websocket"), "WebSocket scripts"),
-        (None, Some(_)) => cx.unsupported(&at.key("upgrade"), "raw protocol upgrades"),
         (None, None) if r.status == 101 => cx.error(
             &at.key("status"),
             "status 101 needs \"websocket\" or \"upgrade\" to say what happens after the switch",
         ),
-        (None, None) => {}
+        _ => {}
     }
 }
 

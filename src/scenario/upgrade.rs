@@ -1,0 +1,237 @@
+//! Compiling the 1xx keys of a response: `informational`, `websocket` and `upgrade`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::compile::Ctx;
+use super::diag::JsonPath;
+use super::model;
+use crate::template::TemplateBuilder;
+
+/// A compiled WebSocket script.
+pub struct WsScript {
+    /// Subprotocol selected when the client offers it.
+    pub subprotocol: Option<String>,
+    /// Actions run when the connection opens.
+    pub on_open: Vec<WsAct>,
+    /// Rules tried in order against each text message.
+    pub on_message: Vec<(regex::Regex, Vec<WsAct>)>,
+    /// Echo text (and binary) messages no rule matched.
+    pub echo: bool,
+    /// Templates of text actions (context: `message` and the match's named groups).
+    pub templates: Arc<crate::template::ResponseTemplate>,
+}
+
+impl std::fmt::Debug for WsScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsScript")
+            .field("subprotocol", &self.subprotocol)
+            .field("echo", &self.echo)
+            .finish()
+    }
+}
+
+/// One WebSocket action.
+#[derive(Debug, Clone)]
+pub enum WsAct {
+    /// A text message (a template name).
+    Text(String),
+    /// A JSON value sent as a text message.
+    Json(String),
+    /// A binary message.
+    Binary(Bytes),
+    /// A pause.
+    Wait(Duration),
+    /// A ping with this payload.
+    Ping(Bytes),
+    /// Close with this code and reason.
+    Close(u16, Option<String>),
+}
+
+/// What follows a `101`.
+#[derive(Debug, Clone)]
+pub enum Switch {
+    /// A WebSocket script.
+    WebSocket(Arc<WsScript>),
+    /// A raw upgrade to this protocol token, echoing bytes.
+    Raw(String),
+}
+
+/// Pre-encoded interim responses (`HTTP/1.1 103 Early Hints\r\n…\r\n\r\n`, one after another).
+pub(crate) fn informational(
+    cx: &mut Ctx<'_>,
+    list: &[model::Informational],
+    at: &JsonPath,
+) -> Option<Bytes> {
+    let before = cx.diags.len();
+    let mut out = Vec::new();
+    for (i, info) in list.iter().enumerate() {
+        let p = at.index(i);
+        if !(100..=199).contains(&info.status) || info.status == 101 {
+            cx.error(
+                &p.key("status"),
+                format!(
+                    "an interim response needs a 1xx status other than 101, found {}",
+                    info.status
+                ),
+            );
+            continue;
+        }
+        let status = actix_http::StatusCode::from_u16(info.status).expect("checked range");
+        out.extend_from_slice(
+            format!(
+                "HTTP/1.1 {} {}\r\n",
+                info.status,
+                super::default_reason(status)
+            )
+            .as_bytes(),
+        );
+        for (name, values) in info.headers.iter().flatten() {
+            let hp = p.key("headers").key(name);
+            if actix_http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                cx.error(&hp, format!("{name:?} is not a valid header name"));
+                continue;
+            }
+            for value in values.as_slice() {
+                if value
+                    .bytes()
+                    .any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f)
+                {
+                    cx.error(
+                        &hp,
+                        format!(
+                            "header value {value:?} must not contain CR, LF or control characters"
+                        ),
+                    );
+                    continue;
+                }
+                // Written as the user spelled the name: interim heads bypass actix's encoder.
+                out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    (cx.diags.len() == before).then(|| Bytes::from(out))
+}
+
+/// The `websocket` or `upgrade` of a 101 response.
+pub(crate) fn switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> Option<Switch> {
+    if let Some(up) = &r.upgrade {
+        let token_ok = !up.protocol.is_empty()
+            && up
+                .protocol
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~/".contains(&b));
+        if !token_ok {
+            cx.error(
+                &at.key("upgrade").key("protocol"),
+                format!("{:?} is not a valid protocol token", up.protocol),
+            );
+            return None;
+        }
+        return Some(Switch::Raw(up.protocol.clone()));
+    }
+    let ws = r.websocket.as_ref()?;
+    let at = at.key("websocket");
+    let before = cx.diags.len();
+    let mut templates = TemplateBuilder::new();
+    let on_open = actions(cx, &mut templates, &ws.on_open, &at.key("onOpen"));
+    let mut on_message = Vec::new();
+    for (i, rule) in ws.on_message.iter().enumerate() {
+        let p = at.key("onMessage").index(i);
+        let re = cx.regex(&rule.pattern, &p.key("match"), false);
+        let acts = actions(cx, &mut templates, &rule.actions, &p.key("do"));
+        if let Some(re) = re {
+            on_message.push((re, acts));
+        }
+    }
+    if let Some(proto) = &ws.subprotocol
+        && proto.trim().is_empty()
+    {
+        cx.error(&at.key("subprotocol"), "subprotocol must not be empty");
+    }
+    (cx.diags.len() == before).then(|| {
+        Switch::WebSocket(Arc::new(WsScript {
+            subprotocol: ws.subprotocol.clone(),
+            on_open,
+            on_message,
+            echo: ws.echo,
+            templates: templates.finish(Vec::new(), None),
+        }))
+    })
+}
+
+fn actions(
+    cx: &mut Ctx<'_>,
+    templates: &mut TemplateBuilder,
+    list: &[model::WsAction],
+    at: &JsonPath,
+) -> Vec<WsAct> {
+    let mut out = Vec::new();
+    for (i, a) in list.iter().enumerate() {
+        let p = at.index(i);
+        let kinds = [
+            a.text.is_some(),
+            a.json.is_some(),
+            a.binary.is_some(),
+            a.wait_ms.is_some(),
+            a.ping.is_some(),
+            a.close.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            cx.error(
+                &p,
+                "an action has exactly one of text, json, binary, waitMs, ping, close",
+            );
+            continue;
+        }
+        if a.reason.is_some() && a.close.is_none() {
+            cx.error(&p.key("reason"), "reason only goes with close");
+            continue;
+        }
+        let act = if let Some(text) = &a.text {
+            match templates.add(text) {
+                Ok(name) => WsAct::Text(name),
+                Err(err) => {
+                    cx.error(&p.key("text"), format!("template error: {err}"));
+                    continue;
+                }
+            }
+        } else if let Some(value) = &a.json {
+            WsAct::Json(value.to_string())
+        } else if let Some(b64) = &a.binary {
+            match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+                Ok(bytes) => WsAct::Binary(Bytes::from(bytes)),
+                Err(err) => {
+                    cx.error(&p.key("binary"), format!("not valid base64: {err}"));
+                    continue;
+                }
+            }
+        } else if let Some(ms) = a.wait_ms {
+            WsAct::Wait(Duration::from_millis(ms))
+        } else if let Some(ping) = &a.ping {
+            if ping.len() > 125 {
+                cx.error(&p.key("ping"), "a ping payload is at most 125 bytes");
+                continue;
+            }
+            WsAct::Ping(Bytes::from(ping.clone()))
+        } else {
+            let code = a.close.unwrap_or(1000);
+            let valid = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            if !valid {
+                cx.error(&p.key("close"), format!("{code} is not a close code an endpoint may send (1000–1003, 1007–1014, 3000–4999)"));
+                continue;
+            }
+            if a.reason.as_ref().is_some_and(|r| r.len() > 123) {
+                cx.error(&p.key("reason"), "a close reason is at most 123 bytes");
+                continue;
+            }
+            WsAct::Close(code, a.reason.clone())
+        };
+        out.push(act);
+    }
+    out
+}

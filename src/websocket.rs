@@ -1,0 +1,152 @@
+//! Running a WebSocket script (RFC 6455 via actix-ws) and raw protocol upgrades.
+//!
+//! A script runs on the connection's worker as its own task: `onOpen` actions, then for each
+//! text message the first `onMessage` rule whose regex matches runs its actions (text actions
+//! are templates with `message` and the match's named groups); unmatched messages are echoed
+//! when `echo` is set. Pings are answered with pongs; a client close is answered and ends the
+//! script; a `close` action ends it from the server side.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message, Session};
+use futures_util::StreamExt as _;
+use minijinja::value::Value as MjValue;
+
+use crate::scenario::upgrade::{WsAct, WsScript};
+
+/// Largest WebSocket frame accepted from a client.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// Whether `req` is a WebSocket opening handshake (RFC 6455 §4.2.1).
+pub fn is_upgrade(req: &HttpRequest) -> bool {
+    let has = |name: &str, token: &str| {
+        req.headers().get_all(name).any(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    req.method() == actix_web::http::Method::GET
+        && has("upgrade", "websocket")
+        && has("connection", "upgrade")
+        && req.headers().contains_key("sec-websocket-key")
+}
+
+/// `426 Upgrade Required` for a plain request to an upgrade route.
+pub fn upgrade_required(protocol: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::UPGRADE_REQUIRED)
+        .insert_header(("upgrade", protocol))
+        .insert_header(("connection", "upgrade"))
+        .json(serde_json::json!({
+            "error": format!("this route answers only an upgrade to {protocol}"),
+        }))
+}
+
+/// Completes the handshake and starts the script; the response is the `101`.
+pub fn start(req: &HttpRequest, payload: web::Payload, script: Arc<WsScript>) -> HttpResponse {
+    let protocols: Vec<&str> = script.subprotocol.iter().map(String::as_str).collect();
+    match actix_ws::handle_with_protocols(req, payload, &protocols) {
+        Ok((resp, session, stream)) => {
+            let stream = stream.max_frame_size(MAX_FRAME);
+            actix_web::rt::spawn(run(script, session, stream));
+            resp
+        }
+        Err(err) => {
+            let resp = err.error_response();
+            tracing::info!("WebSocket handshake refused: {err}");
+            resp
+        }
+    }
+}
+
+async fn run(script: Arc<WsScript>, mut session: Session, mut stream: actix_ws::MessageStream) {
+    let empty = MjValue::from(minijinja::value::Serde(
+        serde_json::json!({ "message": "" }),
+    ));
+    if !act(&script, &script.on_open, &mut session, &empty).await {
+        return;
+    }
+    while let Some(msg) = stream.next().await {
+        let more = match msg {
+            Ok(Message::Text(text)) => on_text(&script, &mut session, &text).await,
+            Ok(Message::Binary(bytes)) if script.echo => session.binary(bytes).await.is_ok(),
+            Ok(Message::Ping(payload)) => session.pong(&payload).await.is_ok(),
+            Ok(Message::Close(reason)) => {
+                let _ = session.close(reason).await;
+                return;
+            }
+            Ok(_) => true,
+            Err(err) => {
+                tracing::debug!("WebSocket protocol error: {err}");
+                let _ = session
+                    .close(Some(CloseReason::from(CloseCode::Protocol)))
+                    .await;
+                return;
+            }
+        };
+        if !more {
+            return;
+        }
+    }
+}
+
+/// Runs the first matching rule for a text message (or echoes it); `false` once closed.
+async fn on_text(script: &WsScript, session: &mut Session, text: &str) -> bool {
+    for (re, actions) in &script.on_message {
+        if let Some(caps) = re.captures(text) {
+            let mut ctx = serde_json::Map::new();
+            for name in re.capture_names().flatten() {
+                if let Some(m) = caps.name(name) {
+                    ctx.insert(
+                        name.to_owned(),
+                        serde_json::Value::String(m.as_str().to_owned()),
+                    );
+                }
+            }
+            ctx.insert("message".into(), serde_json::Value::String(text.to_owned()));
+            let value = MjValue::from(minijinja::value::Serde(serde_json::Value::Object(ctx)));
+            return act(script, actions, session, &value).await;
+        }
+    }
+    if script.echo {
+        return session.text(text.to_owned()).await.is_ok();
+    }
+    true
+}
+
+/// Runs actions in order; `false` once the session is closed.
+async fn act(script: &WsScript, actions: &[WsAct], session: &mut Session, ctx: &MjValue) -> bool {
+    for a in actions {
+        let ok = match a {
+            WsAct::Text(tmpl) => match script.templates.render(tmpl, ctx) {
+                Ok(text) => session.text(text).await.is_ok(),
+                Err(err) => {
+                    tracing::error!("WebSocket text template failed: {err}");
+                    session
+                        .text(format!("understudy: template error: {err}"))
+                        .await
+                        .is_ok()
+                }
+            },
+            WsAct::Json(text) => session.text(text.clone()).await.is_ok(),
+            WsAct::Binary(bytes) => session.binary(bytes.clone()).await.is_ok(),
+            WsAct::Wait(d) => {
+                actix_web::rt::time::sleep(*d).await;
+                true
+            }
+            WsAct::Ping(p) => session.ping(p).await.is_ok(),
+            WsAct::Close(code, reason) => {
+                let reason = CloseReason {
+                    code: CloseCode::from(*code),
+                    description: reason.clone(),
+                };
+                let _ = session.clone().close(Some(reason)).await;
+                return false;
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
