@@ -51,6 +51,12 @@ enum Command {
         /// Seconds to wait for the answer.
         #[arg(long, default_value_t = 5)]
         timeout_secs: u64,
+        /// For https: trust this CA or self-signed certificate (PEM), e.g. `--tls-cert-out`'s.
+        #[arg(long)]
+        cacert: Option<PathBuf>,
+        /// For https: do not verify the server's certificate.
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
@@ -146,11 +152,15 @@ fn main() -> ExitCode {
             url,
             admin_token,
             timeout_secs,
-        }) => Ok(health(
+            cacert,
+            insecure,
+        }) => health(
             &url,
             admin_token.as_deref(),
             Duration::from_secs(timeout_secs),
-        )),
+            cacert.as_deref(),
+            insecure,
+        ),
     };
     result.unwrap_or_else(|err| {
         eprintln!("understudy: {err:#}");
@@ -255,18 +265,38 @@ fn validate_path(path: &Path) -> std::io::Result<Vec<FileOutcome>> {
     Ok(vec![load_file(&parent, &canonical, &name)])
 }
 
-fn health(url: &str, token: Option<&str>, timeout: Duration) -> ExitCode {
+fn health(
+    url: &str,
+    token: Option<&str>,
+    timeout: Duration,
+    cacert: Option<&Path>,
+    insecure: bool,
+) -> anyhow::Result<ExitCode> {
+    use rustls_pki_types::pem::PemObject as _;
     let endpoint = format!("{}/__admin/health", url.trim_end_matches('/'));
+    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(insecure);
+    if let Some(path) = cacert {
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .with_context(|| format!("cannot read certificates from {}", path.display()))?;
+        let certs = certs
+            .into_iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned());
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(
+            &certs.collect::<Vec<_>>(),
+        ));
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        .tls_config(tls.build())
         .build()
         .into();
     let mut request = agent.get(&endpoint);
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    match request.call() {
+    Ok(match request.call() {
         Ok(resp) if resp.status() == 200 => {
             println!("ok: {endpoint}");
             ExitCode::SUCCESS
@@ -279,5 +309,5 @@ fn health(url: &str, token: Option<&str>, timeout: Duration) -> ExitCode {
             eprintln!("unhealthy: {endpoint}: {err}");
             ExitCode::from(1)
         }
-    }
+    })
 }
