@@ -83,6 +83,13 @@ impl TemplateBuilder {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_fuel(Some(FUEL));
+        // A body ends exactly as written; Jinja's default would drop one trailing newline.
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
         env.set_recursion_limit(64);
         env.set_formatter(|out, state, value| {
             // JSON spellings for booleans and none, JSON for containers; strings as they are.

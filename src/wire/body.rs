@@ -67,6 +67,7 @@ pub struct Broken {
     len: u64,
     sent: Option<Bytes>,
     flush: Option<Pin<Box<Sleep>>>,
+    flush_head: bool,
 }
 
 /// Why a [`Broken`] body stops (never shown to the client; it only sees the close).
@@ -88,6 +89,18 @@ impl Broken {
             len,
             sent: (!sent.is_empty()).then_some(sent),
             flush: None,
+            flush_head: false,
+        }
+    }
+
+    /// Declares `len` bytes, makes sure the head goes out, sends `sent`, then closes: a
+    /// truncated body even when `sent` is empty.
+    pub fn truncated(len: u64, sent: Bytes) -> Self {
+        Broken {
+            len: len.max(1),
+            sent: (!sent.is_empty()).then_some(sent),
+            flush: None,
+            flush_head: true,
         }
     }
 }
@@ -101,6 +114,17 @@ impl MessageBody for Broken {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Cut>>> {
         let this = self.get_mut();
+        if this.flush_head {
+            // Stay pending once so actix flushes the head before anything else happens.
+            this.flush_head = false;
+            this.flush = Some(Box::pin(sleep(Duration::from_millis(20))));
+        }
+        if let Some(flush) = &mut this.flush
+            && this.sent.is_some()
+        {
+            ready!(flush.as_mut().poll(cx));
+            this.flush = None;
+        }
         if let Some(bytes) = this.sent.take() {
             // Yield the bytes, then stay pending briefly so actix flushes them before the error.
             this.flush = Some(Box::pin(sleep(Duration::from_millis(20))));

@@ -78,7 +78,7 @@ pub async fn respond(
         }
         Fault::TruncatedBody => {
             let half = body.slice(..body.len() / 2);
-            head.set_body(Broken::new(body.len() as u64, half))
+            head.set_body(Broken::truncated(body.len() as u64, half))
                 .map_into_boxed_body()
         }
     }
