@@ -10,8 +10,12 @@ mod admin;
 mod admin_api;
 // Command line: `validate`, `schema`, `health`, serve flags and their env twins.
 mod cli;
+// HTTP edges: Expect modes, 103 Early Hints, WebSocket scripts, raw upgrades, TLS.
+mod edge;
 // The Rust embedding API: `MockServer` from a dir, a file or inline JSON, in #[test] and tokio.
 mod embedded;
+// Wire faults (reset, empty, malformed, truncated, no response) and pacing (delays, chunks).
+mod faults;
 // `file` bodies: confinement to the scenarios directory (`..`, absolute, symlinks).
 mod file_bodies;
 // The request journal: entries, bounds by entries and bytes, truncation, filters, count.
@@ -24,5 +28,7 @@ mod matching;
 mod reload;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
+// Scripted behaviour: response sequences, scenario states, response templates.
+mod scripting;
 // Requests no route matches: the 404 report and its near misses.
 mod unmatched;
