@@ -186,12 +186,11 @@ async fn reset_all(state: web::Data<AppState>) -> HttpResponse {
 /// `POST /__admin/reload`: rescan the scenario files now.
 async fn reload(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    let result = web::block(move || store.reload()).await;
+    let result = web::block(move || store.refresh()).await;
     match result {
-        Ok(Ok(problems)) => {
-            for p in &problems {
-                tracing::error!("{p}");
-            }
+        Ok(Ok(report)) => {
+            crate::watch::log_report(&report);
+            let problems = report.problems;
             let snapshot = state.store.snapshot();
             HttpResponse::Ok().json(json!({
                 "scenarios": snapshot.index.scenarios().len(),

@@ -199,6 +199,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }),
         _ => None,
     };
+    config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(10));
     config.watch = match args.watch {
         Watch::Auto => WatchMode::Auto,
         Watch::Native => WatchMode::Native,

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub journal: JournalLimits,
     /// How scenario file changes are noticed.
     pub watch: WatchMode,
+    /// Poll interval when native events are unavailable and polling takes over.
+    pub poll_interval: std::time::Duration,
     /// Serve HTTPS with this certificate.
     pub tls: Option<TlsSource>,
     /// Listener tuning.
@@ -54,6 +56,7 @@ impl ServeConfig {
             admin_token: None,
             journal: JournalLimits::default(),
             watch: WatchMode::Off,
+            poll_interval: std::time::Duration::from_millis(500),
             tls: None,
             listener: ListenerConfig::default(),
             handle_signals: false,
@@ -124,19 +127,26 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
         shown.display(),
         store.error_count(),
     );
-    let watcher = start_watching(&store, config.watch);
+    let watcher = start_watching(&store, config.watch, config.poll_interval);
     let mut running = start_with(config, store)?;
     running.watcher = watcher;
     Ok(running)
 }
 
 /// Starts the watcher for `mode`; a native watcher that cannot start falls back to polling.
-pub fn start_watching(store: &Arc<Store>, mode: WatchMode) -> Option<WatchHandle> {
+pub fn start_watching(
+    store: &Arc<Store>,
+    mode: WatchMode,
+    poll: std::time::Duration,
+) -> Option<WatchHandle> {
     match watch::spawn(store.clone(), mode) {
         Ok(handle) => handle,
         Err(err) if matches!(mode, WatchMode::Auto | WatchMode::Native) => {
-            let fallback = WatchMode::Poll(std::time::Duration::from_millis(500));
-            tracing::warn!("native file events unavailable ({err}); polling every 500 ms instead");
+            let fallback = WatchMode::Poll(poll);
+            tracing::warn!(
+                "native file events unavailable ({err}); polling every {} ms instead",
+                poll.as_millis()
+            );
             watch::spawn(store.clone(), fallback).unwrap_or_else(|err| {
                 tracing::error!("cannot watch scenario files: {err}; use POST /__admin/reload");
                 None

@@ -63,7 +63,7 @@ pub struct FileStatus {
     /// Hash of the content last read.
     pub hash: u64,
     /// Size and modification time last seen (`None` when unknown or too recent to trust).
-    pub fingerprint: Option<(u64, SystemTime)>,
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// What one reload found and did.
@@ -156,11 +156,34 @@ fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize,
 
 /// Size and mtime of `path`, or `None` when the mtime is too recent to rule out a same-size
 /// rewrite within one timestamp tick (then the content is hashed instead).
-fn fingerprint(path: &Path, now: SystemTime) -> Option<(u64, SystemTime)> {
+fn fingerprint(path: &Path, now: SystemTime) -> Option<Fingerprint> {
     let meta = std::fs::metadata(path).ok()?;
     let modified = meta.modified().ok()?;
     let age = now.duration_since(modified).unwrap_or_default();
-    (age > Duration::from_secs(2)).then_some((meta.len(), modified))
+    #[cfg(unix)]
+    let (inode, changed) = {
+        use std::os::unix::fs::MetadataExt as _;
+        // ctime moves on every write and metadata change and cannot be set back, so a copy
+        // that preserves mtime (`cp -p`, `rsync -a`) still counts as a change.
+        (meta.ino(), (meta.ctime(), meta.ctime_nsec()))
+    };
+    #[cfg(not(unix))]
+    let (inode, changed) = (0, (0, 0));
+    (age > Duration::from_secs(2)).then_some(Fingerprint {
+        len: meta.len(),
+        modified,
+        inode,
+        changed,
+    })
+}
+
+/// What identifies a file's version without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    len: u64,
+    modified: SystemTime,
+    inode: u64,
+    changed: (i64, i64),
 }
 
 /// Marks freshly compiled files (indexes `fresh`) that claim a scenario name another file
@@ -334,6 +357,8 @@ impl Store {
         };
         let canonical = root.canonicalize()?;
         let previous = self.lock().files.clone();
+        let by_path: HashMap<&Path, &FileStatus> =
+            previous.iter().map(|f| (f.relative.as_path(), f)).collect();
         let now = SystemTime::now();
 
         let mut next = Vec::with_capacity(listed.len());
@@ -342,7 +367,7 @@ impl Store {
         for relative in listed {
             let display = root.join(&relative);
             let print = fingerprint(&display, now);
-            let before = previous.iter().find(|f| f.relative == relative);
+            let before = by_path.get(relative.as_path()).copied();
             if let Some(b) = before
                 && print.is_some()
                 && b.fingerprint == print
@@ -386,16 +411,15 @@ impl Store {
             next.push(status);
         }
         check_unique_names(&mut next, &fresh);
+        let listed: std::collections::HashSet<PathBuf> =
+            next.iter().map(|n| n.relative.clone()).collect();
 
         for &i in &fresh {
             let status = &next[i];
-            let before = previous.iter().find(|f| f.relative == status.relative);
+            let before = by_path.get(status.relative.as_path()).copied();
             changes.push(FileChange::describe(before, status));
         }
-        for gone in previous
-            .iter()
-            .filter(|p| !next.iter().any(|n| n.relative == p.relative))
-        {
+        for gone in previous.iter().filter(|p| !listed.contains(&p.relative)) {
             changes.push(FileChange::removed(gone));
         }
 
@@ -409,9 +433,7 @@ impl Store {
                 inner.hidden.remove(&status.relative);
             }
         }
-        inner
-            .hidden
-            .retain(|rel, _| next.iter().any(|n| &n.relative == rel));
+        inner.hidden.retain(|rel, _| listed.contains(rel));
         inner.files = next;
         let problems = inner
             .files

@@ -39,6 +39,7 @@ const MAX_DELAY: Duration = Duration::from_millis(100);
 /// A running watcher; dropping it stops watching.
 pub struct WatchHandle {
     _watcher: Box<dyn notify::Watcher + Send>,
+    _stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     mode: &'static str,
 }
@@ -55,6 +56,7 @@ impl Drop for WatchHandle {
         // Dropping the watcher closes the event channel; the thread then ends.
         if let Some(t) = self.thread.take() {
             drop(std::mem::replace(&mut self._watcher, Box::new(NullWatcher)));
+            drop(self._stop.take());
             let _ = t.join();
         }
     }
@@ -79,7 +81,7 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     };
     let (mut watcher, name): (Box<dyn notify::Watcher + Send>, &'static str) = match mode {
         WatchMode::Off => return Ok(None),
-        WatchMode::Poll(interval) => (poll_watcher(handler, interval)?, "poll"),
+        WatchMode::Poll(interval) => return Ok(Some(spawn_poll(store, &target, interval)?)),
         WatchMode::Native | WatchMode::Auto => {
             if mode == WatchMode::Auto {
                 container_hint(&target);
@@ -95,22 +97,42 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     tracing::info!("watching {} for changes ({name})", target.display());
     Ok(Some(WatchHandle {
         _watcher: watcher,
+        _stop: None,
         thread: Some(thread),
         mode: name,
     }))
 }
 
-fn poll_watcher<F: notify::EventHandler>(
-    handler: F,
-    interval: Duration,
-) -> notify::Result<Box<dyn notify::Watcher + Send>> {
-    let config = notify::Config::default()
-        .with_poll_interval(interval)
-        .with_follow_symlinks(true)
-        // notify compares whole-second mtimes: without hashing, a second edit within the same
-        // second would go unnoticed.
-        .with_compare_contents(true);
-    Ok(Box::new(notify::PollWatcher::new(handler, config)?))
+/// Poll mode: rescan every `interval`. The store's rescan compares each file's size, mtime,
+/// inode and ctime and reads only what changed (or changed too recently to tell), so a scan of
+/// an unchanged directory costs one `stat` per file. (notify's `PollWatcher` compares mtimes in
+/// whole seconds, and comparing contents would read every file on every scan.)
+fn spawn_poll(store: Arc<Store>, target: &Path, interval: Duration) -> notify::Result<WatchHandle> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("understudy-poll".into())
+        .spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                match store.refresh() {
+                    Ok(report) => log_report(&report),
+                    Err(err) => {
+                        tracing::error!("reload failed, still serving the previous version: {err}")
+                    }
+                }
+            }
+        })
+        .map_err(|err| notify::Error::generic(&err.to_string()))?;
+    tracing::info!(
+        "watching {} for changes (poll every {} ms)",
+        target.display(),
+        interval.as_millis()
+    );
+    Ok(WatchHandle {
+        _watcher: Box::new(NullWatcher),
+        _stop: Some(stop),
+        thread: Some(thread),
+        mode: "poll",
+    })
 }
 
 /// The watcher thread: wait for an event, let the burst settle, reload, log.
