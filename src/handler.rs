@@ -103,7 +103,7 @@ pub async fn mock(
             let ctx = Context {
                 method: view.method,
                 path: view.path,
-                query: &view.query,
+                query: view.query(),
                 headers: view.headers,
                 body: view.body,
                 json: view.json(),

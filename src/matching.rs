@@ -26,8 +26,9 @@ pub struct RequestView<'a> {
     pub method: &'a str,
     /// Path as sent, without the query string.
     pub path: &'a str,
-    /// Decoded query pairs in order.
-    pub query: Vec<(String, String)>,
+    /// The undecoded query string.
+    pub raw_query: &'a str,
+    query: std::cell::OnceCell<Vec<(String, String)>>,
     /// Request headers.
     pub headers: &'a HeaderMap,
     /// The body.
@@ -42,22 +43,29 @@ impl<'a> RequestView<'a> {
     pub fn new(
         method: &'a str,
         path: &'a str,
-        raw_query: &str,
+        raw_query: &'a str,
         headers: &'a HeaderMap,
         body: &'a [u8],
     ) -> Self {
-        let query = form_urlencoded::parse(raw_query.as_bytes())
-            .into_owned()
-            .collect();
         RequestView {
             method,
             path,
-            query,
+            raw_query,
+            query: Default::default(),
             headers,
             body,
             head_only: false,
             json: Default::default(),
         }
+    }
+
+    /// Decoded query pairs in order (parsed on first use).
+    pub fn query(&self) -> &[(String, String)] {
+        self.query.get_or_init(|| {
+            form_urlencoded::parse(self.raw_query.as_bytes())
+                .into_owned()
+                .collect()
+        })
     }
 
     /// The body parsed as JSON, once.
@@ -248,6 +256,9 @@ impl RouteIndex {
             {
                 continue;
             }
+            if scenario.state.exhausted(route) {
+                continue;
+            }
             return Some(route);
         }
         None
@@ -311,7 +322,7 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
     }
     for (name, want) in &m.query {
         let mut values = req
-            .query
+            .query()
             .iter()
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.as_str());

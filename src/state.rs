@@ -101,6 +101,18 @@ impl ScenarioState {
         steps.get(step)
     }
 
+    /// Whether a `fall_through` script has given all its answers (the route no longer matches).
+    pub fn exhausted(&self, route: &CompiledRoute) -> bool {
+        match &route.answers {
+            Answers::Script {
+                ends,
+                after_last: AfterLast::FallThrough,
+                ..
+            } => self.position(route.index) >= ends.last().copied().unwrap_or(0),
+            _ => false,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, String> {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }

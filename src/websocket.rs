@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, CloseReason, Message, Session};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use futures_util::StreamExt as _;
 use minijinja::value::Value as MjValue;
 
@@ -47,7 +47,10 @@ pub fn start(req: &HttpRequest, payload: web::Payload, script: Arc<WsScript>) ->
     let protocols: Vec<&str> = script.subprotocol.iter().map(String::as_str).collect();
     match actix_ws::handle_with_protocols(req, payload, &protocols) {
         Ok((resp, session, stream)) => {
-            let stream = stream.max_frame_size(MAX_FRAME);
+            let stream = stream
+                .max_frame_size(MAX_FRAME)
+                .aggregate_continuations()
+                .max_continuation_size(MAX_FRAME);
             actix_web::rt::spawn(run(script, session, stream));
             resp
         }
@@ -59,7 +62,11 @@ pub fn start(req: &HttpRequest, payload: web::Payload, script: Arc<WsScript>) ->
     }
 }
 
-async fn run(script: Arc<WsScript>, mut session: Session, mut stream: actix_ws::MessageStream) {
+async fn run(
+    script: Arc<WsScript>,
+    mut session: Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+) {
     let empty = MjValue::from(minijinja::value::Serde(
         serde_json::json!({ "message": "" }),
     ));
@@ -68,10 +75,12 @@ async fn run(script: Arc<WsScript>, mut session: Session, mut stream: actix_ws::
     }
     while let Some(msg) = stream.next().await {
         let more = match msg {
-            Ok(Message::Text(text)) => on_text(&script, &mut session, &text).await,
-            Ok(Message::Binary(bytes)) if script.echo => session.binary(bytes).await.is_ok(),
-            Ok(Message::Ping(payload)) => session.pong(&payload).await.is_ok(),
-            Ok(Message::Close(reason)) => {
+            Ok(AggregatedMessage::Text(text)) => on_text(&script, &mut session, &text).await,
+            Ok(AggregatedMessage::Binary(bytes)) if script.echo => {
+                session.binary(bytes).await.is_ok()
+            }
+            Ok(AggregatedMessage::Ping(payload)) => session.pong(&payload).await.is_ok(),
+            Ok(AggregatedMessage::Close(reason)) => {
                 let _ = session.close(reason).await;
                 return;
             }

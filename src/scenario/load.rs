@@ -81,6 +81,7 @@ pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
 /// resolved, for `file` confinement).
 pub fn load_file(root: &Path, canonical: &Path, relative: &Path) -> FileOutcome {
     let bytes = fs::read(root.join(relative));
+
     load_bytes(root, canonical, relative, bytes)
 }
 
@@ -91,7 +92,12 @@ pub fn load_bytes(
     relative: &Path,
     bytes: std::io::Result<Vec<u8>>,
 ) -> FileOutcome {
-    let display = root.join(relative);
+    // `validate x.json` shows `x.json`, not `./x.json`.
+    let display = if root == Path::new(".") {
+        relative.to_path_buf()
+    } else {
+        root.join(relative)
+    };
     let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
     let result = bytes
         .map_err(|err| {

@@ -229,6 +229,21 @@ fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
                 format!("\"{key}\" needs status 101, found {}", r.status),
             );
         }
+        (Some(_), None) | (None, Some(_)) => {
+            for (key, present) in [
+                ("delayMs", r.delay_ms.is_some()),
+                ("chunks", r.chunks.is_some()),
+                ("fault", r.fault.is_some()),
+                ("informational", r.informational.is_some()),
+            ] {
+                if present {
+                    cx.error(
+                        &at.key(key),
+                        format!("\"{key}\" does not apply to a 101 response"),
+                    );
+                }
+            }
+        }
         (None, None) if r.status == 101 => cx.error(
             &at.key("status"),
             "status 101 needs \"websocket\" or \"upgrade\" to say what happens after the switch",

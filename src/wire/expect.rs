@@ -44,6 +44,36 @@ pub async fn decide(
         view.head_only = true;
         snapshot.index.peek(&view).map(|r| r.expect)
     };
+    // A body the server would refuse anyway is refused before the client sends it.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_body_bytes) {
+        let mut resp = respond::error(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body exceeds the limit of {} bytes (--max-body-bytes)",
+                state.max_body_bytes
+            ),
+        );
+        resp.head_mut()
+            .set_connection_type(actix_http::ConnectionType::Close);
+        state.journal.record(Record {
+            method: req.method().as_str().to_owned(),
+            path: req.uri().path().to_owned(),
+            query: query.clone(),
+            headers: req.headers().clone(),
+            body: bytes::Bytes::new(),
+            route: None,
+            status: 413,
+            duration: started.elapsed(),
+            near_misses: Vec::new(),
+            fault: None,
+        });
+        return Err(resp.into());
+    }
     match rule {
         None | Some(ExpectRule::Continue) => Ok(req),
         Some(ExpectRule::After(wait)) => {
@@ -90,7 +120,7 @@ fn reject(
     let ctx = crate::template::Context {
         method: view.method,
         path: view.path,
-        query: &view.query,
+        query: view.query(),
         headers: view.headers,
         body: &[],
         json: None,

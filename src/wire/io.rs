@@ -60,6 +60,18 @@ impl ConnControl {
         }
     }
 
+    /// Keeps the dispatcher's waker (cloned only when it changed).
+    fn remember(&self, cx: &Context<'_>) {
+        let mut s = self.0.borrow_mut();
+        if !s
+            .conn_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            s.conn_waker = Some(cx.waker().clone());
+        }
+    }
+
     /// Swallows the `100 Continue` actix is about to write.
     pub fn swallow_continue(&self) {
         self.0.borrow_mut().swallow_continue = true;
@@ -123,6 +135,9 @@ impl<T> MockIo<T> {
 impl<T: AsyncWrite> MockIo<T> {
     /// Writes queued interim bytes; `Ready` once none are left.
     fn flush_interim(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.ctl.0.borrow().interim.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
         let mut this = self.project();
         loop {
             let pending = std::mem::take(&mut this.ctl.0.borrow_mut().interim);
@@ -155,7 +170,7 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.ctl.0.borrow_mut().conn_waker = Some(cx.waker().clone());
+        self.ctl.remember(cx);
         if let Poll::Ready(Err(err)) = self.as_mut().flush_interim(cx) {
             return Poll::Ready(Err(err));
         }
@@ -210,7 +225,7 @@ impl<T: AsyncWrite> AsyncWrite for MockIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.ctl.0.borrow_mut().conn_waker = Some(cx.waker().clone());
+        self.ctl.remember(cx);
         std::task::ready!(self.as_mut().flush_interim(cx))?;
         {
             let mut s = self.ctl.0.borrow_mut();

@@ -57,7 +57,7 @@ pub enum TlsError {
     #[error("TLS configuration: {0}")]
     Config(#[from] rustls::Error),
     /// The generated certificate cannot be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: PathBuf,
@@ -84,7 +84,12 @@ pub fn load(source: &TlsSource) -> Result<Tls, TlsError> {
                     "no certificate found (expected PEM \"BEGIN CERTIFICATE\")".into(),
                 ));
             }
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|err| pem(key, err.to_string()))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|err| {
+                pem(
+                    key,
+                    format!("no usable private key (expected PEM \"BEGIN PRIVATE KEY\"): {err}"),
+                )
+            })?;
             (certs, key, cert.clone())
         }
         TlsSource::SelfSigned { out } => {
