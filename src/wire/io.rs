@@ -44,6 +44,13 @@ struct State {
     conn_waker: Option<Waker>,
     /// Waker of the upgrade's body stream.
     body_waker: Option<Waker>,
+    /// Bytes that followed a request head asking for a non-WebSocket upgrade, kept from actix
+    /// until the handler decides: echoed if it switches, handed to actix once it answers.
+    held: Option<Bytes>,
+    /// The held bytes go to actix on its next read.
+    held_release: bool,
+    /// The client closed its side while bytes were held.
+    held_eof: bool,
 }
 
 /// Shared control of one connection, available to handlers as connection data.
@@ -79,8 +86,41 @@ impl ConnControl {
 
     /// Switches the connection to raw echo; returns the stream that echoes client bytes.
     pub fn upgrade_echo(&self) -> EchoStream {
-        self.0.borrow_mut().upgraded = true;
+        let mut s = self.0.borrow_mut();
+        s.upgraded = true;
+        if let Some(early) = s.held.take() {
+            s.echo.push_back(early);
+        }
+        if s.held_eof {
+            s.closed = true;
+        }
+        drop(s);
         EchoStream(self.clone())
+    }
+}
+
+/// If the bytes just read (from `before` on) end a request head that asks for an upgrade other
+/// than WebSocket and more bytes follow it, keeps those bytes out of actix's buffer.
+fn hold_after_upgrade_head(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
+    let new = &buf.filled()[before..];
+    let Some(end) = new.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else {
+        return;
+    };
+    if end == new.len() {
+        return;
+    }
+    let head = String::from_utf8_lossy(&new[..end]).to_ascii_lowercase();
+    let upgrade = head
+        .lines()
+        .find_map(|l| l.strip_prefix("upgrade:"))
+        .map(str::trim);
+    match upgrade {
+        Some(token) if !token.is_empty() && !token.contains("websocket") => {
+            let rest = Bytes::copy_from_slice(&new[end..]);
+            buf.set_filled(before + end);
+            ctl.0.borrow_mut().held = Some(rest);
+        }
+        _ => {}
     }
 }
 
@@ -175,7 +215,48 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
             return Poll::Ready(Err(err));
         }
         if !self.ctl.0.borrow().upgraded {
-            return self.project().inner.poll_read(cx, buf);
+            {
+                let mut st = self.ctl.0.borrow_mut();
+                if st.held.is_some() {
+                    if !st.held_release {
+                        // Waiting for the handler's decision (released by its first write).
+                        // Keep reading into the held bytes, so the socket's readiness stays
+                        // registered and nothing the client sends is lost.
+                        drop(st);
+                        let mut tmp = [0u8; 8192];
+                        loop {
+                            let mut rb = ReadBuf::new(&mut tmp);
+                            match self.as_mut().project().inner.poll_read(cx, &mut rb) {
+                                Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
+                                    let mut st = self.ctl.0.borrow_mut();
+                                    let mut joined = st.held.take().unwrap_or_default().to_vec();
+                                    joined.extend_from_slice(rb.filled());
+                                    st.held = Some(Bytes::from(joined));
+                                }
+                                Poll::Ready(Ok(())) => {
+                                    self.ctl.0.borrow_mut().held_eof = true;
+                                    return Poll::Pending;
+                                }
+                                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                                Poll::Pending => return Poll::Pending,
+                            }
+                        }
+                    }
+                    st.held_release = false;
+                    let bytes = st.held.take().expect("checked");
+                    let n = bytes.len().min(buf.remaining());
+                    buf.put_slice(&bytes[..n]);
+                    if n < bytes.len() {
+                        st.held = Some(bytes.slice(n..));
+                        st.held_release = true;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            let before = buf.filled().len();
+            std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
+            hold_after_upgrade_head(&self.ctl, buf, before);
+            return Poll::Ready(Ok(()));
         }
         // Upgraded: feed client bytes to the echo stream, never to actix's parser.
         let mut this = self.project();
@@ -229,6 +310,13 @@ impl<T: AsyncWrite> AsyncWrite for MockIo<T> {
         std::task::ready!(self.as_mut().flush_interim(cx))?;
         {
             let mut s = self.ctl.0.borrow_mut();
+            if !s.upgraded && s.held.is_some() {
+                // The handler answered without switching: give actix the bytes it was kept from.
+                s.held_release = true;
+                if let Some(w) = &s.conn_waker {
+                    w.wake_by_ref();
+                }
+            }
             if s.swallow_continue && buf.starts_with(CONTINUE) {
                 s.swallow_continue = false;
                 return Poll::Ready(Ok(CONTINUE.len()));
