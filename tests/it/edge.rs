@@ -971,6 +971,36 @@ fn raw_upgrade_switches_then_echoes_bytes_until_the_client_closes() {
 }
 
 #[test]
+fn raw_upgrade_echoes_bytes_sent_with_the_request_head() {
+    // Arrange: a client that does not wait for the 101 before speaking the new protocol.
+    let (_dir, server) = upgrade_server();
+    let mut stream = connect(server.addr);
+
+    // Act: the head and the first bytes in one write, then more bytes later.
+    send(
+        &mut stream,
+        b"GET /tunnel HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo-proto\r\n\r\nearly bytes",
+    );
+    let mut got = read_head(&mut stream);
+    let end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    while got.len() < end + b"early bytes".len() {
+        got.extend(read_exact_n(&mut stream, 1));
+    }
+    let (head, early) = got.split_at(end);
+    send(&mut stream, b"later");
+    let later = read_exact_n(&mut stream, b"later".len());
+
+    // Assert: nothing sent early is lost, and the echo goes on afterwards.
+    assert!(text(head).starts_with("HTTP/1.1 101 "), "{:?}", text(head));
+    assert_eq!(early, b"early bytes");
+    assert_eq!(later, b"later");
+}
+
+#[test]
 fn request_without_the_upgrade_token_gets_426() {
     // Arrange
     let (_dir, server) = upgrade_server();
