@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::scenario::diag::JsonPath;
 
 /// Fuel per render: enough for any reasonable response, a hard stop for runaway loops.
-pub const FUEL: u64 = 50_000;
+pub const FUEL: u64 = 1_000_000;
 
 /// A JSON body with templated strings.
 #[derive(Debug)]
