@@ -272,7 +272,7 @@ fn record(
         method: req.method().as_str().to_owned(),
         path: req.uri().path().to_owned(),
         query: req.uri().query().unwrap_or("").to_owned(),
-        headers: req.headers().clone(),
+        headers: crate::journal::header_list(req.headers()),
         body,
         route,
         status: status.as_u16(),

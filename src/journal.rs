@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use actix_http::header::HeaderMap;
+use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -49,8 +49,8 @@ pub struct Record {
     pub path: String,
     /// Raw query string (without `?`).
     pub query: String,
-    /// Request headers.
-    pub headers: HeaderMap,
+    /// Request headers in the order sent (a flat list: cheaper to record than a map).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body as read (it is cut to the per-entry limit here).
     pub body: Bytes,
     /// `scenario/id` of the route that answered, if any.
@@ -187,7 +187,8 @@ impl Journal {
             .iter()
             .filter(|e| {
                 let r = &e.record;
-                let view = RequestView::new(&r.method, &r.path, &r.query, &r.headers, &r.body);
+                let headers = header_map(&r.headers);
+                let view = RequestView::new(&r.method, &r.path, &r.query, &headers, &r.body);
                 mismatches(matcher, &view, true).is_empty()
             })
             .count()
@@ -301,4 +302,21 @@ fn push_multi(map: &mut Map<String, Value>, key: String, value: String) {
             *existing = Value::Array(vec![first, Value::String(value)]);
         }
     }
+}
+
+/// The request's headers as recorded: a flat list, in the order sent.
+pub fn header_list(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A header map from a recorded list (for matching a recorded request).
+pub fn header_map(list: &[(HeaderName, HeaderValue)]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(list.len());
+    for (k, v) in list {
+        map.append(k.clone(), v.clone());
+    }
+    map
 }
