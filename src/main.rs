@@ -42,9 +42,10 @@ enum Command {
     Schema,
     /// Exit 0 when the server at URL answers its health endpoint.
     Health {
-        /// Base URL of the server.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Base URL of the server (default: http://127.0.0.1:PORT, with the port of
+        /// UNDERSTUDY_BIND when set, else 8080).
+        #[arg(long, env = "UNDERSTUDY_HEALTH_URL")]
+        url: Option<String>,
         /// Admin token, when the server requires one.
         #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
@@ -155,7 +156,7 @@ fn main() -> ExitCode {
             cacert,
             insecure,
         }) => health(
-            &url,
+            &url.unwrap_or_else(default_health_url),
             admin_token.as_deref(),
             Duration::from_secs(timeout_secs),
             cacert.as_deref(),
@@ -191,7 +192,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
-    config.handle_signals = true;
+    // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed pause
+    // before stopping, and a container should stop within about a second.
+    config.handle_signals = false;
     config.tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
         (_, _, true) => Some(TlsSource::SelfSigned {
@@ -213,12 +216,46 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     actix_rt::System::new().block_on(async move {
         let running = server::start(config)?;
+        let handle = running.server.handle();
+        actix_rt::spawn(async move {
+            let signal = stop_signal().await;
+            tracing::info!("{signal} received; stopping (open requests get up to 1 s)");
+            // Graceful: no new connections, in-flight requests finish within the shutdown
+            // timeout, then whatever is still open (delays, held connections) is dropped.
+            handle.stop(true).await;
+        });
         running
             .server
             .await
             .context("server stopped with an error")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The first of SIGTERM (`docker stop`), SIGINT (Ctrl-C) or SIGQUIT.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use actix_rt::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
+        ) else {
+            std::future::pending::<()>().await;
+            unreachable!("a pending future never completes")
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = quit.recv() => "SIGQUIT",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = actix_rt::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> ExitCode {
@@ -264,6 +301,17 @@ fn validate_path(path: &Path) -> std::io::Result<Vec<FileOutcome>> {
     let name = path.file_name().map(PathBuf::from).unwrap_or_default();
     let _ = std::fs::metadata(path)?;
     Ok(vec![load_file(&parent, &canonical, &name)])
+}
+
+/// `http://127.0.0.1:PORT` for the port `serve` uses by default or through `UNDERSTUDY_BIND`,
+/// so a container HEALTHCHECK follows the bind address without a shell.
+fn default_health_url() -> String {
+    let port = std::env::var("UNDERSTUDY_BIND")
+        .ok()
+        .and_then(|b| b.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()))
+        .filter(|p| *p != 0)
+        .unwrap_or(8080);
+    format!("http://127.0.0.1:{port}")
 }
 
 fn health(
