@@ -80,6 +80,6 @@ VOLUME /scenarios
 # Exec form: the image has no shell. It probes port 8080; when UNDERSTUDY_BIND moves the port,
 # override the check (compose: `test: ["CMD", "/understudy", "health", "--url", "http://127.0.0.1:PORT"]`).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["/understudy", "health", "--url", "http://127.0.0.1:8080"]
+    CMD ["/understudy", "health"]
 ENTRYPOINT ["/understudy"]
 CMD ["serve"]
