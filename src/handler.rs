@@ -45,15 +45,8 @@ pub async fn mock(
     let body = match read {
         Ok(body) => body,
         Err((resp, partial)) => {
-            record(
-                &state,
-                &req,
-                partial,
-                None,
-                resp.status(),
-                started,
-                Vec::new(),
-                None,
+            state.journal.record(
+                Record::of(req.head(), partial, started).answered(None, resp.status().as_u16()),
             );
             return resp;
         }
@@ -71,16 +64,10 @@ pub async fn mock(
         tracing::info!(method = %req.method(), path = %req.uri().path(), "no route matched");
         let resp = respond::unmatched(view.method, view.path, &misses);
         drop(view);
-        record(
-            &state,
-            &req,
-            body,
-            None,
-            resp.status(),
-            started,
-            misses,
-            None,
-        );
+        state.journal.record(Record {
+            near_misses: misses,
+            ..Record::of(req.head(), body, started).answered(None, resp.status().as_u16())
+        });
         return resp;
     };
     let route = selected.route.full_name.clone();
@@ -122,15 +109,8 @@ pub async fn mock(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("template of route {route} failed to render: {err}"),
             );
-            record(
-                &state,
-                &req,
-                body,
-                Some(route),
-                resp.status(),
-                started,
-                Vec::new(),
-                None,
+            state.journal.record(
+                Record::of(req.head(), body, started).answered(Some(route), resp.status().as_u16()),
             );
             return resp;
         }
@@ -138,15 +118,8 @@ pub async fn mock(
 
     if let Some(switch) = &answer.switch {
         let resp = switch_protocols(&req, payload, switch, answer, &rendered.headers);
-        record(
-            &state,
-            &req,
-            body,
-            Some(route),
-            resp.status(),
-            started,
-            Vec::new(),
-            None,
+        state.journal.record(
+            Record::of(req.head(), body, started).answered(Some(route), resp.status().as_u16()),
         );
         return resp;
     }
@@ -164,29 +137,16 @@ pub async fn mock(
         let name = serde_json::to_value(fault)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned));
-        record(
-            &state,
-            &req,
-            body,
-            Some(route),
-            answer.status,
-            started,
-            Vec::new(),
-            name,
-        );
+        state.journal.record(Record {
+            fault: name,
+            ..Record::of(req.head(), body, started).answered(Some(route), answer.status.as_u16())
+        });
         let head = respond::head(answer, &rendered.headers).finish();
         return fault::respond(fault, &req, head, rendered.body).await;
     }
     let resp = respond::render(answer, &rendered.headers, rendered.body);
-    record(
-        &state,
-        &req,
-        body,
-        Some(route),
-        resp.status(),
-        started,
-        Vec::new(),
-        None,
+    state.journal.record(
+        Record::of(req.head(), body, started).answered(Some(route), resp.status().as_u16()),
     );
     resp
 }
@@ -255,31 +215,6 @@ fn captures(re: &regex::Regex, path: &str) -> serde_json::Map<String, serde_json
         }
     }
     out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn record(
-    state: &AppState,
-    req: &HttpRequest,
-    body: Bytes,
-    route: Option<String>,
-    status: StatusCode,
-    started: Instant,
-    near_misses: Vec<crate::matching::NearMiss>,
-    fault: Option<String>,
-) {
-    state.journal.record(Record {
-        method: req.method().as_str().to_owned(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().unwrap_or("").to_owned(),
-        headers: crate::journal::header_list(req.headers()),
-        body,
-        route,
-        status: status.as_u16(),
-        duration: started.elapsed(),
-        near_misses,
-        fault,
-    });
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413 (and handing back what was

@@ -65,6 +65,32 @@ pub struct Record {
     pub fault: Option<String>,
 }
 
+impl Record {
+    /// A record of the request described by `head` whose body was `body`, not answered yet
+    /// (no route, status 0).
+    pub fn of(head: &actix_http::RequestHead, body: Bytes, started: std::time::Instant) -> Self {
+        Record {
+            method: head.method.as_str().to_owned(),
+            path: head.uri.path().to_owned(),
+            query: head.uri.query().unwrap_or("").to_owned(),
+            headers: header_list(&head.headers),
+            body,
+            route: None,
+            status: 0,
+            duration: started.elapsed(),
+            near_misses: Vec::new(),
+            fault: None,
+        }
+    }
+
+    /// The answer: the route that gave it (if any) and its status.
+    pub fn answered(mut self, route: Option<String>, status: u16) -> Self {
+        self.route = route;
+        self.status = status;
+        self
+    }
+}
+
 /// One recorded request.
 #[derive(Debug)]
 pub struct Entry {

@@ -60,18 +60,9 @@ pub async fn decide(
         );
         resp.head_mut()
             .set_connection_type(actix_http::ConnectionType::Close);
-        state.journal.record(Record {
-            method: req.method().as_str().to_owned(),
-            path: req.uri().path().to_owned(),
-            query: query.clone(),
-            headers: crate::journal::header_list(req.headers()),
-            body: bytes::Bytes::new(),
-            route: None,
-            status: 413,
-            duration: started.elapsed(),
-            near_misses: Vec::new(),
-            fault: None,
-        });
+        state
+            .journal
+            .record(Record::of(req.head(), bytes::Bytes::new(), started).answered(None, 413));
         return Err(resp.into());
     }
     match rule {
@@ -137,18 +128,12 @@ fn reject(
     let mut resp = respond::render(answer, &rendered.headers, rendered.body);
     resp.head_mut()
         .set_connection_type(actix_http::ConnectionType::Close);
-    state.journal.record(Record {
-        method: req.method().as_str().to_owned(),
-        path: req.uri().path().to_owned(),
-        query: query.to_owned(),
-        headers: crate::journal::header_list(req.headers()),
-        body: bytes::Bytes::new(),
-        route: Some(selected.route.full_name.clone()),
-        status: resp.status().as_u16(),
-        duration: started.elapsed(),
-        near_misses: Vec::new(),
-        fault: None,
-    });
+    state.journal.record(
+        Record::of(req.head(), bytes::Bytes::new(), started).answered(
+            Some(selected.route.full_name.clone()),
+            resp.status().as_u16(),
+        ),
+    );
     tracing::debug!(route = %selected.route.full_name, "rejected at Expect: 100-continue");
     resp.into()
 }
