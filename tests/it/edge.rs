@@ -4,12 +4,10 @@
 //! including the Expect and 103 behaviour over TLS.
 
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
+use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -1032,11 +1030,7 @@ fn request_without_the_upgrade_token_gets_426() {
 // ---------------------------------------------------------------------------------------
 
 /// A `serve` child over TLS (its `listening on https://` line parsed), killed on drop.
-struct TlsServer {
-    child: Child,
-    addr: SocketAddr,
-    logs: Arc<Mutex<Vec<String>>>,
-}
+struct TlsServer(Server);
 
 impl TlsServer {
     /// `serve --bind 127.0.0.1:0 --watch off --scenarios DIR` + `extra`, over TLS.
@@ -1051,63 +1045,17 @@ impl TlsServer {
             "--scenarios",
         ])
         .arg(dir)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn understudy");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        for pipe in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let logs = logs.clone();
-            let tx = tx.clone();
-            thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    logs.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(line.clone());
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(i) = line.find("listening on https://") {
-                        let rest = &line[i + "listening on https://".len()..];
-                        let addr = rest.split_whitespace().next().unwrap_or_default();
-                        break addr
-                            .trim_end_matches('/')
-                            .parse()
-                            .unwrap_or_else(|err| panic!("bad address in {line:?}: {err}"));
-                    }
-                }
-                Err(err) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "no `listening on https://` line ({err}); output: {:#?}",
-                        logs.lock().unwrap_or_else(|p| p.into_inner())
-                    );
-                }
-            }
-        };
-        TlsServer { child, addr, logs }
+        .args(extra);
+        TlsServer(Server::spawn(cmd))
     }
 
-    /// Every log line so far (stdout and stderr).
+    /// Every log line so far.
     fn logs(&self) -> Vec<String> {
-        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.logs()
     }
 
     fn port(&self) -> u16 {
-        self.addr.port()
+        self.0.addr.port()
     }
 
     /// `https://localhost:PORT` + `path`.
@@ -1124,13 +1072,6 @@ impl TlsServer {
             cmd.arg("--cacert").arg(ca);
         }
         cmd
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -131,7 +131,7 @@ impl Server {
         Server::spawn(cmd)
     }
 
-    /// Spawns a prepared command and waits for its `listening on http://HOST:PORT` line.
+    /// Spawns a prepared command and waits for its `listening on http(s)://HOST:PORT` line.
     pub fn spawn(mut cmd: Command) -> Server {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -250,7 +250,10 @@ fn drain_stderr(stderr: ChildStderr, lines: Arc<Mutex<Vec<String>>>) {
 
 /// The address in a `... listening on http://HOST:PORT` log line.
 fn parse_listening(line: &str) -> Option<SocketAddr> {
-    let rest = &line[line.find("listening on http://")? + "listening on http://".len()..];
+    let at = line.find("listening on ")? + "listening on ".len();
+    let rest = line[at..]
+        .strip_prefix("http://")
+        .or_else(|| line[at..].strip_prefix("https://"))?;
     let addr = rest.split_whitespace().next()?.trim_end_matches('/');
     addr.parse().ok()
 }
