@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -140,8 +140,16 @@ impl Server {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
-        drain_stdout(child.stdout.take().expect("stdout piped"), logs.clone(), tx);
-        drain_stderr(child.stderr.take().expect("stderr piped"), stderr.clone());
+        drain(
+            child.stdout.take().expect("stdout piped"),
+            logs.clone(),
+            Some(tx),
+        );
+        drain(
+            child.stderr.take().expect("stderr piped"),
+            stderr.clone(),
+            None,
+        );
 
         let deadline = Instant::now() + START_TIMEOUT;
         let addr = loop {
@@ -209,11 +217,15 @@ fn lock(lines: &Mutex<Vec<String>>) -> Vec<String> {
     lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// Reads stdout line by line for the life of the child, keeping every line and forwarding
-/// it to whoever still listens (so the child never blocks on a full pipe).
-fn drain_stdout(stdout: ChildStdout, logs: Arc<Mutex<Vec<String>>>, tx: mpsc::Sender<String>) {
+/// Reads a pipe line by line for the life of the child, keeping every line and forwarding it
+/// to whoever still listens (so the child never blocks on a full pipe).
+fn drain(
+    pipe: impl std::io::Read + Send + 'static,
+    lines: Arc<Mutex<Vec<String>>>,
+    tx: Option<mpsc::Sender<String>>,
+) {
     thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
+        let mut reader = BufReader::new(pipe);
         let mut buf = Vec::new();
         loop {
             buf.clear();
@@ -221,27 +233,13 @@ fn drain_stdout(stdout: ChildStdout, logs: Arc<Mutex<Vec<String>>>, tx: mpsc::Se
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                    logs.lock()
+                    lines
+                        .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push(line.clone());
-                    let _ = tx.send(line);
-                }
-            }
-        }
-    });
-}
-
-fn drain_stderr(stderr: ChildStderr, lines: Arc<Mutex<Vec<String>>>) {
-    thread::spawn(move || {
-        let mut reader = BufReader::new(stderr);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                    lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                    if let Some(tx) = &tx {
+                        let _ = tx.send(line);
+                    }
                 }
             }
         }
