@@ -16,7 +16,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::matching::{NearMiss, RequestView, mismatches};
+use crate::matching::{NearMiss, RequestView};
 use crate::scenario::compiled::RequestMatcher;
 
 /// Journal bounds.
@@ -215,7 +215,7 @@ impl Journal {
                 let r = &e.record;
                 let headers = header_map(&r.headers);
                 let view = RequestView::new(&r.method, &r.path, &r.query, &headers, &r.body);
-                mismatches(matcher, &view, true).is_empty()
+                crate::matching::matches(matcher, &view)
             })
             .count()
     }

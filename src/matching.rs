@@ -1,17 +1,21 @@
 //! Route matching: which route answers a request, and why the others did not.
 //!
 //! A [`RouteIndex`] is built once per snapshot. Routes are kept in answer order (priority,
-//! then scenario name, then position). Path patterns go into one `RegexSet`, so a request
-//! costs one pass over its path no matter how many routes there are; only the routes whose
-//! path matched (and those with no path matcher) have their other matchers checked. This
+//! then scenario name, then position) and filed in a trie by the literal path segments their
+//! patterns start with, so a request only looks at the routes that share its path's prefix,
+//! however many routes are loaded; an unmatched request's near misses are ranked without
+//! reading every route. This
 //! module knows nothing about sockets: it sees a [`RequestView`].
 
+use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use actix_http::header::HeaderMap;
+use actix_http::header::{HeaderMap, HeaderName};
 use regex::RegexSet;
 use serde::Serialize;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::scenario::compiled::{
     CompiledResponse, CompiledRoute, CompiledScenario, RequestMatcher,
@@ -104,19 +108,47 @@ pub struct Selection<'a> {
     pub state_before: Option<String>,
 }
 
-/// Routes in answer order with a path prefilter.
+/// Routes in answer order, filed by the literal path segments their patterns start with.
+///
+/// A pattern such as `/api/r7/items/[0-9]+` can only match paths under `/api/r7/items/`, so
+/// it is filed under the trie node `api → r7 → items`. A request walks the trie along its own
+/// path segments and only the routes filed on that walk are candidates; the others cannot
+/// match its path. The cost of a request therefore follows the length of its path and the
+/// number of routes that share its prefix, not the number of routes loaded.
 pub struct RouteIndex {
     scenarios: Vec<Arc<CompiledScenario>>,
     order: Vec<Slot>,
-    /// Answer positions (into `order`) of routes without a path matcher.
-    pathless: Vec<usize>,
-    /// `RegexSet` over path patterns; pattern `i` belongs to answer position `path_pos[i]`.
-    paths: RegexSet,
-    path_pos: Vec<usize>,
+    trie: Vec<Node>,
+    /// `filed[pos]`: the node answer position `pos` is filed under.
+    filed: Vec<usize>,
+}
+
+/// One trie node: its children by literal segment and the routes filed here.
+#[derive(Default)]
+struct Node {
+    children: HashMap<Box<str>, usize>,
+    /// Answer positions, ascending. Routes without a path matcher live in the root.
+    routes: Vec<usize>,
+    /// When many patterns share this node, one `RegexSet` over them narrows the candidates
+    /// in a single pass; `set_pos[i]` is the answer position of pattern `i`.
+    set: Option<(RegexSet, Vec<usize>)>,
+}
+
+/// Patterns sharing one node beyond which a `RegexSet` narrows them.
+const SET_THRESHOLD: usize = 16;
+
+/// Candidate answer positions for one request (most requests have one or two).
+type Candidates = SmallVec<[Candidate; 8]>;
+
+/// A route worth checking, and whether its path is already known to match.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    pos: usize,
+    path_matched: bool,
 }
 
 impl RouteIndex {
-    /// Orders the routes of `scenarios` and builds the path prefilter.
+    /// Orders the routes of `scenarios` and files them by literal path prefix.
     pub fn new(scenarios: Vec<Arc<CompiledScenario>>) -> Self {
         let mut order: Vec<Slot> = scenarios
             .iter()
@@ -138,35 +170,55 @@ impl RouteIndex {
                 .then_with(|| scenarios[a.scenario].name.cmp(&scenarios[b.scenario].name))
                 .then_with(|| a.route.cmp(&b.route))
         });
-        let mut pathless = Vec::new();
-        let mut patterns = Vec::new();
-        let mut path_pos = Vec::new();
+        let mut trie = vec![Node::default()];
+        let mut filed = Vec::with_capacity(order.len());
         for (pos, slot) in order.iter().enumerate() {
             let route = &scenarios[slot.scenario].routes[slot.route];
-            match &route.matcher.path {
-                Some(re) => {
-                    patterns.push(re.as_str().to_owned());
-                    path_pos.push(pos);
+            let mut node = 0;
+            if let Some(re) = &route.matcher.path {
+                for segment in literal_segments(re.as_str()) {
+                    node = match trie[node].children.get(segment.as_str()) {
+                        Some(&child) => child,
+                        None => {
+                            trie.push(Node::default());
+                            let child = trie.len() - 1;
+                            trie[node].children.insert(segment.into(), child);
+                            child
+                        }
+                    };
                 }
-                None => pathless.push(pos),
             }
+            trie[node].routes.push(pos);
+            filed.push(node);
         }
-        // Each pattern compiled alone already; the set only fails on its total size limit,
-        // in which case every route is checked one by one instead.
-        let paths = regex::RegexSetBuilder::new(&patterns)
-            .size_limit(usize::MAX >> 4)
-            .build()
-            .unwrap_or_else(|_| RegexSet::empty());
-        if paths.len() != patterns.len() {
-            pathless = (0..order.len()).collect();
-            path_pos.clear();
+        for node in &mut trie {
+            let patterned: Vec<usize> = node
+                .routes
+                .iter()
+                .copied()
+                .filter(|&pos| route_at(&scenarios, &order, pos).matcher.path.is_some())
+                .collect();
+            if patterned.len() < SET_THRESHOLD {
+                continue;
+            }
+            let patterns = patterned.iter().map(|&pos| {
+                let route = route_at(&scenarios, &order, pos);
+                route.matcher.path.as_ref().map_or("", |re| re.as_str())
+            });
+            // Each pattern compiled alone already; should the set exceed its size limit,
+            // the node's routes are simply checked one by one.
+            if let Ok(set) = regex::RegexSetBuilder::new(patterns)
+                .size_limit(usize::MAX >> 4)
+                .build()
+            {
+                node.set = Some((set, patterned));
+            }
         }
         RouteIndex {
             scenarios,
             order,
-            pathless,
-            paths,
-            path_pos,
+            trie,
+            filed,
         }
     }
 
@@ -186,28 +238,60 @@ impl RouteIndex {
     }
 
     fn route(&self, pos: usize) -> &CompiledRoute {
-        let slot = self.order[pos];
-        &self.scenarios[slot.scenario].routes[slot.route]
+        route_at(&self.scenarios, &self.order, pos)
+    }
+
+    /// The routes that may match `path`, in answer order.
+    fn candidates(&self, path: &str) -> Candidates {
+        let mut out = Candidates::new();
+        let mut node = 0;
+        let mut segments = path.strip_prefix('/').map(|rest| rest.split('/'));
+        loop {
+            let here = &self.trie[node];
+            match &here.set {
+                None => out.extend(here.routes.iter().map(|&pos| Candidate {
+                    pos,
+                    path_matched: false,
+                })),
+                Some((set, set_pos)) => {
+                    // Routes without a path matcher (root only) plus the patterns that matched.
+                    out.extend(
+                        here.routes
+                            .iter()
+                            .filter(|&&pos| self.route(pos).matcher.path.is_none())
+                            .map(|&pos| Candidate {
+                                pos,
+                                path_matched: false,
+                            }),
+                    );
+                    out.extend(set.matches(path).iter().map(|i| Candidate {
+                        pos: set_pos[i],
+                        path_matched: true,
+                    }));
+                }
+            }
+            let next = segments
+                .as_mut()
+                .and_then(|s| s.next())
+                .and_then(|segment| here.children.get(segment));
+            match next {
+                Some(&child) => node = child,
+                None => break,
+            }
+        }
+        out.sort_unstable_by_key(|c| c.pos);
+        out
     }
 
     /// The first route, in answer order, that matches every matcher and the scenario's
     /// state, with the answer it gives. Taking the answer advances the route's script and
     /// applies its `setState`, atomically with the state check.
     pub fn select(&self, req: &RequestView<'_>) -> Option<Selection<'_>> {
-        let hits = self.paths.matches(req.path);
-        let mut by_path = hits.iter().map(|i| self.path_pos[i]).peekable();
-        let mut pathless = self.pathless.iter().copied().peekable();
-        loop {
-            let pos = match (by_path.peek(), pathless.peek()) {
-                (Some(&a), Some(&b)) if a < b => by_path.next(),
-                (Some(_), Some(_)) | (None, Some(_)) => pathless.next(),
-                (Some(_), None) => by_path.next(),
-                (None, None) => return None,
-            }?;
-            let slot = self.order[pos];
+        for candidate in self.candidates(req.path) {
+            let slot = self.order[candidate.pos];
             let scenario = &self.scenarios[slot.scenario];
             let route = &scenario.routes[slot.route];
-            if !mismatches(&route.matcher, req, true).is_empty() {
+            if !matches_with(&route.matcher, req, candidate.path_matched) {
                 continue;
             }
             let state = &scenario.state;
@@ -239,16 +323,17 @@ impl RouteIndex {
                 });
             }
         }
+        None
     }
 
     /// The route `select` would pick, without taking its answer (no script advance, no
     /// state change): the `Expect: 100-continue` decision, made on the head alone.
     pub fn peek(&self, req: &RequestView<'_>) -> Option<&CompiledRoute> {
-        for pos in 0..self.order.len() {
-            let slot = self.order[pos];
+        for candidate in self.candidates(req.path) {
+            let slot = self.order[candidate.pos];
             let scenario = &self.scenarios[slot.scenario];
             let route = &scenario.routes[slot.route];
-            if !mismatches(&route.matcher, req, true).is_empty() {
+            if !matches_with(&route.matcher, req, candidate.path_matched) {
                 continue;
             }
             if let Some(allowed) = &route.when_state
@@ -264,61 +349,191 @@ impl RouteIndex {
         None
     }
 
-    /// The routes closest to matching, fewest failed matchers first, then answer order.
+    /// The routes closest to matching, fewest failed matchers first; among equals a route
+    /// whose path matched (the path is what users mean to hit), then answer order.
+    ///
+    /// Only the candidates of the path can have a matching path; every other route fails
+    /// at least its path, so once `limit` routes ranked better than "only the path failed"
+    /// are found, the rest cannot enter the report and are not looked at.
     pub fn near_misses(&self, req: &RequestView<'_>, limit: usize) -> Vec<NearMiss> {
-        let mut all: Vec<(usize, NearMiss)> = (0..self.order.len())
-            .map(|pos| {
+        if limit == 0 {
+            return Vec::new();
+        }
+        // (failed matchers, path failed, answer position), best first.
+        let mut best: SmallVec<[(usize, bool, usize); 8]> = SmallVec::new();
+        let offer = |best: &mut SmallVec<[(usize, bool, usize); 8]>, key: (usize, bool, usize)| {
+            if key.0 == 0 {
+                return;
+            }
+            let at = best.partition_point(|k| *k < key);
+            if at < limit {
+                best.insert(at, key);
+                best.truncate(limit);
+            }
+        };
+        let candidates = self.candidates(req.path);
+        for c in &candidates {
+            let (failed, path_failed) = self.failures(c.pos, req, c.path_matched.then_some(true));
+            offer(&mut best, (failed, path_failed, c.pos));
+        }
+        let mut next_candidate = candidates.iter().map(|c| c.pos).peekable();
+        for pos in 0..self.order.len() {
+            if next_candidate.next_if_eq(&pos).is_some() {
+                continue;
+            }
+            // Not a candidate: the route has a path matcher and it fails.
+            if best.len() == limit && best[limit - 1] < (1, true, pos) {
+                break;
+            }
+            let (failed, path_failed) = self.failures(pos, req, Some(false));
+            offer(&mut best, (failed, path_failed, pos));
+        }
+        best.iter()
+            .map(|&(_, _, pos)| {
                 let route = self.route(pos);
                 let mut failed = mismatches(&route.matcher, req, false);
-                let scenario = &self.scenarios[self.order[pos].scenario];
-                if let Some(allowed) = &route.when_state {
-                    let current = scenario.state.get();
-                    if !allowed.contains(&current) {
-                        failed.push("state".to_owned());
-                    }
+                if self.state_fails(pos) {
+                    failed.push("state".to_owned());
                 }
-                (
-                    pos,
-                    NearMiss {
-                        route: route.full_name.clone(),
-                        mismatches: failed,
-                    },
-                )
+                NearMiss {
+                    route: route.full_name.clone(),
+                    mismatches: failed,
+                }
             })
-            .filter(|(_, m)| !m.mismatches.is_empty())
-            .collect();
-        // Fewest failed matchers first; among equals, a route whose path matched is closer
-        // than one whose path did not (the path is what users mean to hit), then answer order.
-        all.sort_by_key(|(pos, m)| {
-            let path_failed = m.mismatches.iter().any(|f| f == "path");
-            (m.mismatches.len(), path_failed, *pos)
+            .collect()
+    }
+
+    /// How many matchers (and the state) the route at `pos` fails, and whether its path is
+    /// one of them. `path` is the path verdict when already known.
+    fn failures(&self, pos: usize, req: &RequestView<'_>, path: Option<bool>) -> (usize, bool) {
+        let mut failed = 0;
+        let mut path_failed = false;
+        each_mismatch(&self.route(pos).matcher, req, path, |m| {
+            failed += 1;
+            path_failed |= matches!(m, Mismatch::Path);
+            ControlFlow::Continue(())
         });
-        all.into_iter().take(limit).map(|(_, m)| m).collect()
+        (failed + usize::from(self.state_fails(pos)), path_failed)
+    }
+
+    fn state_fails(&self, pos: usize) -> bool {
+        let route = self.route(pos);
+        let scenario = &self.scenarios[self.order[pos].scenario];
+        route
+            .when_state
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&scenario.state.get()))
+    }
+
+    /// Number of trie nodes (for tests and benchmarks of the index's shape).
+    #[doc(hidden)]
+    pub fn node_count(&self) -> usize {
+        debug_assert_eq!(self.filed.len(), self.order.len());
+        self.trie.len()
     }
 }
 
-/// The matchers of `m` that `req` fails, in a fixed order. With `first_only`, stops at the
-/// first failure (enough to reject a route).
-pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -> Vec<String> {
-    let mut failed = Vec::new();
-    macro_rules! fail {
-        ($name:expr) => {{
-            failed.push($name);
-            if first_only {
-                return failed;
+fn route_at<'s>(
+    scenarios: &'s [Arc<CompiledScenario>],
+    order: &[Slot],
+    pos: usize,
+) -> &'s CompiledRoute {
+    let slot = order[pos];
+    &scenarios[slot.scenario].routes[slot.route]
+}
+
+/// The complete literal path segments an anchored pattern (`^(?:…)$`) starts with: every path
+/// it matches begins with `/` + these segments joined by `/`. A segment only counts when the
+/// pattern fixes it entirely (it is followed by a literal `/`, or ends the pattern).
+fn literal_segments(anchored: &str) -> Vec<String> {
+    use regex_syntax::hir::{HirKind, Look};
+    let Ok(hir) = regex_syntax::Parser::new().parse(anchored) else {
+        return Vec::new();
+    };
+    let parts: &[regex_syntax::hir::Hir] = match hir.kind() {
+        HirKind::Concat(parts) => parts,
+        _ => return Vec::new(),
+    };
+    let mut prefix = Vec::new();
+    let mut exact = false;
+    let mut started = false;
+    for part in parts {
+        match part.kind() {
+            HirKind::Look(Look::Start) if !started => {}
+            HirKind::Literal(lit) => {
+                started = true;
+                prefix.extend_from_slice(&lit.0);
             }
-        }};
+            HirKind::Look(Look::End) => {
+                exact = true;
+                break;
+            }
+            _ => break,
+        }
+    }
+    let Ok(prefix) = String::from_utf8(prefix) else {
+        return Vec::new();
+    };
+    let Some(rest) = prefix.strip_prefix('/') else {
+        return Vec::new();
+    };
+    let mut segments: Vec<String> = rest.split('/').map(str::to_owned).collect();
+    if !exact {
+        // The last piece may continue with whatever the pattern says next.
+        segments.pop();
+    }
+    segments
+}
+
+/// One matcher a request fails.
+#[derive(Debug, Clone, Copy)]
+enum Mismatch<'m> {
+    Method,
+    Path,
+    Query(&'m str),
+    Header(&'m HeaderName),
+    Body,
+    Json,
+}
+
+impl Mismatch<'_> {
+    fn name(self) -> String {
+        match self {
+            Mismatch::Method => "method".to_owned(),
+            Mismatch::Path => "path".to_owned(),
+            Mismatch::Query(name) => format!("query.{name}"),
+            Mismatch::Header(name) => format!("headers.{name}"),
+            Mismatch::Body => "body".to_owned(),
+            Mismatch::Json => "json".to_owned(),
+        }
+    }
+}
+
+/// Calls `f` for each matcher of `m` that `req` fails, in a fixed order, until `f` breaks.
+/// `path` is the path verdict when the caller already knows it.
+fn each_mismatch<'m>(
+    m: &'m RequestMatcher,
+    req: &RequestView<'_>,
+    path: Option<bool>,
+    mut f: impl FnMut(Mismatch<'m>) -> ControlFlow<()>,
+) {
+    macro_rules! fail {
+        ($m:expr) => {
+            if f($m).is_break() {
+                return;
+            }
+        };
     }
     if let Some(method) = &m.method {
         let ok = method.is_match(req.method) || (req.method == "HEAD" && method.is_match("GET"));
         if !ok {
-            fail!("method".to_owned());
+            fail!(Mismatch::Method);
         }
     }
-    if let Some(path) = &m.path
-        && !path.is_match(req.path)
+    if let Some(re) = &m.path
+        && !path.unwrap_or_else(|| re.is_match(req.path))
     {
-        fail!("path".to_owned());
+        fail!(Mismatch::Path);
     }
     for (name, want) in &m.query {
         let mut values = req
@@ -331,7 +546,7 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
             Some(re) => values.any(|v| re.is_match(v)),
         };
         if !ok {
-            fail!(format!("query.{name}"));
+            fail!(Mismatch::Query(name));
         }
     }
     for (name, want) in &m.headers {
@@ -341,22 +556,50 @@ pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -
             Some(re) => values.any(|v| re.is_match(&String::from_utf8_lossy(v.as_bytes()))),
         };
         if !ok {
-            fail!(format!("headers.{name}"));
+            fail!(Mismatch::Header(name));
         }
     }
     if req.head_only {
-        return failed;
+        return;
     }
     if let Some(re) = &m.body
         && !re.is_match(&String::from_utf8_lossy(req.body))
     {
-        fail!("body".to_owned());
+        fail!(Mismatch::Body);
     }
     if let Some(want) = &m.json
         && !req.json().is_some_and(|have| json_contains(have, want))
     {
-        fail!("json".to_owned());
+        fail!(Mismatch::Json);
     }
+}
+
+/// Whether `req` passes every matcher of `m` (the state aside).
+pub fn matches(m: &RequestMatcher, req: &RequestView<'_>) -> bool {
+    matches_with(m, req, false)
+}
+
+fn matches_with(m: &RequestMatcher, req: &RequestView<'_>, path_matched: bool) -> bool {
+    let mut ok = true;
+    each_mismatch(m, req, path_matched.then_some(true), |_| {
+        ok = false;
+        ControlFlow::Break(())
+    });
+    ok
+}
+
+/// The matchers of `m` that `req` fails, in a fixed order. With `first_only`, stops at the
+/// first failure (enough to reject a route).
+pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -> Vec<String> {
+    let mut failed = Vec::new();
+    each_mismatch(m, req, None, |mismatch| {
+        failed.push(mismatch.name());
+        if first_only {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
     failed
 }
 
@@ -395,6 +638,131 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn segments(pattern: &str) -> Vec<String> {
+        literal_segments(&format!("^(?:{pattern})$"))
+    }
+
+    #[test]
+    fn literal_segments_only_count_what_the_pattern_fixes() {
+        assert_eq!(segments("/api/r7/items/[0-9]+"), ["api", "r7", "items"]);
+        assert_eq!(segments("/api/users/42"), ["api", "users", "42"]);
+        assert_eq!(segments("/api/users/"), ["api", "users", ""]);
+        assert_eq!(segments("/api/users?"), ["api"]);
+        assert_eq!(segments("/api/users/4+"), ["api", "users"]);
+        assert_eq!(segments("/api/user/(?P<id>[^/]+)/x"), ["api", "user"]);
+        // Alternation, case folding, a leading wildcard or no leading slash: nothing fixed.
+        assert_eq!(segments("/a/b|/c/d"), Vec::<String>::new());
+        assert_eq!(segments("(?i)/api/x"), Vec::<String>::new());
+        assert_eq!(segments("/(?i)api/x"), Vec::<String>::new());
+        assert_eq!(segments(".*/x"), Vec::<String>::new());
+        assert_eq!(segments("api/x"), Vec::<String>::new());
+        assert_eq!(segments("/api\\.v1/x"), ["api.v1", "x"]);
+        assert_eq!(segments("/(?:api)/x/.*"), ["api", "x"]);
+    }
+
+    /// The trie must choose exactly what a plain scan over every route in answer order
+    /// chooses, and report the same near misses.
+    #[test]
+    fn index_agrees_with_a_linear_scan() {
+        use std::path::{Path, PathBuf};
+
+        let patterns = [
+            "/api/users/42",
+            "/api/users/[0-9]+",
+            "/api/users/(?P<id>[^/]+)/orders",
+            "/api/.*",
+            "/api/users/",
+            "(?i)/API/USERS/7",
+            "/a|/api/users/9",
+            "/static/.+\\.css",
+            "/",
+            ".*",
+        ];
+        let mut routes: Vec<Value> = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                json!({"id": format!("p{i}"), "request": {"method": "GET", "path": p},
+                       "response": {"status": 200}})
+            })
+            .collect();
+        // Enough routes on one node for its RegexSet, and a route with no path at all.
+        for i in 0..(SET_THRESHOLD + 4) {
+            routes.push(json!({"id": format!("s{i}"),
+                "request": {"method": "POST", "path": format!("/api/s/{i}[a-z]*")},
+                "response": {"status": 201}}));
+        }
+        routes.insert(
+            3,
+            json!({"id": "any-put", "request": {"method": "PUT"}, "response": {"status": 202}}),
+        );
+        let text = json!({"name": "idx", "routes": routes}).to_string();
+        let root = PathBuf::from(".");
+        let display = PathBuf::from("idx.json");
+        let origin = crate::scenario::compile::Origin {
+            display: &display,
+            source: &text,
+            root: &root,
+            dir: Path::new("."),
+            default_name: "idx".into(),
+            relative: None,
+        };
+        let scenario = crate::scenario::load::compile_source(&origin).expect("compiles");
+        let index = RouteIndex::new(vec![Arc::new(scenario)]);
+        let headers = HeaderMap::new();
+        let paths = [
+            "/api/users/42",
+            "/api/users/43",
+            "/api/users/x/orders",
+            "/api/users/",
+            "/api/users",
+            "/API/USERS/7",
+            "/api/users/7",
+            "/a",
+            "/api/users/9",
+            "/static/x/y.css",
+            "/",
+            "",
+            "/api/s/3",
+            "/api/s/3abc",
+            "/api/s/19",
+            "/api/s/99",
+            "/nothing/here",
+            "//api/users/42",
+        ];
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            for path in paths {
+                let req = RequestView::new(method, path, "", &headers, b"");
+                let linear = (0..index.len()).find(|&pos| matches(&index.route(pos).matcher, &req));
+                let chosen = index.select(&req).map(|s| s.route.full_name.clone());
+                let expected = linear.map(|pos| index.route(pos).full_name.clone());
+                assert_eq!(chosen, expected, "{method} {path}");
+
+                let mut all: Vec<(usize, bool, usize, NearMiss)> = (0..index.len())
+                    .map(|pos| {
+                        let route = index.route(pos);
+                        let failed = mismatches(&route.matcher, &req, false);
+                        let path_failed = failed.iter().any(|f| f == "path");
+                        let miss = NearMiss {
+                            route: route.full_name.clone(),
+                            mismatches: failed,
+                        };
+                        (miss.mismatches.len(), path_failed, pos, miss)
+                    })
+                    .filter(|m| m.0 > 0)
+                    .collect();
+                all.sort_by_key(|m| (m.0, m.1, m.2));
+                let expected: Vec<NearMiss> =
+                    all.into_iter().take(NEAR_MISS_LIMIT).map(|m| m.3).collect();
+                assert_eq!(
+                    index.near_misses(&req, NEAR_MISS_LIMIT),
+                    expected,
+                    "{method} {path}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn json_subset_semantics() {
