@@ -532,3 +532,34 @@ fn intern(text: &str) -> &'static str {
     set.insert(leaked);
     leaked
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{climbs_out, header_name_problem, header_value_problem};
+
+    #[test]
+    fn dotdot_is_judged_from_the_scenario_files_folder() {
+        assert!(climbs_out(Path::new(""), Path::new("../x")));
+        assert!(climbs_out(Path::new(""), Path::new("a/../../x")));
+        assert!(!climbs_out(
+            Path::new("tour"),
+            Path::new("../shared/logo.svg")
+        ));
+        assert!(climbs_out(Path::new("tour"), Path::new("../../logo.svg")));
+        assert!(!climbs_out(Path::new(""), Path::new("./a/./b")));
+    }
+
+    #[test]
+    fn header_names_are_tokens_and_values_have_no_controls() {
+        assert!(header_name_problem("X-Request-Id").is_none());
+        assert!(header_name_problem("X Trace").is_some());
+        assert!(header_name_problem("X-A:").is_some());
+        assert!(header_name_problem("X\r\nY").is_some());
+        assert!(header_name_problem("").is_some());
+        assert!(header_value_problem("text/html; q=0.9\tx").is_none());
+        assert!(header_value_problem("a\nb").is_some());
+        assert!(header_value_problem("a\u{0}b").is_some());
+    }
+}
