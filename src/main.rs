@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use understudy::journal::JournalLimits;
-use understudy::scenario::load::{FileOutcome, load_dir, load_file};
+use understudy::scenario::load::{self, FileOutcome, Limits, load_dir, load_file};
 use understudy::watch::WatchMode;
 use understudy::wire::tls::TlsSource;
 use understudy::{ServeConfig, server};
@@ -37,6 +37,8 @@ enum Command {
         /// Files or directories to check.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print the JSON Schema (draft 2020-12) of a scenario file.
     Schema,
@@ -111,6 +113,28 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "UNDERSTUDY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Bounds on each scenario file (shared by `serve` and `validate`, so both agree).
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Largest scenario file loaded, in bytes (a larger file is an error and is not read).
+    #[arg(long, env = "UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", default_value_t = load::DEFAULT_MAX_SCENARIO_FILE_BYTES)]
+    max_scenario_file_bytes: u64,
+    /// Most routes one scenario file may hold.
+    #[arg(long, env = "UNDERSTUDY_MAX_ROUTES_PER_FILE", default_value_t = load::DEFAULT_MAX_ROUTES_PER_FILE)]
+    max_routes_per_file: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_scenario_file_bytes,
+            max_routes: self.max_routes_per_file,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,7 +168,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
-        Some(Command::Validate { paths }) => Ok(validate(&paths)),
+        Some(Command::Validate { paths, limits }) => Ok(validate(&paths, &limits.limits())),
         Some(Command::Schema) => {
             print!("{}", understudy::scenario::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -192,6 +216,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
+    config.scenario_limits = args.limits.limits();
     // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed pause
     // before stopping, and a container should stop within about a second.
     config.handle_signals = false;
@@ -258,11 +283,12 @@ async fn stop_signal() -> &'static str {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> ExitCode {
+fn validate(paths: &[PathBuf], limits: &Limits) -> ExitCode {
     let mut files = 0;
     let mut problems = 0;
+    let mut warnings = 0;
     for path in paths {
-        let outcomes = match validate_path(path) {
+        let outcomes = match validate_path(path, limits) {
             Ok(o) => o,
             Err(err) => {
                 println!("{}: at $: {err}", path.display());
@@ -272,26 +298,37 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
         };
         for outcome in outcomes {
             files += 1;
-            if let Err(diags) = outcome.result {
-                problems += diags.len();
-                for d in diags {
-                    println!("{d}");
+            let diags = match outcome.result {
+                Ok(scenario) => {
+                    warnings += scenario.warnings.len();
+                    scenario.warnings
                 }
+                Err(diags) => {
+                    problems += diags.len();
+                    diags
+                }
+            };
+            for d in diags {
+                println!("{d}");
             }
         }
     }
+    let warned = match warnings {
+        0 => String::new(),
+        n => format!(" ({n} warning(s))"),
+    };
     if problems == 0 {
-        eprintln!("{files} scenario file(s) valid");
+        eprintln!("{files} scenario file(s) valid{warned}");
         ExitCode::SUCCESS
     } else {
-        eprintln!("{problems} problem(s) in {files} scenario file(s) checked");
+        eprintln!("{problems} problem(s){warned} in {files} scenario file(s) checked");
         ExitCode::from(1)
     }
 }
 
-fn validate_path(path: &Path) -> std::io::Result<Vec<FileOutcome>> {
+fn validate_path(path: &Path, limits: &Limits) -> std::io::Result<Vec<FileOutcome>> {
     if path.is_dir() {
-        return load_dir(path);
+        return load_dir(path, limits);
     }
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -300,7 +337,7 @@ fn validate_path(path: &Path) -> std::io::Result<Vec<FileOutcome>> {
     let canonical = parent.canonicalize()?;
     let name = path.file_name().map(PathBuf::from).unwrap_or_default();
     let _ = std::fs::metadata(path)?;
-    Ok(vec![load_file(&parent, &canonical, &name)])
+    Ok(vec![load_file(&parent, &canonical, &name, limits)])
 }
 
 /// `http://127.0.0.1:PORT` for the port `serve` uses by default or through `UNDERSTUDY_BIND`,

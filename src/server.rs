@@ -39,6 +39,8 @@ pub struct ServeConfig {
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
     pub handle_signals: bool,
+    /// Bounds on each scenario file (`--max-scenario-file-bytes`, `--max-routes-per-file`).
+    pub scenario_limits: crate::scenario::load::Limits,
 }
 
 impl ServeConfig {
@@ -60,6 +62,7 @@ impl ServeConfig {
             tls: None,
             listener: ListenerConfig::default(),
             handle_signals: false,
+            scenario_limits: Default::default(),
         }
     }
 }
@@ -107,7 +110,7 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
-    let store = Arc::new(Store::new(config.scenarios.clone()));
+    let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(config.scenario_limits));
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),
         Source::None => PathBuf::from("(no files)"),

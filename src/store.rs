@@ -18,7 +18,9 @@ use arc_swap::ArcSwap;
 
 use crate::matching::RouteIndex;
 use crate::scenario::compile::Origin;
-use crate::scenario::load::{compile_source, content_hash, load_bytes, scan};
+use crate::scenario::load::{
+    Limits, compile_source, content_hash, load_bytes, read_scenario, scan,
+};
 use crate::scenario::{CompiledScenario, Diagnostic};
 
 /// Everything a request needs, frozen.
@@ -276,6 +278,7 @@ pub enum Deleted {
 /// The scenario set of a running server.
 pub struct Store {
     source: Source,
+    limits: Limits,
     current: ArcSwap<Snapshot>,
     inner: Mutex<Inner>,
     reloading: Mutex<()>,
@@ -286,10 +289,17 @@ impl Store {
     pub fn new(source: Source) -> Self {
         Store {
             source,
+            limits: Limits::default(),
             current: ArcSwap::from_pointee(Snapshot::new(Vec::new())),
             inner: Mutex::new(Inner::default()),
             reloading: Mutex::new(()),
         }
+    }
+
+    /// This store with other bounds on scenario files (size, routes per file).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Where file scenarios come from.
@@ -375,7 +385,7 @@ impl Store {
                 next.push(b.clone());
                 continue;
             }
-            let bytes = std::fs::read(&display);
+            let bytes = read_scenario(&display, &self.limits);
             let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
             if let Some(b) = before
                 && bytes.is_ok()
@@ -386,7 +396,10 @@ impl Store {
                 next.push(kept);
                 continue;
             }
-            let outcome = load_bytes(&root, &canonical, &relative, bytes);
+            let outcome = load_bytes(&root, &canonical, &relative, bytes, &self.limits);
+            for warning in outcome.result.iter().flat_map(|s| &s.warnings) {
+                tracing::warn!("{warning}");
+            }
             let status = match outcome.result {
                 Ok(scenario) => FileStatus {
                     display,
@@ -481,6 +494,7 @@ impl Store {
             dir: &root,
             default_name: name.to_owned(),
             relative: None,
+            limits: self.limits,
         };
         let scenario = compile_source(&origin)?;
         if scenario.name != name {

@@ -7,7 +7,7 @@
 //! a later version implements are refused with a "not supported yet" error rather than
 //! silently ignored.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use regex::{Regex, RegexBuilder};
@@ -16,6 +16,8 @@ use super::compiled::{
     AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, RequestMatcher,
 };
 use super::diag::{Diagnostic, JsonPath, locate};
+use super::load::Limits;
+use super::messages::shorten;
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
 use super::response;
 
@@ -36,25 +38,50 @@ pub struct Origin<'a> {
     pub default_name: String,
     /// The file relative to the scenarios directory.
     pub relative: Option<PathBuf>,
+    /// Bounds on what the file may hold.
+    pub limits: Limits,
 }
 
 /// Collects diagnostics for one document.
 pub(crate) struct Ctx<'a> {
     pub(crate) origin: &'a Origin<'a>,
     pub(crate) diags: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    /// Records a problem at `path`.
-    pub(crate) fn error(&mut self, path: &JsonPath, message: impl Into<String>) {
+    fn at(&self, path: &JsonPath, message: String) -> Diagnostic {
         let pos = locate(self.origin.source, path);
-        self.diags.push(Diagnostic {
+        Diagnostic {
             file: self.origin.display.to_path_buf(),
             line: pos.map(|p| p.0),
             column: pos.map(|p| p.1),
             path: path.to_string(),
-            message: message.into(),
-        });
+            message,
+        }
+    }
+
+    /// Records a problem at `path`.
+    pub(crate) fn error(&mut self, path: &JsonPath, message: impl Into<String>) {
+        let d = self.at(path, message.into());
+        self.diags.push(d);
+    }
+
+    /// Records a problem with the key that ends `path` (such as a bad header name), at the
+    /// key's position.
+    pub(crate) fn error_at_key(&mut self, path: &JsonPath, message: impl Into<String>) {
+        let mut d = self.at(path, message.into());
+        if let Some((line, column)) = super::diag::locate_key(self.origin.source, path) {
+            d.line = Some(line);
+            d.column = Some(column);
+        }
+        self.diags.push(d);
+    }
+
+    /// Records something that loads but is probably not what the author meant.
+    pub(crate) fn warn(&mut self, path: &JsonPath, message: impl Into<String>) {
+        let d = self.at(path, format!("warning: {}", message.into()));
+        self.warnings.push(d);
     }
 
     /// Compiles a user regex; `anchored` wraps it as `^(?:…)$` for whole-value matching.
@@ -96,13 +123,27 @@ fn regex_message(pattern: &str, err: &regex::Error) -> String {
         }
         other => other.to_string(),
     };
-    let mut msg = format!("invalid regex {pattern:?}: {detail}");
-    if detail.contains("look-around") || detail.contains("backreferences") {
-        msg.push_str(
-            " (hint: understudy uses Rust regex syntax, which matches in linear time and has no \
-             look-around or backreferences)",
-        );
-    }
+    let shown = shorten(pattern, 60);
+    let mut msg = format!("invalid regex {shown:?}: {detail}");
+    let hint = if detail.contains("look-around") || detail.contains("backreferences") {
+        " (hint: understudy uses Rust regex syntax, which matches in linear time and has no \
+         look-around or backreferences; match the wider text instead, or split the route)"
+    } else if pattern.contains("(?>") {
+        " (hint: atomic groups `(?>…)` do not exist in Rust regex syntax and are not needed: \
+         Rust regexes never backtrack; use `(?:…)`)"
+    } else if detail.contains("repetition operator missing expression") {
+        " (hint: `*`, `+` and `?` repeat what comes before them; to match one literally \
+         escape it, e.g. \"\\\\*/\\\\*\", and to match anything use \".*\")"
+    } else if matches!(err, regex::Error::CompiledTooBig(_)) {
+        " (Rust regexes match in linear time, so there is no catastrophic backtracking, but \
+         large counted repetitions such as \\w{100} build a large automaton: lower the \
+         counts, or use an ASCII class like [a-z0-9_] instead of the Unicode-aware \\w)"
+    } else if detail.contains("nested") {
+        " (hint: simplify the pattern; nesting is limited to keep matching fast)"
+    } else {
+        ""
+    };
+    msg.push_str(hint);
     msg
 }
 
@@ -115,8 +156,21 @@ pub fn compile(
     let mut cx = Ctx {
         origin,
         diags: Vec::new(),
+        warnings: Vec::new(),
     };
     let root = JsonPath::root();
+    if file.routes.len() > origin.limits.max_routes {
+        cx.error(
+            &root.key("routes"),
+            format!(
+                "this file has {} routes; a file may hold at most {} \
+                 (--max-routes-per-file): split it into several files",
+                file.routes.len(),
+                origin.limits.max_routes
+            ),
+        );
+        return Err(cx.diags);
+    }
 
     let name = match &file.name {
         Some(n) if n.trim().is_empty() => {
@@ -134,7 +188,7 @@ pub fn compile(
         None => "start".to_owned(),
     };
 
-    let mut ids = HashSet::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(file.routes.len());
     for (i, route) in file.routes.iter().enumerate() {
         let at = root.key("routes").index(i);
@@ -142,19 +196,34 @@ pub fn compile(
         if route.id.as_deref().is_some_and(|s| s.trim().is_empty()) {
             cx.error(&at.key("id"), "route id must not be empty");
         }
-        if !ids.insert(id.clone()) {
+        if let Some(first) = ids.get(&id) {
+            let how = if route.id.is_some() {
+                ""
+            } else {
+                " (a route without \"id\" is named after its index)"
+            };
             cx.error(
                 &at.key("id"),
-                format!("duplicate route id {id:?} in this file"),
+                format!(
+                    "duplicate route id {id:?}: routes[{first}] already uses it{how}; ids are \
+                     unique within a file"
+                ),
             );
+        } else {
+            ids.insert(id.clone(), i);
         }
         if let Some(compiled) = compile_route(&mut cx, route, &at, &name, id, i) {
             routes.push(compiled);
         }
     }
 
+    check_states(&mut cx, file, &name, &initial_state);
+
     if cx.diags.is_empty() {
+        let mut warnings = cx.warnings;
+        warnings.sort_by_key(|d| (d.line, d.column));
         Ok(CompiledScenario {
+            warnings,
             state: crate::state::ScenarioState::new(&initial_state, routes.len()),
             name,
             description: file.description.clone(),
@@ -168,6 +237,72 @@ pub fn compile(
         diags.sort_by_key(|d| (d.line, d.column));
         Err(diags)
     }
+}
+
+/// Warns about states no route can reach and `setState` values that look like typos.
+///
+/// States are free-form (the admin API may set any state), so neither is an error: a route
+/// waiting for a state nothing in the file enters can still match after
+/// `PUT /__admin/scenarios/NAME/state`, and a state no route waits for is a legitimate end
+/// state. Only a `setState` close to a `whenState` spelling is flagged as a likely typo.
+fn check_states(cx: &mut Ctx<'_>, file: &ScenarioFile, name: &str, initial: &str) {
+    let entered: Vec<&str> = std::iter::once(initial)
+        .chain(file.routes.iter().filter_map(|r| r.set_state.as_deref()))
+        .collect();
+    let awaited: HashSet<&str> = file
+        .routes
+        .iter()
+        .filter_map(|r| r.when_state.as_ref())
+        .flat_map(|w| w.as_slice().iter().map(String::as_str))
+        .collect();
+    let root = JsonPath::root();
+    for (i, route) in file.routes.iter().enumerate() {
+        let at = root.key("routes").index(i);
+        if let Some(states) = &route.when_state {
+            for (j, state) in states.as_slice().iter().enumerate() {
+                if state.trim().is_empty() || entered.contains(&state.as_str()) {
+                    continue;
+                }
+                let p = match states {
+                    model::OneOrMany::One(_) => at.key("whenState"),
+                    model::OneOrMany::Many(_) => at.key("whenState").index(j),
+                };
+                let hint = closest_state(state, entered.iter().copied())
+                    .map(|s| format!(" Did you mean {s:?}?"))
+                    .unwrap_or_default();
+                cx.warn(
+                    &p,
+                    format!(
+                        "state {state:?} is never entered: it is not the initial state \
+                         ({initial:?}) and no route sets it, so this route matches only after \
+                         PUT /__admin/scenarios/{name}/state.{hint}"
+                    ),
+                );
+            }
+        }
+        if let Some(state) = &route.set_state
+            && state != initial
+            && !awaited.contains(state.as_str())
+            && let Some(close) = closest_state(state, awaited.iter().copied())
+        {
+            cx.warn(
+                &at.key("setState"),
+                format!("no route waits for state {state:?}; did you mean {close:?}?"),
+            );
+        }
+    }
+}
+
+/// The state name closest to `state`, when close enough to be a typo.
+fn closest_state<'a>(state: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .filter(|k| *k != state)
+        .map(|k| (strsim::damerau_levenshtein(state, k), k))
+        // A typo is a small edit of a long enough name: "has-item" for "has-items", not
+        // "b" for "a".
+        .filter(|(d, k)| *d <= 1.max(k.len() / 4) && d * 3 <= k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 fn non_empty(cx: &mut Ctx<'_>, path: &JsonPath, s: &str) {
@@ -290,24 +425,16 @@ pub fn compile_request_matcher(
 ) -> Result<RequestMatcher, Vec<Diagnostic>> {
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<model::RequestMatcher, _> = serde_path_to_error::deserialize(&mut de);
-    let matcher = match parsed.map_err(|err| (err.path().to_string(), err.into_inner())) {
+    let matcher = match parsed {
         Ok(m) => m,
-        Err((path, inner)) => {
-            let message = inner.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.clone(), |(m, _)| m.to_owned());
-            return Err(vec![Diagnostic {
-                file: display.to_path_buf(),
-                line: Some(inner.line().max(1)),
-                column: Some(inner.column().max(1)),
-                path: if path.is_empty() || path == "." {
-                    "$".into()
-                } else {
-                    path.replace(".?", "").replace('?', "")
-                },
-                message,
-            }]);
+        Err(err) => {
+            let path = JsonPath::from_serde(err.path());
+            return Err(vec![super::messages::explain(
+                display,
+                text,
+                path,
+                &err.into_inner(),
+            )]);
         }
     };
     let cwd = PathBuf::from(".");
@@ -318,10 +445,12 @@ pub fn compile_request_matcher(
         dir: &cwd,
         default_name: String::new(),
         relative: None,
+        limits: Limits::default(),
     };
     let mut cx = Ctx {
         origin: &origin,
         diags: Vec::new(),
+        warnings: Vec::new(),
     };
     match compile_matcher(&mut cx, &matcher, &JsonPath::root()) {
         Some(m) if cx.diags.is_empty() => Ok(m),
@@ -354,6 +483,10 @@ fn compile_matcher(
     let mut headers = Vec::new();
     for (name, pattern) in req.headers.iter().flatten() {
         let p = at.key("headers").key(name);
+        if let Some(problem) = response::header_name_problem(name) {
+            cx.error_at_key(&p, problem);
+            continue;
+        }
         let Ok(header) = actix_http::header::HeaderName::from_bytes(name.as_bytes()) else {
             cx.error(&p, format!("{name:?} is not a valid header name"));
             continue;

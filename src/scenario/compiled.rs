@@ -12,6 +12,8 @@ use bytes::Bytes;
 use regex::Regex;
 use serde_json::Value;
 
+use super::diag::Diagnostic;
+
 /// A scenario file, compiled.
 #[derive(Debug)]
 pub struct CompiledScenario {
@@ -29,6 +31,8 @@ pub struct CompiledScenario {
     pub source: serde_json::Value,
     /// Runtime state (current state, sequence positions); reset when the scenario is replaced.
     pub state: crate::state::ScenarioState,
+    /// Things that load but are probably mistakes (`FILE:LINE:COL: at PATH: warning: …`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// One route, compiled.

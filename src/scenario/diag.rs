@@ -88,6 +88,38 @@ impl JsonPath {
     }
 }
 
+impl JsonPath {
+    /// The path serde_path_to_error recorded; steps it could not name (inside a syntax
+    /// error) are dropped.
+    pub fn from_serde(path: &serde_path_to_error::Path) -> Self {
+        use serde_path_to_error::Segment;
+        JsonPath(
+            path.iter()
+                .filter_map(|seg| match seg {
+                    Segment::Seq { index } => Some(Seg::Index(*index)),
+                    Segment::Map { key } => Some(Seg::Key(key.clone())),
+                    Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
+                    Segment::Unknown => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// This path without its last `n` steps.
+    pub fn truncated(&self, len: usize) -> Self {
+        JsonPath(self.0[..len.min(self.0.len())].to_vec())
+    }
+}
+
+/// Whether a key can be shown as `.key` (anything else is shown as `["key"]`, escaped, so
+/// a path never holds a space, a line break or a dot that is not a separator).
+fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
+}
+
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
@@ -95,6 +127,12 @@ impl fmt::Display for JsonPath {
         }
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
+                Seg::Key(k) if !is_plain_key(k) => {
+                    // JSON string syntax; a space is escaped too, so a path is one word
+                    // and `FILE:LINE:COL: at PATH: message` splits at the first space.
+                    let quoted = serde_json::to_string(k).map_err(|_| fmt::Error)?;
+                    write!(f, "[{}]", quoted.replace(' ', "\\u0020"))?;
+                }
                 Seg::Key(k) if i == 0 => f.write_str(k)?,
                 Seg::Key(k) => write!(f, ".{k}")?,
                 Seg::Index(n) => write!(f, "[{n}]")?,
@@ -109,29 +147,67 @@ impl fmt::Display for JsonPath {
 /// When the path leads to a key the document does not hold, the position of the deepest
 /// value found on the way is returned; `None` only when the source does not parse.
 pub fn locate(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    walk(source, path).map(|w| line_col(source, w.offset))
+}
+
+/// Like [`locate`], but only when the whole path exists in `source`.
+pub fn locate_exact(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    walk(source, path)
+        .filter(|w| w.complete)
+        .map(|w| line_col(source, w.offset))
+}
+
+/// The 1-based (line, column) of the *key* that ends `path` (an object member's name), for
+/// problems with the key itself, such as an unknown key.
+pub fn locate_key(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    let walked = walk(source, path)?;
+    walked.key.map(|offset| line_col(source, offset))
+}
+
+struct Walked {
+    /// Start of the deepest value reached.
+    offset: usize,
+    /// Start of the key of the last step, when the last step is a key that exists.
+    key: Option<usize>,
+    /// Whether every step was found.
+    complete: bool,
+}
+
+fn walk(source: &str, path: &JsonPath) -> Option<Walked> {
     let parsed =
         jsonc_parser::parse_to_ast(source, &Default::default(), &Default::default()).ok()?;
     let mut node = parsed.value?;
-    let mut offset = node.start();
+    let mut walked = Walked {
+        offset: node.start(),
+        key: None,
+        complete: true,
+    };
     for seg in path.segments() {
         let next = match (seg, node) {
             (Seg::Key(k), Node::Object(obj)) => obj
                 .properties
                 .into_iter()
                 .find(|p| p.name.as_str() == k)
-                .map(|p| p.value),
-            (Seg::Index(n), Node::Array(arr)) => arr.elements.into_iter().nth(*n),
+                .map(|p| (Some(p.name.start()), p.value)),
+            (Seg::Index(n), Node::Array(arr)) => {
+                arr.elements.into_iter().nth(*n).map(|v| (None, v))
+            }
             _ => None,
         };
         match next {
-            Some(value) => {
-                offset = value.start();
+            Some((key, value)) => {
+                walked.offset = value.start();
+                walked.key = key;
                 node = value;
             }
-            None => break,
+            None => {
+                walked.complete = false;
+                walked.key = None;
+                break;
+            }
         }
     }
-    Some(line_col(source, offset))
+    Some(walked)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -157,6 +233,33 @@ mod tests {
             .key("status");
         assert_eq!(path.to_string(), "routes[0].response.status");
         assert_eq!(locate(src, &path), Some((3, 29)));
+    }
+
+    #[test]
+    fn keys_that_are_not_plain_are_quoted() {
+        let path = JsonPath::root()
+            .key("routes")
+            .index(0)
+            .key("headers")
+            .key("X-Evil\r\nSet-Cookie");
+        assert_eq!(
+            path.to_string(),
+            r#"routes[0].headers["X-Evil\r\nSet-Cookie"]"#
+        );
+        assert_eq!(
+            JsonPath::root().key("content type").to_string(),
+            r#"["content\u0020type"]"#
+        );
+    }
+
+    #[test]
+    fn locates_keys() {
+        let src = "{\n  \"routes\": [],\n  \"rotues\": []\n}";
+        assert_eq!(
+            locate_key(src, &JsonPath::root().key("rotues")),
+            Some((3, 3))
+        );
+        assert_eq!(locate_key(src, &JsonPath::root().key("nope")), None);
     }
 
     #[test]

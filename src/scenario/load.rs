@@ -6,14 +6,76 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-
-use serde_json::error::Category;
 
 use super::compile::{Origin, compile};
 use super::compiled::CompiledScenario;
 use super::diag::{Diagnostic, JsonPath, locate};
+use super::messages;
 use super::model::ScenarioFile;
+
+/// Default of `--max-scenario-file-bytes`: 16 MiB.
+pub const DEFAULT_MAX_SCENARIO_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default of `--max-routes-per-file`.
+pub const DEFAULT_MAX_ROUTES_PER_FILE: usize = 10_000;
+
+/// Bounds on one scenario file, so a runaway generator or a wrong file cannot exhaust memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest scenario file read, in bytes (larger files are an error, not read at all).
+    pub max_file_bytes: u64,
+    /// Most routes one file may hold.
+    pub max_routes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: DEFAULT_MAX_SCENARIO_FILE_BYTES,
+            max_routes: DEFAULT_MAX_ROUTES_PER_FILE,
+        }
+    }
+}
+
+/// The error [`read_scenario`] gives for a file over the size limit.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the file is {len} bytes; scenario files are limited to {max} bytes \
+     (--max-scenario-file-bytes)"
+)]
+pub struct TooLarge {
+    /// Size found (at least).
+    pub len: u64,
+    /// The limit.
+    pub max: u64,
+}
+
+/// Reads a scenario file, refusing (without reading it) one larger than the limit.
+pub fn read_scenario(path: &Path, limits: &Limits) -> std::io::Result<Vec<u8>> {
+    let too_large = |len| {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            TooLarge {
+                len,
+                max: limits.max_file_bytes,
+            },
+        )
+    };
+    let file = fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > limits.max_file_bytes {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // The file may grow between the size check and the read.
+    file.take(limits.max_file_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 /// What became of one scenario file.
 #[derive(Debug)]
@@ -66,12 +128,12 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Loads every scenario file under `root`.
-pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
+pub fn load_dir(root: &Path, limits: &Limits) -> std::io::Result<Vec<FileOutcome>> {
     let canonical = root.canonicalize()?;
     let files = scan(root)?;
     let mut outcomes: Vec<FileOutcome> = files
         .into_iter()
-        .map(|rel| load_file(root, &canonical, &rel))
+        .map(|rel| load_file(root, &canonical, &rel, limits))
         .collect();
     check_unique_names(&mut outcomes);
     Ok(outcomes)
@@ -79,10 +141,9 @@ pub fn load_dir(root: &Path) -> std::io::Result<Vec<FileOutcome>> {
 
 /// Reads, parses and compiles one file given relative to `root` (`canonical` is `root`
 /// resolved, for `file` confinement).
-pub fn load_file(root: &Path, canonical: &Path, relative: &Path) -> FileOutcome {
-    let bytes = fs::read(root.join(relative));
-
-    load_bytes(root, canonical, relative, bytes)
+pub fn load_file(root: &Path, canonical: &Path, relative: &Path, limits: &Limits) -> FileOutcome {
+    let bytes = read_scenario(&root.join(relative), limits);
+    load_bytes(root, canonical, relative, bytes, limits)
 }
 
 /// Parses and compiles a file's bytes already read (or the error reading them).
@@ -91,6 +152,7 @@ pub fn load_bytes(
     canonical: &Path,
     relative: &Path,
     bytes: std::io::Result<Vec<u8>>,
+    limits: &Limits,
 ) -> FileOutcome {
     // `validate x.json` shows `x.json`, not `./x.json`.
     let display = if root == Path::new(".") {
@@ -101,10 +163,15 @@ pub fn load_bytes(
     let hash = bytes.as_ref().map_or(0, |b| content_hash(b));
     let result = bytes
         .map_err(|err| {
-            vec![Diagnostic::file_level(
-                &display,
-                format!("cannot read file: {err}"),
-            )]
+            let too_large = err.get_ref().and_then(|e| e.downcast_ref::<TooLarge>());
+            vec![match too_large {
+                Some(too_large) => Diagnostic {
+                    line: Some(1),
+                    column: Some(1),
+                    ..Diagnostic::file_level(&display, too_large.to_string())
+                },
+                None => Diagnostic::file_level(&display, format!("cannot read file: {err}")),
+            }]
         })
         .and_then(|bytes| decode(&display, bytes))
         .and_then(|source| {
@@ -116,6 +183,7 @@ pub fn load_bytes(
                 dir: &dir,
                 default_name: default_name(relative),
                 relative: Some(relative.to_path_buf()),
+                limits: *limits,
             };
             compile_source(&origin)
         });
@@ -151,23 +219,27 @@ pub fn default_name(relative: &Path) -> String {
     s.trim_start_matches("./").to_owned()
 }
 
-fn decode(display: &Path, bytes: Vec<u8>) -> Result<String, Vec<Diagnostic>> {
+/// UTF-8 text of a file. A UTF-8 byte order mark, which some Windows editors write, is
+/// skipped (RFC 8259 lets parsers ignore it); positions count from the character after it.
+fn decode(display: &Path, mut bytes: Vec<u8>) -> Result<String, Vec<Diagnostic>> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        let mut d = Diagnostic::file_level(
-            display,
-            "file starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM",
-        );
-        d.line = Some(1);
-        d.column = Some(1);
-        return Err(vec![d]);
+        bytes.drain(..3);
     }
     String::from_utf8(bytes).map_err(|err| {
+        let valid_up_to = err.utf8_error().valid_up_to();
         let (line, column) = {
-            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+            let valid = &err.as_bytes()[..valid_up_to];
             let text = std::str::from_utf8(valid).unwrap_or_default();
             super::diag::line_col(text, text.len())
         };
-        let mut d = Diagnostic::file_level(display, "file is not valid UTF-8");
+        let byte = err.as_bytes().get(valid_up_to).copied().unwrap_or_default();
+        let mut d = Diagnostic::file_level(
+            display,
+            format!(
+                "file is not valid UTF-8: byte 0x{byte:02X} here is not UTF-8 (Latin-1 or \
+                 Windows-1252 text?); save the file as UTF-8"
+            ),
+        );
         d.line = Some(line);
         d.column = Some(column);
         vec![d]
@@ -176,66 +248,27 @@ fn decode(display: &Path, bytes: Vec<u8>) -> Result<String, Vec<Diagnostic>> {
 
 /// Strict parse of a scenario document into the model.
 pub fn parse(display: &Path, source: &str) -> Result<ScenarioFile, Diagnostic> {
+    if source.trim_start().starts_with('[') {
+        let (line, column) = messages::document_start(source);
+        return Err(Diagnostic {
+            file: display.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            path: "$".into(),
+            message: "expected the scenario as one JSON object like {\"routes\": […]}, found an \
+                      array (one file holds one scenario)"
+                .into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_str(source);
     let (path, inner) = match serde_path_to_error::deserialize::<_, ScenarioFile>(&mut de) {
         Ok(file) => match de.end() {
             Ok(()) => return Ok(file),
-            Err(err) => ("$".to_owned(), err),
+            Err(err) => (JsonPath::root(), err),
         },
-        Err(err) => (err.path().to_string(), err.into_inner()),
+        Err(err) => (JsonPath::from_serde(err.path()), err.into_inner()),
     };
-    let mut message = strip_position(&inner.to_string());
-    if inner.classify() == Category::Eof {
-        message = if source.trim().is_empty() {
-            "the document is empty; a scenario needs at least {\"routes\": []}".to_owned()
-        } else {
-            format!("{message} (the file ends too early: was it cut short mid-write?)")
-        };
-    }
-    if let Some(hint) = unknown_field_hint(&message) {
-        message.push_str(&hint);
-    }
-    // serde_path_to_error writes `?` for a step it could not name (inside a syntax error).
-    let path = path.replace(".?", "").replace('?', "");
-    let path = if path == "." || path.is_empty() {
-        "$".to_owned()
-    } else {
-        path
-    };
-    Err(Diagnostic {
-        file: display.to_path_buf(),
-        line: Some(inner.line().max(1)),
-        column: Some(inner.column().max(1)),
-        path,
-        message,
-    })
-}
-
-/// serde_json's messages end with " at line L column C"; the diagnostic prints those itself.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
-}
-
-/// "did you mean" for serde's `unknown field `x`, expected one of `a`, `b``.
-fn unknown_field_hint(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (field, expected) = rest.split_once('`')?;
-    let best = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|cand| {
-            (
-                strsim::damerau_levenshtein(&field.to_lowercase(), &cand.to_lowercase()),
-                cand,
-            )
-        })
-        .filter(|(d, cand)| *d <= 2.max(cand.len() / 3))
-        .min_by_key(|(d, _)| *d)?;
-    Some(format!(" (did you mean `{}`?)", best.1))
+    Err(messages::explain(display, source, path, &inner))
 }
 
 /// Marks all but the first file (in path order) that claim the same scenario name.

@@ -11,6 +11,7 @@ pub mod compile;
 pub mod compiled;
 pub mod diag;
 pub mod load;
+mod messages;
 pub mod model;
 mod response;
 pub mod upgrade;

@@ -29,7 +29,10 @@ pub(crate) fn compile(
     } else {
         cx.error(
             &at.key("status"),
-            format!("expected a status from 100 to 599, found {}", r.status),
+            format!(
+                "expected an integer status code from 100 to 599, found {}",
+                r.status
+            ),
         );
         None
     };
@@ -252,6 +255,38 @@ fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
     }
 }
 
+/// Why `name` cannot be a header name, if it cannot: names are RFC 9110 tokens.
+pub(crate) fn header_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a header name must not be empty".to_owned());
+    }
+    if name.contains(['\r', '\n']) {
+        return Some(format!(
+            "header name {name:?} must not contain CR or LF (it would split the header)"
+        ));
+    }
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))?;
+    Some(format!(
+        "header name {name:?} contains {bad:?}; a header name is a token of letters, digits \
+         and !#$%&'*+-.^_`|~ (no spaces or colons)"
+    ))
+}
+
+/// Why `value` cannot be a header value, if it cannot.
+pub(crate) fn header_value_problem(value: &str) -> Option<String> {
+    if value.contains(['\r', '\n']) {
+        return Some(format!(
+            "header value {value:?} must not contain CR or LF (it would split the header)"
+        ));
+    }
+    value
+        .chars()
+        .any(|c| (c.is_ascii_control() && c != '\t') || c == '\u{7f}')
+        .then(|| format!("header value {value:?} must not contain control characters"))
+}
+
 fn compile_headers(
     cx: &mut Ctx<'_>,
     headers: Option<&indexmap::IndexMap<String, OneOrMany>>,
@@ -261,6 +296,10 @@ fn compile_headers(
     let mut connection = None;
     for (name, values) in headers.into_iter().flatten() {
         let p = at.key(name);
+        if let Some(problem) = header_name_problem(name) {
+            cx.error_at_key(&p, problem);
+            continue;
+        }
         let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {
             cx.error(&p, format!("{name:?} is not a valid header name"));
             continue;
@@ -278,11 +317,8 @@ fn compile_headers(
             } else {
                 p.clone()
             };
-            if value.contains(['\r', '\n']) {
-                cx.error(
-                    &vp,
-                    format!("header value {value:?} must not contain CR or LF"),
-                );
+            if let Some(problem) = header_value_problem(value) {
+                cx.error(&vp, problem);
                 continue;
             }
             if hname == header::CONNECTION {
@@ -363,13 +399,53 @@ fn compile_body(
     Some((bytes, Some(mime)))
 }
 
-/// Reads a `file` body, refusing anything that resolves outside the scenarios directory.
+/// Whether `rel`, taken from the folder `base` (relative to the scenarios directory), climbs
+/// above the scenarios directory by `..`, judged on the text alone.
+fn climbs_out(base: &std::path::Path, rel: &std::path::Path) -> bool {
+    use std::path::Component;
+    let mut depth: usize = 0;
+    for part in base.components().chain(rel.components()) {
+        match part {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
+/// Reads a `file` body, refusing anything that resolves outside the scenarios directory:
+/// absolute paths, `..` that climbs out, and symbolic links that lead out (checked on the
+/// canonical path, at every load and reload of the scenario file).
 fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
     let path = std::path::Path::new(rel);
-    if path.is_absolute() {
+    if path.is_absolute() || path.has_root() {
         cx.error(
             p,
-            format!("file {rel:?} must be a path relative to the scenario file's folder"),
+            format!(
+                "file {rel:?} is an absolute path; file bodies are read relative to the \
+                 scenario file's folder and must stay inside the scenarios directory"
+            ),
+        );
+        return None;
+    }
+    let base = cx
+        .origin
+        .relative
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .unwrap_or(std::path::Path::new(""));
+    if climbs_out(base, path) {
+        cx.error(
+            p,
+            format!(
+                "file {rel:?} leaves the scenarios directory through \"..\"; file bodies \
+                 must stay inside it"
+            ),
         );
         return None;
     }
@@ -385,7 +461,8 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
         cx.error(
             p,
             format!(
-                "file {rel:?} resolves outside the scenarios directory (to {})",
+                "file {rel:?} resolves outside the scenarios directory through a symbolic \
+                 link (to {}); file bodies must stay inside it",
                 resolved.display()
             ),
         );
@@ -454,4 +531,35 @@ fn intern(text: &str) -> &'static str {
     let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
     set.insert(leaked);
     leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{climbs_out, header_name_problem, header_value_problem};
+
+    #[test]
+    fn dotdot_is_judged_from_the_scenario_files_folder() {
+        assert!(climbs_out(Path::new(""), Path::new("../x")));
+        assert!(climbs_out(Path::new(""), Path::new("a/../../x")));
+        assert!(!climbs_out(
+            Path::new("tour"),
+            Path::new("../shared/logo.svg")
+        ));
+        assert!(climbs_out(Path::new("tour"), Path::new("../../logo.svg")));
+        assert!(!climbs_out(Path::new(""), Path::new("./a/./b")));
+    }
+
+    #[test]
+    fn header_names_are_tokens_and_values_have_no_controls() {
+        assert!(header_name_problem("X-Request-Id").is_none());
+        assert!(header_name_problem("X Trace").is_some());
+        assert!(header_name_problem("X-A:").is_some());
+        assert!(header_name_problem("X\r\nY").is_some());
+        assert!(header_name_problem("").is_some());
+        assert!(header_value_problem("text/html; q=0.9\tx").is_none());
+        assert!(header_value_problem("a\nb").is_some());
+        assert!(header_value_problem("a\u{0}b").is_some());
+    }
 }

@@ -91,21 +91,17 @@ pub(crate) fn informational(
         );
         for (name, values) in info.headers.iter().flatten() {
             let hp = p.key("headers").key(name);
+            if let Some(problem) = super::response::header_name_problem(name) {
+                cx.error_at_key(&hp, problem);
+                continue;
+            }
             if actix_http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 cx.error(&hp, format!("{name:?} is not a valid header name"));
                 continue;
             }
             for value in values.as_slice() {
-                if value
-                    .bytes()
-                    .any(|b| (b.is_ascii_control() && b != b'\t') || b == 0x7f)
-                {
-                    cx.error(
-                        &hp,
-                        format!(
-                            "header value {value:?} must not contain CR, LF or control characters"
-                        ),
-                    );
+                if let Some(problem) = super::response::header_value_problem(value) {
+                    cx.error(&hp, problem);
                     continue;
                 }
                 // Written as the user spelled the name: interim heads bypass actix's encoder.

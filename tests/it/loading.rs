@@ -212,8 +212,8 @@ async fn every_key_of_the_format_loads() {
 }
 
 #[test]
-fn byte_order_mark_and_empty_files_are_errors() {
-    // Arrange
+fn byte_order_mark_is_skipped_and_empty_files_are_errors() {
+    // Arrange: RFC 8259 lets parsers ignore a UTF-8 BOM, which some Windows editors write.
     let dir = Scenarios::new();
     let good = serde_json::to_vec(&one_route("/x", "x")).expect("JSON");
     let mut bom_bytes = vec![0xEF, 0xBB, 0xBF];
@@ -228,7 +228,8 @@ fn byte_order_mark_and_empty_files_are_errors() {
     // Assert
     let stdout = stdout_of(&out);
     assert_eq!(out.status.code(), Some(1), "stdout: {stdout}");
-    for file in [&bom, &empty, &blank] {
+    assert!(diags_for(&stdout, &bom).is_empty(), "BOM refused: {stdout}");
+    for file in [&empty, &blank] {
         assert!(
             !diags_for(&stdout, file).is_empty(),
             "no diagnostic line for {}: {stdout}",

@@ -8,6 +8,8 @@ mod util;
 mod admin;
 // Admin API endpoints: scenarios put/get/delete/state/reset, reset, reload, the token everywhere.
 mod admin_api;
+// The corpus of bad scenario files: `validate` snapshots, `serve` beside them, limits, confinement.
+mod bad_files;
 // Command line: `validate`, `schema`, `health`, serve flags and their env twins.
 mod cli;
 // HTTP edges: Expect modes, 103 Early Hints, WebSocket scripts, raw upgrades, TLS.
