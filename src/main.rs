@@ -194,19 +194,32 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(
-            // Faults cut responses on purpose; actix reports each as a stream error.
-            "info,notify=warn,actix_http::h1::dispatcher=off",
-        )
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    // Faults cut responses on purpose; actix reports each as a stream error.
+    const DEFAULT: &str = "info,notify=warn,actix_http::h1::dispatcher=off";
+    // `RUST_LOG` takes a level and `target=level` pairs. (A plain target filter keeps the
+    // regex engine's full-DFA builder out of the binary, which makes loading routes faster.)
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| match spec.parse::<Targets>() {
+            Ok(targets) => Some(targets),
+            Err(err) => {
+                eprintln!("understudy: ignoring RUST_LOG={spec:?}: {err}");
+                None
+            }
+        })
+        .unwrap_or_else(|| DEFAULT.parse().unwrap_or_default());
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(std::io::stdout);
     match format {
-        LogFormat::Pretty => builder.with_target(false).init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => tracing_subscriber::registry()
+            .with(layer.with_target(false).with_filter(filter))
+            .init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(layer.json().with_filter(filter))
+            .init(),
     }
 }
 

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 
 use super::compiled::{
-    AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, RequestMatcher,
+    AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, MethodPattern,
+    RequestMatcher,
 };
 use super::diag::{Diagnostic, JsonPath, locate};
 use super::load::Limits;
@@ -467,7 +468,18 @@ fn compile_matcher(
     let method = req
         .method
         .as_deref()
-        .and_then(|m| cx.regex(m, &at.key("method"), true))
+        .and_then(|m| {
+            // A plain method name (letters, digits, `-`, `_`) is compared as is.
+            if !m.is_empty()
+                && m.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                Some(MethodPattern::Literal(m.into()))
+            } else {
+                cx.regex(m, &at.key("method"), true)
+                    .map(MethodPattern::Regex)
+            }
+        })
         .map(MethodMatcher::new);
     let path = req
         .path

@@ -120,27 +120,46 @@ pub const STANDARD_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
 ];
 
-/// A method regex with its verdict precomputed for the standard methods.
+/// A method matcher with its verdict precomputed for the standard methods.
 #[derive(Debug)]
 pub struct MethodMatcher {
-    /// The anchored regex, for non-standard methods.
-    pub regex: Regex,
+    /// How other (non-standard) methods are matched.
+    pub other: MethodPattern,
     /// `known[i]` is whether `STANDARD_METHODS[i]` matches.
     pub known: [bool; STANDARD_METHODS.len()],
 }
 
+/// A method pattern: most are a plain method name, which needs no regex.
+#[derive(Debug)]
+pub enum MethodPattern {
+    /// A plain token such as `GET` or `PURGE`, compared as is.
+    Literal(Box<str>),
+    /// Any other pattern, anchored.
+    Regex(Regex),
+}
+
+impl MethodPattern {
+    /// Whether `method` matches.
+    pub fn is_match(&self, method: &str) -> bool {
+        match self {
+            MethodPattern::Literal(name) => **name == *method,
+            MethodPattern::Regex(re) => re.is_match(method),
+        }
+    }
+}
+
 impl MethodMatcher {
     /// Builds the matcher and its precomputed verdicts.
-    pub fn new(regex: Regex) -> Self {
-        let known = STANDARD_METHODS.map(|m| regex.is_match(m));
-        MethodMatcher { regex, known }
+    pub fn new(other: MethodPattern) -> Self {
+        let known = STANDARD_METHODS.map(|m| other.is_match(m));
+        MethodMatcher { other, known }
     }
 
     /// Whether `method` matches.
     pub fn is_match(&self, method: &str) -> bool {
         match STANDARD_METHODS.iter().position(|m| *m == method) {
             Some(i) => self.known[i],
-            None => self.regex.is_match(method),
+            None => self.other.is_match(method),
         }
     }
 }
