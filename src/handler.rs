@@ -61,7 +61,7 @@ pub async fn mock(
     );
     let Some(selected) = snapshot.index.select(&view) else {
         let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
-        tracing::info!(method = %req.method(), path = %req.uri().path(), "no route matched");
+        unmatched_log::note(view.method, view.path);
         let resp = respond::unmatched(view.method, view.path, &misses);
         drop(view);
         state.journal.record(Record {
@@ -256,4 +256,40 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The "no route matched" log line: one per request while they are few, and a count per
+/// second once a load test sends thousands (writing each would cost more than answering it).
+mod unmatched_log {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::time::Instant;
+
+    /// Lines logged one by one in each second; the rest are counted.
+    const LINES_PER_SECOND: u64 = 20;
+
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    static SECOND: AtomicU64 = AtomicU64::new(0);
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn note(method: &str, path: &str) {
+        let now = EPOCH.get_or_init(Instant::now).elapsed().as_secs();
+        let second = SECOND.load(Relaxed);
+        if now != second
+            && SECOND
+                .compare_exchange(second, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            let unlogged = SEEN.swap(0, Relaxed).saturating_sub(LINES_PER_SECOND);
+            if unlogged > 0 {
+                tracing::info!(
+                    unlogged,
+                    "{unlogged} more requests matched no route (GET /__admin/requests?unmatched=true lists them)"
+                );
+            }
+        }
+        if SEEN.fetch_add(1, Relaxed) < LINES_PER_SECOND {
+            tracing::info!(method, path, "no route matched");
+        }
+    }
 }
