@@ -39,6 +39,8 @@ pub struct ServeConfig {
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
     pub handle_signals: bool,
+    /// Fuel per template render (process-wide: set when the server starts, before loading).
+    pub template_fuel: u64,
 }
 
 impl ServeConfig {
@@ -60,6 +62,7 @@ impl ServeConfig {
             tls: None,
             listener: ListenerConfig::default(),
             handle_signals: false,
+            template_fuel: crate::template::FUEL,
         }
     }
 }
@@ -107,6 +110,7 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
+    crate::template::set_fuel(config.template_fuel);
     let store = Arc::new(Store::new(config.scenarios.clone()));
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),
