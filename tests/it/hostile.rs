@@ -284,7 +284,19 @@ fn default_header_limit_refuses_70_kib_of_headers() {
 #[test]
 fn long_request_targets_get_414_and_the_connection_closes() {
     let dir = scenarios();
-    let server = Server::start_with(dir.path(), &["--max-uri-bytes", "1024"]);
+    // Through the env twin of `--max-uri-bytes`.
+    let mut cmd = crate::util::understudy();
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--watch",
+        "off",
+        "--scenarios",
+    ])
+    .arg(dir.path())
+    .env("UNDERSTUDY_MAX_URI_BYTES", "1024");
+    let server = Server::spawn(cmd);
     let resp = server.raw(&format!(
         "GET /hello?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
         "q".repeat(2000)
