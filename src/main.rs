@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use understudy::journal::JournalLimits;
 use understudy::scenario::load::{self, FileOutcome, Limits, load_dir, load_file};
 use understudy::watch::WatchMode;
+use understudy::wire::limits;
 use understudy::wire::tls::TlsSource;
 use understudy::{ServeConfig, server};
 
@@ -38,7 +39,7 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[command(flatten)]
-        limits: LimitArgs,
+        limits: FileLimitArgs,
     },
     /// Print the JSON Schema (draft 2020-12) of a scenario file.
     Schema,
@@ -114,12 +115,14 @@ struct ServeArgs {
     #[arg(long, env = "UNDERSTUDY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
     #[command(flatten)]
-    limits: LimitArgs,
+    file_limits: FileLimitArgs,
+    #[command(flatten)]
+    limits: ClientLimitArgs,
 }
 
 /// Bounds on each scenario file (shared by `serve` and `validate`, so both agree).
 #[derive(Args, Clone)]
-struct LimitArgs {
+struct FileLimitArgs {
     /// Largest scenario file loaded, in bytes (a larger file is an error and is not read).
     #[arg(long, env = "UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", default_value_t = load::DEFAULT_MAX_SCENARIO_FILE_BYTES)]
     max_scenario_file_bytes: u64,
@@ -128,13 +131,71 @@ struct LimitArgs {
     max_routes_per_file: usize,
 }
 
-impl LimitArgs {
+impl FileLimitArgs {
     fn limits(&self) -> Limits {
         Limits {
             max_file_bytes: self.max_scenario_file_bytes,
             max_routes: self.max_routes_per_file,
         }
     }
+}
+
+/// Limits on clients and their requests (docs/cli.md, "Limits").
+#[derive(Args, Clone)]
+struct ClientLimitArgs {
+    /// Milliseconds a client has to send each request head (then 408 and close; 0: no limit).
+    #[arg(long, env = "UNDERSTUDY_HEADER_TIMEOUT_MS", default_value_t = limits::DEFAULT_HEADER_TIMEOUT.as_millis() as u64)]
+    header_timeout_ms: u64,
+    /// Most open connections; more wait in the listen backlog until one closes.
+    #[arg(long, env = "UNDERSTUDY_MAX_CONNECTIONS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    max_connections: usize,
+    /// Most bytes of request header fields (more gets 431).
+    #[arg(long, env = "UNDERSTUDY_MAX_HEADER_BYTES", default_value_t = limits::DEFAULT_MAX_HEADER_BYTES, value_parser = header_bytes)]
+    max_header_bytes: usize,
+    /// Longest request target (path and query) in bytes (longer gets 414).
+    #[arg(long, env = "UNDERSTUDY_MAX_URI_BYTES", default_value_t = limits::DEFAULT_MAX_URI_BYTES, value_parser = uri_bytes)]
+    max_uri_bytes: usize,
+    /// Largest WebSocket message from a client, in bytes (larger closes with 1009).
+    #[arg(long, env = "UNDERSTUDY_WS_MAX_MESSAGE_BYTES", default_value_t = understudy::websocket::DEFAULT_MAX_MESSAGE, value_parser = at_least_one)]
+    ws_max_message_bytes: usize,
+    /// Fuel per template render: a template that runs out fails with a 500.
+    #[arg(long, env = "UNDERSTUDY_TEMPLATE_FUEL", default_value_t = understudy::template::FUEL, value_parser = clap::value_parser!(u64).range(1..))]
+    template_fuel: u64,
+    /// Worker threads, one event loop each (default: the CPUs available to this process).
+    #[arg(long, env = "UNDERSTUDY_WORKERS", value_parser = at_least_one)]
+    workers: Option<usize>,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+fn at_most(text: &str, max: usize, why: &str) -> Result<usize, String> {
+    let n = at_least_one(text)?;
+    if n > max {
+        return Err(format!("must be at most {max} ({why})"));
+    }
+    Ok(n)
+}
+
+fn header_bytes(text: &str) -> Result<usize, String> {
+    at_most(
+        text,
+        limits::PARSER_MAX_HEAD,
+        "the HTTP parser refuses larger heads with 431",
+    )
+}
+
+fn uri_bytes(text: &str) -> Result<usize, String> {
+    at_most(
+        text,
+        limits::PARSER_MAX_URI,
+        "the HTTP parser refuses longer targets with 400",
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,7 +290,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.bind = args.bind;
     config.max_body_bytes = args.max_body_bytes;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
-    config.scenario_limits = args.limits.limits();
+    config.scenario_limits = args.file_limits.limits();
     // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed pause
     // before stopping, and a container should stop within about a second.
     config.handle_signals = false;
@@ -252,6 +313,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_bytes: args.journal_max_bytes,
         max_body_bytes: args.journal_body_bytes,
     };
+    apply_limits(&mut config, &args.limits);
     actix_rt::System::new().block_on(async move {
         let running = server::start(config)?;
         let handle = running.server.handle();
@@ -268,6 +330,37 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .context("server stopped with an error")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Applies `--header-timeout-ms`, `--max-connections` and the other client limits, and raises
+/// the open files limit so the connection limit can be reached.
+fn apply_limits(config: &mut ServeConfig, args: &ClientLimitArgs) {
+    let listener = &mut config.listener;
+    listener.header_timeout = Duration::from_millis(args.header_timeout_ms);
+    listener.max_connections = args.max_connections;
+    listener.head.max_header_bytes = args.max_header_bytes;
+    listener.head.max_uri_bytes = args.max_uri_bytes;
+    listener.ws_max_message_bytes = args.ws_max_message_bytes;
+    if let Some(workers) = args.workers {
+        listener.workers = workers;
+    }
+    config.template_fuel = args.template_fuel;
+    raise_open_files_limit(args.max_connections);
+}
+
+/// Raises the soft limit on open files to the hard limit (each connection is a file; many
+/// systems start processes with a soft limit of 1024), and warns when even that is below
+/// `--max-connections`.
+fn raise_open_files_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        // Some descriptors go to the listener, the watcher, logs and scenario files.
+        Ok(limit) if limit < max_connections as u64 + 64 => tracing::warn!(
+            "the open files limit ({limit}) is below --max-connections ({max_connections}) \
+             plus a margin; connections beyond it are refused: raise it with `ulimit -n`"
+        ),
+        Ok(limit) => tracing::debug!("open files limit: {limit}"),
+        Err(err) => tracing::warn!("cannot raise the open files limit: {err}"),
+    }
 }
 
 /// The first of SIGTERM (`docker stop`), SIGINT (Ctrl-C) or SIGQUIT.

@@ -41,6 +41,8 @@ pub struct ServeConfig {
     pub handle_signals: bool,
     /// Bounds on each scenario file (`--max-scenario-file-bytes`, `--max-routes-per-file`).
     pub scenario_limits: crate::scenario::load::Limits,
+    /// Fuel per template render (process-wide: set when the server starts, before loading).
+    pub template_fuel: u64,
 }
 
 impl ServeConfig {
@@ -63,6 +65,7 @@ impl ServeConfig {
             listener: ListenerConfig::default(),
             handle_signals: false,
             scenario_limits: Default::default(),
+            template_fuel: crate::template::FUEL,
         }
     }
 }
@@ -110,6 +113,7 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
+    crate::template::set_fuel(config.template_fuel);
     let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(config.scenario_limits));
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),

@@ -12,6 +12,7 @@
 //! (RFC 3339 UTC), `uuid()` (v4), `random_int(a, b)` (inclusive).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -19,8 +20,23 @@ use serde_json::{Map, Value};
 
 use crate::scenario::diag::JsonPath;
 
-/// Fuel per render: enough for any reasonable response, a hard stop for runaway loops.
+/// Default fuel per render (`--template-fuel`): enough for any reasonable response, a hard
+/// stop for runaway loops.
 pub const FUEL: u64 = 1_000_000;
+
+/// Fuel given to templates compiled from now on (process-wide; see [`set_fuel`]).
+static FUEL_LIMIT: AtomicU64 = AtomicU64::new(FUEL);
+
+/// Sets the fuel of every template compiled from now on (`--template-fuel`); templates
+/// already compiled keep theirs until their file reloads. Process-wide, as it bounds CPU.
+pub fn set_fuel(fuel: u64) {
+    FUEL_LIMIT.store(fuel.max(1), Ordering::Relaxed);
+}
+
+/// The fuel templates are compiled with.
+pub fn fuel() -> u64 {
+    FUEL_LIMIT.load(Ordering::Relaxed)
+}
 
 /// A JSON body with templated strings.
 #[derive(Debug)]
@@ -82,7 +98,7 @@ impl TemplateBuilder {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        env.set_fuel(Some(FUEL));
+        env.set_fuel(Some(fuel()));
         // A body ends exactly as written; Jinja's default would drop one trailing newline.
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()

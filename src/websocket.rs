@@ -15,8 +15,13 @@ use minijinja::value::Value as MjValue;
 
 use crate::scenario::upgrade::{WsAct, WsScript};
 
-/// Largest WebSocket frame accepted from a client.
-pub const MAX_FRAME: usize = 1 << 20;
+/// Default `--ws-max-message-bytes`: the largest WebSocket message (and frame) accepted from
+/// a client. A larger one closes the connection with status 1009 (message too big).
+pub const DEFAULT_MAX_MESSAGE: usize = 1 << 20;
+
+/// The largest WebSocket message accepted from a client, as app data (set by the listener).
+#[derive(Debug, Clone, Copy)]
+pub struct MessageLimit(pub usize);
 
 /// Whether `req` is a WebSocket opening handshake (RFC 6455 §4.2.1).
 pub fn is_upgrade(req: &HttpRequest) -> bool {
@@ -45,12 +50,15 @@ pub fn upgrade_required(protocol: &str) -> HttpResponse {
 /// Completes the handshake and starts the script; the response is the `101`.
 pub fn start(req: &HttpRequest, payload: web::Payload, script: Arc<WsScript>) -> HttpResponse {
     let protocols: Vec<&str> = script.subprotocol.iter().map(String::as_str).collect();
+    let limit = req
+        .app_data::<MessageLimit>()
+        .map_or(DEFAULT_MAX_MESSAGE, |l| l.0);
     match actix_ws::handle_with_protocols(req, payload, &protocols) {
         Ok((resp, session, stream)) => {
             let stream = stream
-                .max_frame_size(MAX_FRAME)
+                .max_frame_size(limit)
                 .aggregate_continuations()
-                .max_continuation_size(MAX_FRAME);
+                .max_continuation_size(limit);
             actix_web::rt::spawn(run(script, session, stream));
             resp
         }
@@ -87,15 +95,28 @@ async fn run(
             Ok(_) => true,
             Err(err) => {
                 tracing::debug!("WebSocket protocol error: {err}");
-                let _ = session
-                    .close(Some(CloseReason::from(CloseCode::Protocol)))
-                    .await;
+                let code = if too_big(&err) {
+                    CloseCode::Size
+                } else {
+                    CloseCode::Protocol
+                };
+                let _ = session.close(Some(CloseReason::from(code))).await;
                 return;
             }
         };
         if !more {
             return;
         }
+    }
+}
+
+/// Whether a protocol error is a message over `--ws-max-message-bytes` (one frame, or
+/// continuation frames together).
+fn too_big(err: &actix_ws::ProtocolError) -> bool {
+    match err {
+        actix_ws::ProtocolError::Overflow => true,
+        actix_ws::ProtocolError::Io(io) => io.to_string().contains("maximum continuation size"),
+        _ => false,
     }
 }
 

@@ -4,6 +4,8 @@
 //! makes it write `100 Continue` and go on to the app, `Err` makes the error the final answer
 //! without reading the body. The route is chosen on the head alone (body matchers skipped):
 //!
+//! - a head over `--max-uri-bytes` or `--max-header-bytes`: `414` or `431` at once;
+//! - a declared body over `--max-body-bytes`: `413` at once;
 //! - `continue` (default) or no route: `100 Continue` at once;
 //! - `{"continueAfterMs": N}`: `100 Continue` after N ms;
 //! - `ignore`: no `100` at all (the connection seam swallows it); the client sends its body
@@ -19,6 +21,7 @@ use actix_http::{HttpMessage as _, Request, Response};
 use actix_web::web;
 
 use super::io::ConnControl;
+use super::limits::HeadLimits;
 use crate::app::AppState;
 use crate::journal::Record;
 use crate::matching::RequestView;
@@ -29,8 +32,14 @@ use crate::scenario::compiled::ExpectRule;
 pub async fn decide(
     state: web::Data<AppState>,
     req: Request,
+    limits: HeadLimits,
 ) -> Result<Request, Response<BoxBody>> {
     let started = Instant::now();
+    // The head has arrived: the seam's head timeout stops while the decision is made.
+    let _busy = req.conn_data::<ConnControl>().map(ConnControl::busy);
+    if let Some(resp) = limits.refuse(&state, &req) {
+        return Err(resp);
+    }
     let snapshot = state.store.snapshot();
     let query = req.uri().query().unwrap_or("").to_owned();
     let rule = {

@@ -13,20 +13,37 @@
 //!   client sends are kept from actix's parser and handed to the upgrade's body stream, which
 //!   echoes them back through actix's writer (so it works under TLS as well).
 //!
+//! It hands actix **pipelined requests one at a time** (see [`super::pipeline`]).
+//!
+//! It also runs the **head timeout** (`--header-timeout-ms`): when bytes arrive while no
+//! request is being served, the client has that long to complete a request head (its arrival
+//! at the app, or at the expect hook, shows that: see [`ConnControl::busy`]); otherwise it gets
+//! `408 Request Timeout` and the connection is closed. actix-http's own head timer covers only
+//! the first request of a connection; this one covers every request (slowloris clients that
+//! first send one honest request included).
+//!
 //! The wrapper sits above TLS, so everything it writes is encrypted like the rest.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::pipeline::HeadScan;
+
 /// What actix-http writes after a successful expect hook.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What a client that did not complete a request head in time gets before the close.
+const TIMEOUT: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 #[derive(Default)]
 struct State {
@@ -51,6 +68,18 @@ struct State {
     held_release: bool,
     /// The client closed its side while bytes were held.
     held_eof: bool,
+    /// Request heads that reached the expect hook or the app so far.
+    received: u64,
+    /// Requests being served (from the head's arrival until the response body is done).
+    busy: u32,
+    /// Where the request heads stand, for one-at-a-time pipelining (see [`super::pipeline`]).
+    scan: HeadScan,
+    /// Bytes after a bodyless request head, kept from actix until that request is answered.
+    queued: Option<Bytes>,
+    /// Whether `queued` waits for an answer (else it goes to actix on its next read).
+    queued_wait: bool,
+    /// `received` when `queued` was kept back: a head has arrived since once it differs.
+    queued_at: u64,
 }
 
 /// Shared control of one connection, available to handlers as connection data.
@@ -84,6 +113,16 @@ impl ConnControl {
         self.0.borrow_mut().swallow_continue = true;
     }
 
+    /// Marks a request head as arrived and the connection busy until the guard is dropped
+    /// (the app holds it until its response body is done).
+    pub fn busy(&self) -> Busy {
+        let mut s = self.0.borrow_mut();
+        s.received += 1;
+        s.busy += 1;
+        drop(s);
+        Busy(self.clone())
+    }
+
     /// Switches the connection to raw echo; returns the stream that echoes client bytes.
     pub fn upgrade_echo(&self) -> EchoStream {
         let mut s = self.0.borrow_mut();
@@ -97,6 +136,41 @@ impl ConnControl {
         drop(s);
         EchoStream(self.clone())
     }
+}
+
+/// Keeps a connection busy while alive: see [`ConnControl::busy`].
+pub struct Busy(ConnControl);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut s = (self.0).0.borrow_mut();
+        s.busy = s.busy.saturating_sub(1);
+        if s.busy == 0
+            && s.queued.is_some()
+            && let Some(w) = &s.conn_waker
+        {
+            // The answer is done: the next pipelined request may go to actix.
+            w.wake_by_ref();
+        }
+    }
+}
+
+/// Runs the bytes just handed to actix (from `before` on) through the head scan, and keeps
+/// back what follows a bodyless head until that request is answered.
+fn keep_pipelined(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
+    let mut st = ctl.0.borrow_mut();
+    if st.upgraded {
+        st.scan.stop();
+        return;
+    }
+    let Some(cut) = st.scan.feed(&buf.filled()[before..]) else {
+        return;
+    };
+    let rest = Bytes::copy_from_slice(&buf.filled()[before + cut..]);
+    buf.set_filled(before + cut);
+    st.queued = Some(rest);
+    st.queued_wait = true;
+    st.queued_at = st.received;
 }
 
 /// If the bytes just read (from `before` on) end a request head that asks for an upgrade other
@@ -149,15 +223,21 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: T,
         ctl: ConnControl,
+        head_timeout: Option<Duration>,
+        // Running head timeout: the `received` count it was armed at, and its timer.
+        deadline: Option<(u64, Pin<Box<actix_rt::time::Sleep>>)>,
     }
 }
 
 impl<T> MockIo<T> {
-    /// Wraps `inner`; the control goes into the connection's data in `on_connect_ext`.
-    pub fn new(inner: T) -> Self {
+    /// Wraps `inner`; the control goes into the connection's data in `on_connect_ext`. A
+    /// client gets `head_timeout` (if any) to complete each request head.
+    pub fn new(inner: T, head_timeout: Option<Duration>) -> Self {
         MockIo {
             inner,
             ctl: ConnControl::default(),
+            head_timeout,
+            deadline: None,
         }
     }
 
@@ -173,6 +253,85 @@ impl<T> MockIo<T> {
 }
 
 impl<T: AsyncWrite> MockIo<T> {
+    /// Polls the running head timeout: `Some` error once it expired (after queueing and trying
+    /// to write the `408`), and clears it once a head arrived or a request is being served.
+    fn poll_deadline(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<io::Error> {
+        let this = self.as_mut().project();
+        let (seen, timer) = this.deadline.as_mut()?;
+        {
+            let s = this.ctl.0.borrow();
+            if s.received != *seen || s.busy > 0 || s.upgraded {
+                *this.deadline = None;
+                return None;
+            }
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        *this.deadline = None;
+        this.ctl.0.borrow_mut().interim.extend_from_slice(TIMEOUT);
+        // Best effort: the connection is idle (no response in progress), and closes anyway.
+        let _ = self.flush_interim(cx);
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "request head not complete within the header timeout",
+        ))
+    }
+
+    /// Starts the head timeout after bytes arrived, unless one runs or a request is served.
+    fn arm_deadline(self: Pin<&mut Self>, cx: &mut Context<'_>) {
+        let this = self.project();
+        let Some(timeout) = *this.head_timeout else {
+            return;
+        };
+        if this.deadline.is_some() {
+            return;
+        }
+        let s = this.ctl.0.borrow();
+        if s.busy > 0 || s.upgraded {
+            return;
+        }
+        let mut timer = Box::pin(actix_rt::time::sleep(timeout));
+        // Register the waker now: the timer must fire even if the client goes quiet.
+        let _ = timer.as_mut().poll(cx);
+        *this.deadline = Some((s.received, timer));
+    }
+
+    /// Hands actix the pipelined bytes kept back, once the request before them is answered:
+    /// `None` when nothing is kept back.
+    fn deliver_queued(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Option<Poll<io::Result<()>>> {
+        let ctl = self.ctl.clone();
+        let mut st = ctl.0.borrow_mut();
+        let queued = st.queued.take()?;
+        if st.queued_wait && (st.busy > 0 || st.received == st.queued_at) {
+            // Woken by the answer's end (`Busy::drop`).
+            st.queued = Some(queued);
+            return Some(Poll::Pending);
+        }
+        drop(st);
+        let before = buf.filled().len();
+        let n = queued.len().min(buf.remaining());
+        buf.put_slice(&queued[..n]);
+        keep_pipelined(&ctl, buf, before);
+        if n < queued.len() {
+            let leftover = queued.slice(n..);
+            let mut st = ctl.0.borrow_mut();
+            st.queued = Some(match st.queued.take() {
+                Some(kept) => Bytes::from([kept.as_ref(), leftover.as_ref()].concat()),
+                None => {
+                    st.queued_wait = false;
+                    leftover
+                }
+            });
+        }
+        self.as_mut().arm_deadline(cx);
+        Some(Poll::Ready(Ok(())))
+    }
+
     /// Writes queued interim bytes; `Ready` once none are left.
     fn flush_interim(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.ctl.0.borrow().interim.is_empty() {
@@ -214,6 +373,9 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
         if let Poll::Ready(Err(err)) = self.as_mut().flush_interim(cx) {
             return Poll::Ready(Err(err));
         }
+        if let Some(err) = self.as_mut().poll_deadline(cx) {
+            return Poll::Ready(Err(err));
+        }
         if !self.ctl.0.borrow().upgraded {
             {
                 let mut st = self.ctl.0.borrow_mut();
@@ -253,9 +415,16 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
                     return Poll::Ready(Ok(()));
                 }
             }
+            if let Some(poll) = self.as_mut().deliver_queued(cx, buf) {
+                return poll;
+            }
             let before = buf.filled().len();
             std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
+            if buf.filled().len() > before {
+                self.as_mut().arm_deadline(cx);
+            }
             hold_after_upgrade_head(&self.ctl, buf, before);
+            keep_pipelined(&self.ctl, buf, before);
             return Poll::Ready(Ok(()));
         }
         // Upgraded: feed client bytes to the echo stream, never to actix's parser.

@@ -23,29 +23,48 @@ pub mod body;
 pub mod expect;
 pub mod fault;
 pub mod io;
+pub mod limits;
+pub mod pipeline;
 pub mod tls;
 
 use io::MockIo;
 
-/// Listener settings.
+/// Listener settings: workers and the limits on connections and what clients send.
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {
-    /// Worker threads (one event loop each).
+    /// Worker threads (one event loop each); default: the CPUs this process may use.
     pub workers: usize,
     /// Seconds a graceful shutdown waits for open requests before closing them.
     pub shutdown_timeout_secs: u64,
-    /// Time a client has to send a complete request head.
-    pub client_request_timeout: Duration,
+    /// Time a client has to send a complete request head, on every request of a connection
+    /// (`408` and close after it); also how long a new connection may stay silent.
+    pub header_timeout: Duration,
+    /// Most open connections over all workers; at the limit, new connections wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
+    /// Limits on request heads (target and header fields).
+    pub head: limits::HeadLimits,
+    /// Largest WebSocket message accepted from a client.
+    pub ws_max_message_bytes: usize,
 }
 
 impl Default for ListenerConfig {
     fn default() -> Self {
         ListenerConfig {
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: default_workers(),
             shutdown_timeout_secs: 1,
-            client_request_timeout: Duration::from_secs(5),
+            header_timeout: limits::DEFAULT_HEADER_TIMEOUT,
+            max_connections: limits::DEFAULT_MAX_CONNECTIONS,
+            head: limits::HeadLimits::default(),
+            ws_max_message_bytes: crate::websocket::DEFAULT_MAX_MESSAGE,
         }
     }
+}
+
+/// The default worker count: the CPUs this process may use (cgroup quotas and CPU affinity
+/// included), as `std::thread::available_parallelism` reports them; at least 1.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener and its real address.
@@ -65,18 +84,26 @@ pub fn serve(
     handle_signals: bool,
     tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<Server> {
-    let request_timeout = config.client_request_timeout;
+    let workers = config.workers.max(1);
+    let head_timeout = Some(config.header_timeout).filter(|t| !t.is_zero());
+    let conn = ConnLimits {
+        header_timeout: config.header_timeout,
+        head: config.head,
+        ws_max_message_bytes: config.ws_max_message_bytes,
+    };
     let builder = Server::build()
-        .workers(config.workers.max(1))
+        .workers(workers)
+        // actix-server counts per worker; the total is rounded up to a multiple of workers.
+        .max_concurrent_connections(config.max_connections.max(1).div_ceil(workers))
         .shutdown_timeout(config.shutdown_timeout_secs);
     let mut builder = match tls {
         None => builder.listen("understudy", listener, move || {
-            fn_service(|io: TcpStream| async move {
+            fn_service(move |io: TcpStream| async move {
                 let _ = io.set_nodelay(true);
                 let peer = io.peer_addr().ok();
-                Ok::<_, DispatchError>((MockIo::new(io), Protocol::Http1, peer))
+                Ok::<_, DispatchError>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
             })
-            .and_then(http_service(state.clone(), request_timeout))
+            .and_then(http_service(state.clone(), conn))
         })?,
         Some(tls) => {
             let acceptor = Acceptor::new(tls);
@@ -84,12 +111,12 @@ pub fn serve(
                 acceptor
                     .clone()
                     .map_err(|err| tracing::debug!("TLS handshake failed: {err}"))
-                    .and_then(fn_service(|io: TlsStream<TcpStream>| async move {
+                    .and_then(fn_service(move |io: TlsStream<TcpStream>| async move {
                         let peer = io.get_ref().0.peer_addr().ok();
-                        Ok::<_, ()>((MockIo::new(io), Protocol::Http1, peer))
+                        Ok::<_, ()>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
                     }))
                     .and_then(
-                        http_service(state.clone(), request_timeout)
+                        http_service(state.clone(), conn)
                             .map_err(|err| tracing::debug!("connection error: {err:?}")),
                     )
             })?
@@ -119,11 +146,19 @@ impl RawSocket for TlsStream<TcpStream> {
     }
 }
 
-/// The HTTP/1.1 service for one connection type: the expect hook, the connection seam and
-/// the app.
+/// What each connection's HTTP service needs from [`ListenerConfig`].
+#[derive(Clone, Copy)]
+struct ConnLimits {
+    header_timeout: Duration,
+    head: limits::HeadLimits,
+    ws_max_message_bytes: usize,
+}
+
+/// The HTTP/1.1 service for one connection type: the expect hook, the connection seam, the
+/// head limits and the app.
 fn http_service<T>(
     state: web::Data<AppState>,
-    request_timeout: Duration,
+    conn: ConnLimits,
 ) -> impl ServiceFactory<
     (MockIo<T>, Protocol, Option<SocketAddr>),
     Config = (),
@@ -134,10 +169,17 @@ fn http_service<T>(
 where
     T: RawSocket + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    let app = app::build(state.clone());
+    let app = app::build(state.clone())
+        .app_data(crate::websocket::MessageLimit(conn.ws_max_message_bytes));
     let expect_state = state.clone();
     HttpService::build()
-        .client_request_timeout(request_timeout)
+        // The first head of a connection (and a silent new connection); the seam in `io`
+        // times every later head.
+        .client_request_timeout(conn.header_timeout)
+        .keep_alive(limits::KEEP_ALIVE)
+        // Drain an unread body for a moment after answering (413, 431), so the client reads
+        // the answer rather than a reset.
+        .client_disconnect_timeout(limits::LINGER)
         .on_connect_ext(|io: &MockIo<T>, ext| {
             ext.insert(io.control());
             if let Some(sock) = fault::ConnSocket::of(io.inner().tcp()) {
@@ -145,7 +187,11 @@ where
             }
         })
         .expect(fn_service(move |req: actix_http::Request| {
-            expect::decide(expect_state.clone(), req)
+            expect::decide(expect_state.clone(), req, conn.head)
         }))
-        .finish(map_config(app, |_| AppConfig::default()))
+        .finish(limits::guard(
+            map_config(app, |_| AppConfig::default()),
+            state,
+            conn.head,
+        ))
 }

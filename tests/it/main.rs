@@ -26,6 +26,9 @@ mod journal;
 mod loading;
 // Request matching: method/path/query/headers/body/json semantics and route priority.
 mod matching;
+// Hostile clients (slowloris, oversized heads and bodies, malformed requests, pipelining,
+// idle connections, resets) and the limits that hold them.
+mod hostile;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
