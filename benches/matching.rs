@@ -31,6 +31,7 @@ fn compile(name: &str, doc: serde_json::Value) -> CompiledScenario {
         dir: Path::new("."),
         default_name: name.to_owned(),
         relative: Some(display.clone()),
+        limits: Default::default(),
     };
     compile_source(&origin).unwrap_or_else(|d| panic!("bench scenario does not compile: {d:?}"))
 }

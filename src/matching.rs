@@ -707,6 +707,7 @@ mod tests {
             dir: Path::new("."),
             default_name: "idx".into(),
             relative: None,
+            limits: Default::default(),
         };
         let scenario = crate::scenario::load::compile_source(&origin).expect("compiles");
         let index = RouteIndex::new(vec![Arc::new(scenario)]);
