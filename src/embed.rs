@@ -291,9 +291,9 @@ impl MockServer {
                 let r = &e.record;
                 RecordedRequest {
                     id: e.id,
-                    method: r.method.clone(),
-                    path: r.path.clone(),
-                    query: r.query.clone(),
+                    method: r.method.as_str().to_owned(),
+                    path: r.path().to_owned(),
+                    query: r.query().to_owned(),
                     headers: r
                         .headers
                         .iter()
@@ -305,7 +305,7 @@ impl MockServer {
                         })
                         .collect(),
                     body: r.body.to_vec(),
-                    route: r.route.clone(),
+                    route: r.route.as_deref().map(str::to_owned),
                     status: r.status,
                 }
             })

@@ -44,17 +44,15 @@ impl Default for JournalLimits {
 #[derive(Debug)]
 pub struct Record {
     /// Method as sent.
-    pub method: String,
-    /// Path as sent.
-    pub path: String,
-    /// Raw query string (without `?`).
-    pub query: String,
+    pub method: actix_http::Method,
+    /// Request target as sent (path and raw query; shares the request's bytes).
+    pub uri: actix_http::Uri,
     /// Request headers in the order sent (a flat list: cheaper to record than a map).
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body as read (it is cut to the per-entry limit here).
     pub body: Bytes,
     /// `scenario/id` of the route that answered, if any.
-    pub route: Option<String>,
+    pub route: Option<Arc<str>>,
     /// Status sent.
     pub status: u16,
     /// Time from the request reaching understudy to the answer.
@@ -66,13 +64,22 @@ pub struct Record {
 }
 
 impl Record {
+    /// The path as sent.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The raw query string (without `?`; empty when there is none).
+    pub fn query(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
     /// A record of the request described by `head` whose body was `body`, not answered yet
     /// (no route, status 0).
     pub fn of(head: &actix_http::RequestHead, body: Bytes, started: std::time::Instant) -> Self {
         Record {
-            method: head.method.as_str().to_owned(),
-            path: head.uri.path().to_owned(),
-            query: head.uri.query().unwrap_or("").to_owned(),
+            method: head.method.clone(),
+            uri: head.uri.clone(),
             headers: header_list(&head.headers),
             body,
             route: None,
@@ -84,7 +91,7 @@ impl Record {
     }
 
     /// The answer: the route that gave it (if any) and its status.
-    pub fn answered(mut self, route: Option<String>, status: u16) -> Self {
+    pub fn answered(mut self, route: Option<Arc<str>>, status: u16) -> Self {
         self.route = route;
         self.status = status;
         self
@@ -191,7 +198,7 @@ impl Journal {
             .filter(|e| match (&filter.route, &e.record.route) {
                 (None, _) => true,
                 (Some(want), Some(have)) => {
-                    have == want
+                    **have == **want
                         || have
                             .strip_prefix(want.as_str())
                             .is_some_and(|r| r.starts_with('/'))
@@ -214,7 +221,8 @@ impl Journal {
             .filter(|e| {
                 let r = &e.record;
                 let headers = header_map(&r.headers);
-                let view = RequestView::new(&r.method, &r.path, &r.query, &headers, &r.body);
+                let view =
+                    RequestView::new(r.method.as_str(), r.path(), r.query(), &headers, &r.body);
                 crate::matching::matches(matcher, &view)
             })
             .count()
@@ -260,13 +268,13 @@ fn entry_size(r: &Record) -> usize {
         .map(|m| m.route.len() + m.mismatches.iter().map(|s| s.len() + 24).sum::<usize>() + 48)
         .sum();
     OVERHEAD
-        + r.method.len()
-        + r.path.len()
-        + r.query.len()
+        + r.method.as_str().len()
+        + r.uri.path().len()
+        + r.query().len()
         + r.body.len()
         + headers
         + misses
-        + r.route.as_ref().map_or(0, String::len)
+        + r.route.as_ref().map_or(0, |r| r.len())
 }
 
 impl Entry {
@@ -274,7 +282,7 @@ impl Entry {
     pub fn to_json(&self, with_near_misses: bool) -> Value {
         let r = &self.record;
         let mut query = Map::new();
-        for (k, v) in form_urlencoded::parse(r.query.as_bytes()) {
+        for (k, v) in form_urlencoded::parse(r.query().as_bytes()) {
             push_multi(&mut query, k.into_owned(), v.into_owned());
         }
         let mut headers = Map::new();
@@ -295,8 +303,8 @@ impl Entry {
         let mut out = json!({
             "id": self.id,
             "time": humantime::format_rfc3339_millis(self.time).to_string(),
-            "method": r.method,
-            "path": r.path,
+            "method": r.method.as_str(),
+            "path": r.path(),
             "query": query,
             "headers": headers,
             "body": body,

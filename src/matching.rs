@@ -7,6 +7,7 @@
 //! reading every route. This
 //! module knows nothing about sockets: it sees a [`RequestView`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -91,9 +92,10 @@ struct Slot {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct NearMiss {
     /// `scenario/id`.
-    pub route: String,
-    /// The matchers that failed: `method`, `path`, `query.NAME`, `headers.NAME`, `body`, `json`.
-    pub mismatches: Vec<String>,
+    pub route: Arc<str>,
+    /// The matchers that failed: `method`, `path`, `query.NAME`, `headers.NAME`, `body`, `json`,
+    /// and `state`.
+    pub mismatches: Vec<Cow<'static, str>>,
 }
 
 /// The route chosen for a request and the answer it gives.
@@ -393,7 +395,7 @@ impl RouteIndex {
                 let route = self.route(pos);
                 let mut failed = mismatches(&route.matcher, req, false);
                 if self.state_fails(pos) {
-                    failed.push("state".to_owned());
+                    failed.push("state".into());
                 }
                 NearMiss {
                     route: route.full_name.clone(),
@@ -497,14 +499,14 @@ enum Mismatch<'m> {
 }
 
 impl Mismatch<'_> {
-    fn name(self) -> String {
+    fn name(self) -> Cow<'static, str> {
         match self {
-            Mismatch::Method => "method".to_owned(),
-            Mismatch::Path => "path".to_owned(),
-            Mismatch::Query(name) => format!("query.{name}"),
-            Mismatch::Header(name) => format!("headers.{name}"),
-            Mismatch::Body => "body".to_owned(),
-            Mismatch::Json => "json".to_owned(),
+            Mismatch::Method => "method".into(),
+            Mismatch::Path => "path".into(),
+            Mismatch::Query(name) => format!("query.{name}").into(),
+            Mismatch::Header(name) => format!("headers.{name}").into(),
+            Mismatch::Body => "body".into(),
+            Mismatch::Json => "json".into(),
         }
     }
 }
@@ -590,7 +592,11 @@ fn matches_with(m: &RequestMatcher, req: &RequestView<'_>, path_matched: bool) -
 
 /// The matchers of `m` that `req` fails, in a fixed order. With `first_only`, stops at the
 /// first failure (enough to reject a route).
-pub fn mismatches(m: &RequestMatcher, req: &RequestView<'_>, first_only: bool) -> Vec<String> {
+pub fn mismatches(
+    m: &RequestMatcher,
+    req: &RequestView<'_>,
+    first_only: bool,
+) -> Vec<Cow<'static, str>> {
     let mut failed = Vec::new();
     each_mismatch(m, req, None, |mismatch| {
         failed.push(mismatch.name());

@@ -406,7 +406,7 @@ fn compile_route(
     };
 
     Some(CompiledRoute {
-        full_name: format!("{scenario}/{id}"),
+        full_name: format!("{scenario}/{id}").into(),
         id,
         index,
         priority: route.priority,

@@ -5,6 +5,7 @@
 //! reads these types; it never parses, never allocates a regex, never touches the disk.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_http::header::{HeaderName, HeaderValue};
 use actix_http::{ConnectionType, StatusCode};
@@ -41,7 +42,7 @@ pub struct CompiledRoute {
     /// Route id within its scenario.
     pub id: String,
     /// `<scenario>/<id>`.
-    pub full_name: String,
+    pub full_name: Arc<str>,
     /// Position in the scenario's `routes` (indexes its sequence positions).
     pub index: usize,
     /// Higher is tried first.
