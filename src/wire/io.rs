@@ -177,7 +177,7 @@ fn keep_pipelined(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
 /// than WebSocket and more bytes follow it, keeps those bytes out of actix's buffer.
 fn hold_after_upgrade_head(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
     let new = &buf.filled()[before..];
-    let Some(end) = new.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else {
+    let Some(end) = memchr::memmem::find(new, b"\r\n\r\n").map(|i| i + 4) else {
         return;
     };
     if end == new.len() {
@@ -420,11 +420,13 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
             }
             let before = buf.filled().len();
             std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
-            if buf.filled().len() > before {
-                self.as_mut().arm_deadline(cx);
-            }
             hold_after_upgrade_head(&self.ctl, buf, before);
             keep_pipelined(&self.ctl, buf, before);
+            // Bytes that end exactly on a complete head need no timer (the usual case: a whole
+            // request in one read); a partial head or a body does.
+            if buf.filled().len() > before && !self.ctl.0.borrow().scan.between_heads() {
+                self.as_mut().arm_deadline(cx);
+            }
             return Poll::Ready(Ok(()));
         }
         // Upgraded: feed client bytes to the echo stream, never to actix's parser.

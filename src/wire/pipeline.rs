@@ -23,7 +23,9 @@ pub struct HeadScan {
     /// The current head announces a body or an upgrade.
     has_body: bool,
     /// The current line's first bytes, lower-cased (enough to recognise header names).
-    line: Vec<u8>,
+    line: [u8; NAME_PREFIX],
+    /// How many of `line` are filled.
+    kept: usize,
     /// The current line's length so far.
     line_len: usize,
 }
@@ -38,14 +40,14 @@ impl HeadScan {
         if self.off {
             return None;
         }
-        for (i, &b) in bytes.iter().enumerate() {
-            if b != b'\n' {
-                if self.line.len() < NAME_PREFIX {
-                    self.line.push(b.to_ascii_lowercase());
-                }
-                self.line_len += 1;
-                continue;
-            }
+        let mut at = 0;
+        while at < bytes.len() {
+            let Some(nl) = memchr::memchr(b'\n', &bytes[at..]) else {
+                self.take(&bytes[at..]);
+                return None;
+            };
+            self.take(&bytes[at..at + nl]);
+            at += nl + 1;
             let blank = self.line_len == 0 || (self.line_len == 1 && self.line[0] == b'\r');
             if blank && self.started {
                 // End of a head.
@@ -54,21 +56,36 @@ impl HeadScan {
                     return None;
                 }
                 *self = HeadScan::default();
-                if i + 1 < bytes.len() {
-                    return Some(i + 1);
+                if at < bytes.len() {
+                    return Some(at);
                 }
                 continue;
             }
             if !blank {
-                if self.started && announces_body(&self.line) {
+                if self.started && announces_body(&self.line[..self.kept]) {
                     self.has_body = true;
                 }
                 self.started = true;
             }
-            self.line.clear();
+            self.kept = 0;
             self.line_len = 0;
         }
         None
+    }
+
+    /// Adds part of the current line (its first bytes are kept, lower-cased).
+    fn take(&mut self, part: &[u8]) {
+        let n = (NAME_PREFIX - self.kept).min(part.len());
+        for (kept, b) in self.line[self.kept..self.kept + n].iter_mut().zip(part) {
+            *kept = b.to_ascii_lowercase();
+        }
+        self.kept += n;
+        self.line_len += part.len();
+    }
+
+    /// Whether everything fed so far is whole bodyless heads: no head is half read.
+    pub fn between_heads(&self) -> bool {
+        !self.off && !self.started && self.line_len == 0
     }
 
     /// Stops scanning for the rest of the connection.
