@@ -29,12 +29,13 @@ ENV RUSTFLAGS="-C target-feature=+crt-static" \
 
 # Dependency layer: compile every dependency against the real Cargo.toml and Cargo.lock with a
 # placeholder lib and main, so editing src/ only recompiles understudy itself. Only the
-# `understudy` binary is built (`--bin`): examples/, benches/ and tests/ are not needed here.
+# `understudy` binary is built (`--bin`): examples/, benches/ and tests/ are not needed here,
+# but cargo wants a file for each `[[bench]]` Cargo.toml declares, so those get empty ones.
 COPY Cargo.toml Cargo.lock ./
 RUN TARGET="$(rustc -vV | sed -n 's/^host: //p')" \
-    && mkdir src \
+    && mkdir src benches \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs benches/matching.rs \
     && cargo build --release --locked --target "$TARGET" --bin understudy \
     && rm -rf src \
         "target/$TARGET/release/understudy" \
