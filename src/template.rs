@@ -263,34 +263,48 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The MiniJinja value of this context.
+    /// The MiniJinja value of this context (built straight from borrowed parts: one copy).
     pub fn to_value(&self) -> MjValue {
-        let mut query = Map::new();
+        let mut query = indexmap::IndexMap::new();
         for (k, v) in self.query {
-            query
-                .entry(k.clone())
-                .or_insert_with(|| Value::String(v.clone()));
+            query.entry(k.as_str()).or_insert(v.as_str());
         }
-        let mut headers = Map::new();
+        let mut headers = indexmap::IndexMap::new();
         for (k, v) in self.headers.iter() {
-            headers.entry(k.as_str().to_owned()).or_insert_with(|| {
-                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())
-            });
+            headers
+                .entry(k.as_str())
+                .or_insert_with(|| String::from_utf8_lossy(v.as_bytes()));
         }
-        let ctx = serde_json::json!({
-            "request": {
-                "method": self.method,
-                "path": self.path,
-                "query": query,
-                "headers": headers,
-                "body": String::from_utf8_lossy(self.body),
-                "json": self.json,
+        MjValue::from(minijinja::value::Serde(Root {
+            request: Request {
+                method: self.method,
+                path: self.path,
+                query,
+                headers,
+                body: String::from_utf8_lossy(self.body),
+                json: self.json,
             },
-            "path": self.path_params,
-            "state": self.state,
-        });
-        MjValue::from(minijinja::value::Serde(ctx))
+            path: &self.path_params,
+            state: &self.state,
+        }))
     }
+}
+
+#[derive(serde::Serialize)]
+struct Root<'a> {
+    request: Request<'a>,
+    path: &'a Map<String, Value>,
+    state: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Request<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: indexmap::IndexMap<&'a str, &'a str>,
+    headers: indexmap::IndexMap<&'a str, std::borrow::Cow<'a, str>>,
+    body: std::borrow::Cow<'a, str>,
+    json: Option<&'a Value>,
 }
 
 /// One line for a MiniJinja error, with its template line when known.
