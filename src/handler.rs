@@ -44,7 +44,11 @@ pub async fn mock(
     };
     let body = match read {
         Ok(body) => body,
-        Err((resp, partial)) => {
+        Err((mut resp, partial)) => {
+            // The rest of a refused body is not read: the connection cannot carry another
+            // request, so it closes after the answer (a chunked body included).
+            resp.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
             state.journal.record(
                 Record::of(req.head(), partial, started).answered(None, resp.status().as_u16()),
             );

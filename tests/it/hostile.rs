@@ -341,12 +341,14 @@ fn bodies_over_the_limit_get_413_with_and_without_expect() {
     assert_eq!(resp.status_line, "HTTP/1.1 413 Payload Too Large");
     assert!(!String::from_utf8_lossy(&resp.bytes).contains("100 Continue"));
 
-    // Chunked, no length declared: refused once the limit is passed.
+    // Chunked, no length declared: refused once the limit is passed, and the connection
+    // (which still holds the unread rest of the body) is closed by the server.
     let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
     let resp = server.raw(&format!(
-        "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunked}"
+        "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{chunked}"
     ));
     assert_eq!(resp.status_line, "HTTP/1.1 413 Payload Too Large");
+    assert_eq!(resp.header("connection"), Some("close"));
 
     // A large body pushed regardless (8 MiB against 1000 bytes): the client reads the 413.
     let mut stream = connect(server.addr);
