@@ -19,6 +19,8 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// Largest request body read, in bytes.
     pub max_body_bytes: usize,
+    /// Time a request's body may take to arrive (`None`: no limit).
+    pub body_timeout: Option<std::time::Duration>,
     /// Bearer token the admin API requires, if any.
     pub admin_token: Option<String>,
 }

@@ -39,6 +39,7 @@ pub async fn mock(
             &req,
             payload.take().expect("payload not taken yet"),
             state.max_body_bytes,
+            state.body_timeout,
         )
         .await
     };
@@ -227,6 +228,7 @@ async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    timeout: Option<std::time::Duration>,
 ) -> Result<Bytes, (HttpResponse, Bytes)> {
     let too_large = || {
         respond::error(
@@ -243,7 +245,27 @@ async fn read_body(
         return Err((too_large(), Bytes::new()));
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    loop {
+        let next = match deadline {
+            None => payload.next().await,
+            Some(at) => match tokio::time::timeout_at(at, payload.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let resp = respond::error(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!(
+                            "request body not complete within {} ms (--body-timeout-ms)",
+                            timeout.unwrap_or_default().as_millis()
+                        ),
+                    );
+                    return Err((resp, body.freeze()));
+                }
+            },
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = match chunk {
             Ok(c) => c,
             Err(err) => {

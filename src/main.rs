@@ -146,6 +146,10 @@ struct ClientLimitArgs {
     /// Milliseconds a client has to send each request head (then 408 and close; 0: no limit).
     #[arg(long, env = "UNDERSTUDY_HEADER_TIMEOUT_MS", default_value_t = limits::DEFAULT_HEADER_TIMEOUT.as_millis() as u64)]
     header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's whole body once its head arrived (then
+    /// 408 and close; 0: no limit).
+    #[arg(long, env = "UNDERSTUDY_BODY_TIMEOUT_MS", default_value_t = server::DEFAULT_BODY_TIMEOUT.as_millis() as u64)]
+    body_timeout_ms: u64,
     /// Most open connections; more wait in the listen backlog until one closes.
     #[arg(long, env = "UNDERSTUDY_MAX_CONNECTIONS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
     max_connections: usize,
@@ -338,6 +342,7 @@ fn apply_limits(config: &mut ServeConfig, args: &ClientLimitArgs) {
     let listener = &mut config.listener;
     listener.header_timeout = Duration::from_millis(args.header_timeout_ms);
     listener.max_connections = args.max_connections;
+    config.body_timeout = Duration::from_millis(args.body_timeout_ms);
     listener.head.max_header_bytes = args.max_header_bytes;
     listener.head.max_uri_bytes = args.max_uri_bytes;
     listener.ws_max_message_bytes = args.ws_max_message_bytes;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 
@@ -15,6 +16,8 @@ use crate::wire::{self, ListenerConfig};
 
 /// Default `--max-body-bytes`: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Default `--body-timeout-ms`: time a client has to send a whole request body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What `understudy serve` needs to run.
 #[derive(Debug, Clone)]
@@ -25,6 +28,9 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     /// Largest request body read, in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a request's whole body, once its head arrived
+    /// (`--body-timeout-ms`; zero: no limit).
+    pub body_timeout: Duration,
     /// Bearer token the admin API requires, if any.
     pub admin_token: Option<String>,
     /// Journal bounds.
@@ -66,6 +72,7 @@ impl ServeConfig {
             handle_signals: false,
             scenario_limits: Default::default(),
             template_fuel: crate::template::FUEL,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -173,6 +180,7 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
         store: store.clone(),
         journal: journal.clone(),
         max_body_bytes: config.max_body_bytes,
+        body_timeout: Some(config.body_timeout).filter(|t| !t.is_zero()),
         admin_token: config.admin_token.clone(),
     });
     let tls = config.tls.as_ref().map(tls::load).transpose()?;

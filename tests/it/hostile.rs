@@ -704,3 +704,27 @@ fn limit_flags_refuse_values_the_parser_cannot_honour() {
         assert!(err.contains(hint), "{flag} {value}: {err}");
     }
 }
+
+#[test]
+fn slow_bodies_are_timed_out_with_408_while_others_are_served() {
+    let dir = scenarios();
+    let server = Server::start_with(dir.path(), &["--body-timeout-ms", "1000"]);
+    // The head arrives at once; the 100-byte body would take 25 s at this pace.
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .expect("write head");
+    let body = [b'z'; 100];
+    let attacker =
+        std::thread::spawn(move || dribble(&mut stream, &body, Duration::from_millis(250)));
+    for _ in 0..5 {
+        assert_serves(&server);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (sent, got) = attacker.join().expect("attacker thread");
+    assert!(sent < body.len(), "sent the whole body ({sent} bytes)");
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 408 Request Timeout"), "{text:?}");
+    assert!(text.contains("--body-timeout-ms"), "{text:?}");
+    assert_serves(&server);
+}
