@@ -29,6 +29,8 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// Parsed once at start: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the scenarios directory (what a bare `understudy` does).
