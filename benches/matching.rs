@@ -38,11 +38,22 @@ fn compile(name: &str, doc: serde_json::Value) -> CompiledScenario {
 
 /// `n` routes `^/api/rN/items/[0-9]+$`, laid out like the peer harness's workload B.
 fn regex_routes(n: usize) -> RouteIndex {
+    routes_like(n, |i| format!("/api/r{i}/items/[0-9]+"))
+}
+
+/// `n` routes whose patterns fix no leading path segment (`^/(api|v2)/rN/items/[0-9]+$`):
+/// the index cannot file them apart, so one `RegexSet` pass over all of them picks the
+/// candidates. The worst case of the index.
+fn unprefixed_routes(n: usize) -> RouteIndex {
+    routes_like(n, |i| format!("/(api|v2)/r{i}/items/[0-9]+"))
+}
+
+fn routes_like(n: usize, path: impl Fn(usize) -> String) -> RouteIndex {
     let routes: Vec<_> = (0..n)
         .map(|i| {
             json!({
                 "id": format!("r{i}"),
-                "request": {"method": "GET", "path": format!("/api/r{i}/items/[0-9]+")},
+                "request": {"method": "GET", "path": path(i)},
                 "response": {"status": 200, "json": {"route": i}}
             })
         })
@@ -68,6 +79,25 @@ fn select(c: &mut Criterion) {
         ] {
             let hit = case != "miss";
             assert_eq!(index.select(&view(path, &headers)).is_some(), hit);
+            group.bench_with_input(BenchmarkId::new(case, n), &path, |b, path| {
+                b.iter(|| black_box(index.select(&view(black_box(path), &headers)).is_some()))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn select_unprefixed(c: &mut Criterion) {
+    let headers = HeaderMap::new();
+    let mut group = c.benchmark_group("select_unprefixed");
+    for n in SIZES {
+        let index = unprefixed_routes(n);
+        let last = format!("/api/r{}/items/7", n - 1);
+        for (case, path) in [("hit_last", last.as_str()), ("miss", "/api/none/items/7")] {
+            assert_eq!(
+                index.select(&view(path, &headers)).is_some(),
+                case != "miss"
+            );
             group.bench_with_input(BenchmarkId::new(case, n), &path, |b, path| {
                 b.iter(|| black_box(index.select(&view(black_box(path), &headers)).is_some()))
             });
@@ -147,5 +177,5 @@ fn template(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, select, near_misses, template);
+criterion_group!(benches, select, select_unprefixed, near_misses, template);
 criterion_main!(benches);

@@ -208,9 +208,12 @@ impl RouteIndex {
                 route.matcher.path.as_ref().map_or("", |re| re.as_str())
             });
             // Each pattern compiled alone already; should the set exceed its size limit,
-            // the node's routes are simply checked one by one.
+            // the node's routes are simply checked one by one. The lazy DFA's cache (grown
+            // only as needed, per worker) must hold the states of one search over thousands
+            // of patterns, or every search starts over: 1.2 ms instead of 13 µs at 10,000.
             if let Ok(set) = regex::RegexSetBuilder::new(patterns)
                 .size_limit(usize::MAX >> 4)
+                .dfa_size_limit(16 << 20)
                 .build()
             {
                 node.set = Some((set, patterned));
