@@ -84,6 +84,7 @@ impl TemplateBuilder {
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_fuel(Some(FUEL));
         // A body ends exactly as written; Jinja's default would drop one trailing newline.
+        #[allow(clippy::expect_used)] // invariant: a constant config with the default delimiters
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
