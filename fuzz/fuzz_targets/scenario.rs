@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(diags) => {
-            assert!(!diags.is_empty(), "a failed load names at least one problem");
+            assert!(
+                !diags.is_empty(),
+                "a failed load names at least one problem"
+            );
             for d in diags {
                 let _ = d.to_string();
             }
