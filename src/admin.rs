@@ -370,7 +370,25 @@ async fn require_token(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// Compares without an early exit, so timing does not reveal the token.
+/// Compares two tokens in time that depends on neither their content nor their lengths:
+/// both are hashed to SHA-256 (fixed 32 bytes, so no early return on a length mismatch) and
+/// the digests are compared with `subtle`'s constant-time equality.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest as _, Sha256};
+    use subtle::ConstantTimeEq as _;
+    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison_accepts_only_the_exact_token() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(constant_time_eq(b"", b""));
+        for wrong in [&b""[..], b"s3cre", b"s3cret ", b"S3cret", b"s3cret\0", b"x"] {
+            assert!(!constant_time_eq(wrong, b"s3cret"), "{wrong:?}");
+        }
+    }
 }

@@ -32,6 +32,7 @@ pub async fn mock(
     // An upgrade request's "body" is the upgraded protocol's stream: never read it here.
     let upgrading = req.headers().contains_key(actix_web::http::header::UPGRADE);
     let mut payload = Some(payload);
+    #[allow(clippy::expect_used)] // invariant: the payload was put in the Option just above
     let read = if upgrading {
         Ok(Bytes::new())
     } else {

@@ -23,6 +23,7 @@ pub use response::default_reason;
 /// The JSON Schema (draft 2020-12) of a scenario file, as pretty-printed JSON.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(model::ScenarioFile);
+    #[allow(clippy::expect_used)] // invariant: a schema is a JSON value with string keys
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
     text.push('\n');
     text

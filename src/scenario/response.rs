@@ -379,6 +379,7 @@ fn compile_body(
         return Some((Bytes::from(text.clone()), Some("text/plain; charset=utf-8")));
     }
     if let Some(value) = &r.json {
+        #[allow(clippy::expect_used)] // invariant: a serde_json::Value always serializes
         let bytes = serde_json::to_vec(value).expect("a JSON value always serializes");
         return Some((Bytes::from(bytes), Some("application/json")));
     }

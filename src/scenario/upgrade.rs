@@ -80,6 +80,7 @@ pub(crate) fn informational(
             );
             continue;
         }
+        #[allow(clippy::expect_used)] // invariant: 100..=199 checked just above
         let status = actix_http::StatusCode::from_u16(info.status).expect("checked range");
         out.extend_from_slice(
             format!(

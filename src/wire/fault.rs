@@ -6,7 +6,7 @@
 //! | `empty_response` | FIN, no bytes |
 //! | `malformed_response` | bytes that are not HTTP (the response body, or a fixed line), then FIN |
 //! | `truncated_body` | status line and headers with the full Content-Length, half the body, FIN |
-//! | `no_response` | nothing, connection held open until the client gives up or the server stops |
+//! | `no_response` | nothing; held open until the client closes its side (then FIN) or the server stops |
 //!
 //! Each connection carries a duplicate of its socket (set up in `on_connect_ext`), which lets
 //! a handler set `SO_LINGER` to zero (RST on close) or write raw bytes past actix's encoder.
@@ -41,6 +41,25 @@ impl ConnSocket {
     fn sock(&self) -> socket2::SockRef<'_> {
         socket2::SockRef::from(self.0.as_ref())
     }
+
+    /// Resolves once the peer has closed (FIN or RST) its side of the connection; looks every
+    /// 200 ms with a non-consuming peek on the (non-blocking) socket, so nothing is read.
+    async fn closed_by_peer(&self) {
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        loop {
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            match self.sock().peek(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 /// The response that carries out `fault`. `head` is the normal response; its status and
@@ -54,9 +73,14 @@ pub async fn respond(
     let conn = req.conn_data::<ConnSocket>();
     match fault {
         Fault::NoResponse => {
-            // Held until the client gives up or the server shuts down (which drops this future).
-            std::future::pending::<()>().await;
-            unreachable!("a pending future never completes")
+            // Held until the client gives up (then closed without a byte, so a client that
+            // times out does not leave the server holding its socket) or the server stops.
+            match conn {
+                Some(conn) => conn.closed_by_peer().await,
+                None => std::future::pending::<()>().await,
+            }
+            head.set_body(Broken::new(1, Bytes::new()))
+                .map_into_boxed_body()
         }
         Fault::ConnectionReset => {
             if let Some(conn) = conn {

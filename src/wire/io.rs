@@ -405,6 +405,8 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
                         }
                     }
                     st.held_release = false;
+                    #[allow(clippy::expect_used)]
+                    // invariant: is_some() checked above, no path in between takes it
                     let bytes = st.held.take().expect("checked");
                     let n = bytes.len().min(buf.remaining());
                     buf.put_slice(&bytes[..n]);

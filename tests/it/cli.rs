@@ -325,3 +325,24 @@ fn serve_logs_one_diagnostic_line_per_problem_in_a_bad_file() {
         "serve and validate report the same problems"
     );
 }
+
+#[test]
+fn serve_binds_loopback_by_default() {
+    // Arrange: no UNDERSTUDY_BIND (run_cli clears UNDERSTUDY_* variables).
+
+    // Act
+    let help = run_cli(["serve", "--help"]);
+
+    // Assert: outside a container only this machine can reach a bare `understudy`
+    // (docs/security.md); the Docker image sets 0.0.0.0:8080 itself.
+    let text = stdout_of(&help);
+    let bind = text
+        .lines()
+        .skip_while(|l| !l.contains("--bind"))
+        .take(3)
+        .collect::<String>();
+    assert!(
+        bind.contains("[default: 127.0.0.1:8080]"),
+        "serve --help, --bind: {bind}"
+    );
+}

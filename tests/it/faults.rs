@@ -415,6 +415,40 @@ async fn no_response_holds_the_connection_silent_while_others_are_served() {
 }
 
 #[tokio::test]
+async fn no_response_closes_the_connection_once_the_client_gives_up() {
+    // Regression (benches/soak.py): a client that gave up on a `no_response` route left the
+    // server holding the connection's sockets until shutdown, two fds per request.
+    // Arrange
+    let (_dir, server) = fault_server();
+    let mut held = send_get(server.addr, "/no_response", HANG_GUARD);
+    let mut buf = [0u8; 64];
+    held.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("set timeout");
+    let silent = held.read(&mut buf);
+
+    // Act: the client gives up and closes its side.
+    held.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    held.set_read_timeout(Some(HANG_GUARD))
+        .expect("set timeout");
+    let (bytes, end) = read_until_end(&mut held);
+
+    // Assert
+    assert!(
+        silent.is_err(),
+        "nothing is sent while the client waits: {silent:?}"
+    );
+    assert!(
+        end.is_ok(),
+        "the server closed its side instead of holding it: {end:?}"
+    );
+    assert!(
+        bytes.is_empty(),
+        "still not a byte: {:?}",
+        String::from_utf8_lossy(&bytes)
+    );
+}
+
+#[tokio::test]
 async fn faulted_requests_are_journaled_with_their_fault_and_status() {
     // Arrange
     let (_dir, server) = fault_server();

@@ -1032,3 +1032,41 @@ async fn render_errors_answer_500_and_the_server_keeps_serving() {
     assert!(dice["error"].is_string(), "{dice:#}");
     assert_eq!(ok, (200, "alive".to_owned()));
 }
+
+#[tokio::test]
+async fn format_filter_with_a_non_ascii_key_from_the_request_is_a_500_not_a_panic() {
+    // Regression (fuzz/template): minijinja 3.1's `format` panics on a non-ASCII `%(key)`;
+    // a template that formats the request body let any client reach that panic.
+    // Arrange
+    let dir = Scenarios::new();
+    dir.write_json(
+        "fmt.json",
+        &json!({
+            "name": "fmt",
+            "routes": [
+                { "id": "fmt", "request": { "path": "/fmt" },
+                  "response": { "status": 200, "template": true,
+                    "body": "{{ request.body | format(a=1) }}" } },
+                { "id": "ok", "request": { "path": "/ok" }, "response": { "status": 200, "body": "alive" } }
+            ]
+        }),
+    );
+    let server = Server::start(dir.path());
+    let http = client();
+
+    // Act
+    let hostile = fetch(http.post(server.url("/fmt")).body("%(\u{e9})s")).await;
+    let ascii = fetch(http.post(server.url("/fmt")).body("a=%(a)s")).await;
+    let ok = fetch(http.get(server.url("/ok"))).await;
+
+    // Assert
+    assert_eq!(hostile.0, 500, "{}", hostile.1);
+    assert!(hostile.1.contains("must be ASCII"), "{}", hostile.1);
+    assert_eq!(ascii, (200, "a=1".to_owned()));
+    assert_eq!(ok, (200, "alive".to_owned()));
+    assert!(
+        !server.logs().iter().any(|l| l.contains("panicked")),
+        "{:#?}",
+        server.logs()
+    );
+}
