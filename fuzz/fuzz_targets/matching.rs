@@ -23,7 +23,7 @@ fn snapshot() -> &'static RouteIndex {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut scenarios = Vec::new();
         for dir in [here.join("../scenarios"), here.join("snapshot")] {
-            for outcome in load_dir(&dir).expect("scenario dir") {
+            for outcome in load_dir(&dir, &Default::default()).expect("scenario dir") {
                 let scenario = outcome.result.expect("bundled scenarios are valid");
                 scenarios.push(Arc::new(scenario));
             }

@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
         canonical,
         Path::new("sub/fuzz.json"),
         Ok(data.to_vec()),
+        &Default::default(),
     );
     match outcome.result {
         Ok(scenario) => {
