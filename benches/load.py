@@ -274,10 +274,10 @@ def main():
         u = med(results[("understudy", load)], "rps")
         ratio = u / c if c else 0.0
         table[load] = {"ceiling_rps": c, "understudy_rps": u, "ratio": ratio}
-        print("| %s | %.0f | %.0f | %.2f | %s | %s |" % (
+        print("| %s | %.0f | %.0f | %.2f | %.3f | %.3f |" % (
             load, c, u, ratio,
-            med(results[("understudy", load)], "p50_ms"),
-            med(results[("understudy", load)], "p99_ms")))
+            med(results[("understudy", load)], "p50_ms") or 0.0,
+            med(results[("understudy", load)], "p99_ms") or 0.0))
     print()
     print("| server | scenarios | start-up ms | idle RSS MiB | peak RSS MiB |")
     print("|---|---|---:|---:|---:|")
