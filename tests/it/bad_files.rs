@@ -378,18 +378,9 @@ async fn limit_flags_and_env_twins_change_the_limits_for_serve_and_validate() {
         ],
     );
     let defaults = validate_in(dir.path(), ".", &[]);
-    let mut cmd = understudy();
+    let mut cmd = crate::util::serve_command(dir.path());
     cmd.env("UNDERSTUDY_MAX_ROUTES_PER_FILE", "2")
-        .env("UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", "1000")
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--watch",
-            "off",
-            "--scenarios",
-        ])
-        .arg(dir.path());
+        .env("UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", "1000");
     let server = Server::spawn(cmd);
     let small = get(server.url("/small")).await;
     let r0 = get(server.url("/r0")).await;

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::util::{Scenarios, Server, client, parse_raw, run_cli, understudy};
+use crate::util::{Scenarios, Server, client, parse_raw, run_cli};
 
 /// A hang guard for reads that should finish (not a timing assertion).
 const HANG_GUARD: Duration = Duration::from_secs(30);
@@ -1035,17 +1035,8 @@ struct TlsServer(Server);
 impl TlsServer {
     /// `serve --bind 127.0.0.1:0 --watch off --scenarios DIR` + `extra`, over TLS.
     fn start(dir: &Path, extra: &[&OsStr]) -> TlsServer {
-        let mut cmd = understudy();
-        cmd.args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--watch",
-            "off",
-            "--scenarios",
-        ])
-        .arg(dir)
-        .args(extra);
+        let mut cmd = crate::util::serve_command(dir);
+        cmd.args(extra);
         TlsServer(Server::spawn(cmd))
     }
 

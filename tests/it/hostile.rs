@@ -285,17 +285,8 @@ fn default_header_limit_refuses_70_kib_of_headers() {
 fn long_request_targets_get_414_and_the_connection_closes() {
     let dir = scenarios();
     // Through the env twin of `--max-uri-bytes`.
-    let mut cmd = crate::util::understudy();
-    cmd.args([
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--watch",
-        "off",
-        "--scenarios",
-    ])
-    .arg(dir.path())
-    .env("UNDERSTUDY_MAX_URI_BYTES", "1024");
+    let mut cmd = crate::util::serve_command(dir.path());
+    cmd.env("UNDERSTUDY_MAX_URI_BYTES", "1024");
     let server = Server::spawn(cmd);
     let resp = server.raw(&format!(
         "GET /hello?q={} HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -73,6 +73,22 @@ pub fn pretty(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).expect("serialize JSON")
 }
 
+/// `understudy serve` on `dir`, a free loopback port and no file watching; add flags or
+/// environment, then [`Server::spawn`] it.
+pub fn serve_command(dir: &Path) -> Command {
+    let mut cmd = understudy();
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--watch",
+        "off",
+        "--scenarios",
+    ])
+    .arg(dir);
+    cmd
+}
+
 /// A `Command` for the compiled binary with a clean environment: no inherited
 /// `UNDERSTUDY_*` settings and an `info` log level (the `listening on` line is an info log).
 pub fn understudy() -> Command {
@@ -117,17 +133,8 @@ impl Server {
 
     /// Like [`Server::start`] with extra flags appended.
     pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
-        let mut cmd = understudy();
-        cmd.args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--watch",
-            "off",
-            "--scenarios",
-        ])
-        .arg(dir)
-        .args(extra);
+        let mut cmd = serve_command(dir);
+        cmd.args(extra);
         Server::spawn(cmd)
     }
 
