@@ -260,7 +260,7 @@ test('a bad scenario is refused with 400 and its errors', async () => {
   });
 
   assert.equal(status, 400);
-  assert.deepEqual(body.errors, ['routes[0].response.status: expected a status from 100 to 599, found 700']);
+  assert.deepEqual(body.errors, ['routes[0].response.status: expected an integer status code from 100 to 599, found 700']);
 });
 
 test('admin calls without the token get 401', async () => {
