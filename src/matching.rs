@@ -288,17 +288,28 @@ impl RouteIndex {
         out
     }
 
+    /// The routes whose matchers `req` passes (the state aside), in answer order, with
+    /// their scenario.
+    fn matching<'s>(
+        &'s self,
+        req: &RequestView<'_>,
+    ) -> impl Iterator<Item = (&'s Arc<CompiledScenario>, &'s CompiledRoute)> {
+        self.candidates(req.path)
+            .into_iter()
+            .filter_map(move |candidate| {
+                let slot = self.order[candidate.pos];
+                let scenario = &self.scenarios[slot.scenario];
+                let route = &scenario.routes[slot.route];
+                matches_with(&route.matcher, req, candidate.path_matched)
+                    .then_some((scenario, route))
+            })
+    }
+
     /// The first route, in answer order, that matches every matcher and the scenario's
     /// state, with the answer it gives. Taking the answer advances the route's script and
     /// applies its `setState`, atomically with the state check.
     pub fn select(&self, req: &RequestView<'_>) -> Option<Selection<'_>> {
-        for candidate in self.candidates(req.path) {
-            let slot = self.order[candidate.pos];
-            let scenario = &self.scenarios[slot.scenario];
-            let route = &scenario.routes[slot.route];
-            if !matches_with(&route.matcher, req, candidate.path_matched) {
-                continue;
-            }
+        for (scenario, route) in self.matching(req) {
             let state = &scenario.state;
             let taken = if route.is_stateful() {
                 state.with_locked(|current| {
@@ -334,13 +345,7 @@ impl RouteIndex {
     /// The route `select` would pick, without taking its answer (no script advance, no
     /// state change): the `Expect: 100-continue` decision, made on the head alone.
     pub fn peek(&self, req: &RequestView<'_>) -> Option<&CompiledRoute> {
-        for candidate in self.candidates(req.path) {
-            let slot = self.order[candidate.pos];
-            let scenario = &self.scenarios[slot.scenario];
-            let route = &scenario.routes[slot.route];
-            if !matches_with(&route.matcher, req, candidate.path_matched) {
-                continue;
-            }
+        for (scenario, route) in self.matching(req) {
             if let Some(allowed) = &route.when_state
                 && !allowed.contains(&scenario.state.get())
             {
