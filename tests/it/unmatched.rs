@@ -217,3 +217,58 @@ async fn near_miss_route_names_use_default_ids_and_names() {
     assert_eq!(status, 404);
     assert_eq!(near_miss_routes(&body), vec!["billing/0", "billing/1"]);
 }
+
+/// Unmatched requests are logged one line each up to 20 a second; the rest of that second
+/// are counted in one line, written when the next unmatched request comes. Every request is
+/// accounted for, one way or the other.
+#[tokio::test]
+async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
+    let dir = Scenarios::new();
+    dir.write_json("a.json", &one_route("/known", "hi"));
+    let server = Server::start(dir.path());
+    let http = client();
+    // A burst far above 20 a second: whatever second boundaries it straddles, one second
+    // gets more than 20 of them.
+    for _ in 0..100 {
+        let resp = http
+            .get(server.url("/nowhere"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 404);
+    }
+    // The next unmatched request, a second later, writes the count of the last burst second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let resp = http
+        .get(server.url("/nowhere"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 404);
+
+    let tally = |logs: &[String]| {
+        let lines = logs
+            .iter()
+            .filter(|l| l.contains("no route matched"))
+            .count();
+        let counted: usize = logs
+            .iter()
+            .filter_map(|l| {
+                let (before, _) = l.split_once(" more requests matched no route")?;
+                before.rsplit(' ').next()?.parse::<usize>().ok()
+            })
+            .sum();
+        (lines, counted)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let (lines, counted) = loop {
+        let (lines, counted) = tally(&server.logs());
+        if lines + counted >= 101 || std::time::Instant::now() > deadline {
+            break (lines, counted);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(lines + counted, 101, "{lines} lines + {counted} counted");
+    assert!(counted > 0, "nothing was counted: {lines} lines");
+    assert!(lines <= 61, "{lines} one-line entries for 101 requests");
+}
