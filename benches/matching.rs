@@ -10,12 +10,12 @@ use std::sync::Arc;
 use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
+use understudy::http::respond::render_template;
 use understudy::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex};
-use understudy::respond::render_template;
 use understudy::scenario::CompiledScenario;
 use understudy::scenario::compile::Origin;
 use understudy::scenario::load::compile_source;
-use understudy::template::Context;
+use understudy::scenario::template::Context;
 
 const SIZES: [usize; 3] = [10, 500, 10_000];
 

@@ -5,8 +5,7 @@
 //! - [`scenario`]: the file format (serde model), validation and compilation, diagnostics.
 //! - [`matching`]: the route index and near-miss reports.
 //! - [`store`]: the current snapshot of compiled scenarios, swapped atomically.
-//! - [`respond`]: compiled answers → HTTP responses.
-//! - `handler`, `admin`, `app`: the actix-web application.
+//! - [`http`]: how a request is answered: the catch-all handler, responding, upgrades, the admin API.
 //! - [`watch`]: hot reload (native events or polling), off the request path.
 //! - [`wire`]: the actix-server/actix-http assembly around it.
 //! - [`server`]: start a server from a [`ServeConfig`].
@@ -15,20 +14,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod admin;
-pub mod app;
 mod embed;
-mod handler;
+pub mod http;
 pub mod journal;
 pub mod matching;
-pub mod respond;
 pub mod scenario;
 pub mod server;
 pub mod state;
 pub mod store;
-pub mod template;
 pub mod watch;
-pub mod websocket;
 pub mod wire;
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::journal::{Journal, JournalLimits};
 use crate::store::{Source, Store};
 use crate::watch::{self, WatchHandle, WatchMode};
@@ -71,7 +71,7 @@ impl ServeConfig {
             listener: ListenerConfig::default(),
             handle_signals: false,
             scenario_limits: Default::default(),
-            template_fuel: crate::template::FUEL,
+            template_fuel: crate::scenario::template::FUEL,
             body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
@@ -120,7 +120,7 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
-    crate::template::set_fuel(config.template_fuel);
+    crate::scenario::template::set_fuel(config.template_fuel);
     let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(config.scenario_limits));
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),

@@ -179,7 +179,7 @@ pub struct CompiledResponse {
     /// The body bytes (empty when there is none).
     pub body: Bytes,
     /// Templates for headers and body (`template: true`).
-    pub template: Option<std::sync::Arc<crate::template::ResponseTemplate>>,
+    pub template: Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>>,
     /// Delay before the head is sent.
     pub delay: Option<Delay>,
     /// Dribble the body: chunk size in bytes and the pause between chunks.

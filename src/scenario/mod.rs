@@ -14,6 +14,7 @@ pub mod load;
 mod messages;
 pub mod model;
 mod response;
+pub mod template;
 pub mod upgrade;
 
 pub use compiled::{CompiledResponse, CompiledRoute, CompiledScenario};

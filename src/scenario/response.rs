@@ -127,8 +127,8 @@ fn compile_template(
     cx: &mut Ctx<'_>,
     r: &model::Response,
     at: &JsonPath,
-) -> Option<std::sync::Arc<crate::template::ResponseTemplate>> {
-    use crate::template::{BodyTemplate, TemplateBuilder};
+) -> Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>> {
+    use crate::scenario::template::{BodyTemplate, TemplateBuilder};
     let before = cx.diags.len();
     let mut builder = TemplateBuilder::new();
     let mut headers = Vec::new();

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::compile::Ctx;
 use super::diag::JsonPath;
 use super::model;
-use crate::template::TemplateBuilder;
+use crate::scenario::template::TemplateBuilder;
 
 /// A compiled WebSocket script.
 pub struct WsScript {
@@ -22,7 +22,7 @@ pub struct WsScript {
     /// Echo text (and binary) messages no rule matched.
     pub echo: bool,
     /// Templates of text actions (context: `message` and the match's named groups).
-    pub templates: Arc<crate::template::ResponseTemplate>,
+    pub templates: Arc<crate::scenario::template::ResponseTemplate>,
 }
 
 impl std::fmt::Debug for WsScript {

@@ -22,10 +22,10 @@ use actix_web::web;
 
 use super::io::ConnControl;
 use super::limits::HeadLimits;
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::http::respond;
 use crate::journal::Record;
 use crate::matching::RequestView;
-use crate::respond;
 use crate::scenario::compiled::ExpectRule;
 
 /// Decides what happens to a request that asked for `100 Continue`.
@@ -117,7 +117,7 @@ fn reject(
         .into();
     };
     let answer = selected.response;
-    let ctx = crate::template::Context {
+    let ctx = crate::scenario::template::Context {
         method: view.method,
         path: view.path,
         query: view.query(),

@@ -26,9 +26,9 @@ use actix_web::web;
 use bytes::Bytes;
 
 use super::io::{Busy, ConnControl};
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::http::respond;
 use crate::journal::Record;
-use crate::respond;
 
 /// Default `--header-timeout-ms`: time a client has to send a complete request head.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);

@@ -17,7 +17,7 @@ use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
 use actix_web::dev::AppConfig;
 use actix_web::web;
 
-use crate::app::{self, AppState};
+use crate::http::{self as app, AppState};
 
 pub mod body;
 pub mod expect;
@@ -56,7 +56,7 @@ impl Default for ListenerConfig {
             header_timeout: limits::DEFAULT_HEADER_TIMEOUT,
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
             head: limits::HeadLimits::default(),
-            ws_max_message_bytes: crate::websocket::DEFAULT_MAX_MESSAGE,
+            ws_max_message_bytes: crate::http::upgrade::DEFAULT_MAX_MESSAGE,
         }
     }
 }
@@ -169,8 +169,9 @@ fn http_service<T>(
 where
     T: RawSocket + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    let app = app::build(state.clone())
-        .app_data(crate::websocket::MessageLimit(conn.ws_max_message_bytes));
+    let app = app::build(state.clone()).app_data(crate::http::upgrade::MessageLimit(
+        conn.ws_max_message_bytes,
+    ));
     let expect_state = state.clone();
     HttpService::build()
         // The first head of a connection (and a silent new connection); the seam in `io`

@@ -17,9 +17,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::http::respond;
 use crate::journal::Filter;
-use crate::respond;
 use crate::scenario::Diagnostic;
 use crate::scenario::compile::compile_request_matcher;
 use crate::store::{Deleted, ScenarioInfo};

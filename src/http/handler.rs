@@ -12,13 +12,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 
-use crate::app::AppState;
+use crate::http::AppState;
+use crate::http::respond;
+use crate::http::upgrade;
 use crate::journal::Record;
 use crate::matching::{NEAR_MISS_LIMIT, RequestView};
-use crate::respond;
+use crate::scenario::template::Context;
 use crate::scenario::upgrade::Switch;
-use crate::template::Context;
-use crate::websocket;
 use crate::wire::fault;
 use crate::wire::io::ConnControl;
 
@@ -171,8 +171,8 @@ fn switch_protocols(
 ) -> HttpResponse {
     match switch {
         Switch::WebSocket(script) => match payload {
-            Some(payload) if websocket::is_upgrade(req) => {
-                let mut resp = websocket::start(req, payload, script.clone());
+            Some(payload) if upgrade::is_upgrade(req) => {
+                let mut resp = upgrade::start(req, payload, script.clone());
                 for (name, value) in answer.headers.iter().chain(rendered) {
                     if name != actix_web::http::header::CONTENT_TYPE {
                         resp.headers_mut().append(name.clone(), value.clone());
@@ -180,7 +180,7 @@ fn switch_protocols(
                 }
                 resp
             }
-            _ => websocket::upgrade_required("websocket"),
+            _ => upgrade::upgrade_required("websocket"),
         },
         Switch::Raw(protocol) => {
             let asked = req
@@ -194,7 +194,7 @@ fn switch_protocols(
                 });
             let ctl = req.conn_data::<ConnControl>();
             let (true, Some(ctl)) = (asked, ctl) else {
-                return websocket::upgrade_required(protocol);
+                return upgrade::upgrade_required(protocol);
             };
             let mut builder = respond::head(answer, rendered);
             builder.upgrade(protocol.as_str());

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::matching::NearMiss;
 use crate::scenario::CompiledResponse;
-use crate::template::{BodyTemplate, Context};
+use crate::scenario::template::{BodyTemplate, Context};
 use crate::wire::body::Dribble;
 
 /// Header marking understudy's own 404 for a request no route matched.

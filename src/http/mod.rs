@@ -9,7 +9,10 @@ use actix_web::{App, web};
 
 use crate::journal::Journal;
 use crate::store::Store;
-use crate::{admin, handler};
+pub mod admin;
+mod handler;
+pub mod respond;
+pub mod upgrade;
 
 /// State shared by every worker.
 pub struct AppState {
