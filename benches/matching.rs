@@ -59,7 +59,9 @@ fn routes_like(n: usize, path: impl Fn(usize) -> String) -> RouteIndex {
         })
         .collect();
     let scenario = compile("bench", json!({"name": "bench", "routes": routes}));
-    RouteIndex::new(vec![Arc::new(scenario)])
+    RouteIndex::new(vec![Arc::new(understudy::state::LiveScenario::new(
+        scenario,
+    ))])
 }
 
 fn view<'a>(path: &'a str, headers: &'a HeaderMap) -> RequestView<'a> {

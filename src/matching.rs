@@ -18,9 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::scenario::compiled::{
-    CompiledResponse, CompiledRoute, CompiledScenario, RequestMatcher,
-};
+use crate::scenario::compiled::{CompiledResponse, CompiledRoute, RequestMatcher};
+use crate::state::LiveScenario;
 
 /// How many near misses an unmatched request reports.
 pub const NEAR_MISS_LIMIT: usize = 5;
@@ -101,7 +100,7 @@ pub struct NearMiss {
 /// The route chosen for a request and the answer it gives.
 pub struct Selection<'a> {
     /// The route's scenario.
-    pub scenario: &'a Arc<CompiledScenario>,
+    pub scenario: &'a Arc<LiveScenario>,
     /// The route.
     pub route: &'a CompiledRoute,
     /// The answer (for a script, the step this request got).
@@ -118,7 +117,7 @@ pub struct Selection<'a> {
 /// match its path. The cost of a request therefore follows the length of its path and the
 /// number of routes that share its prefix, not the number of routes loaded.
 pub struct RouteIndex {
-    scenarios: Vec<Arc<CompiledScenario>>,
+    scenarios: Vec<Arc<LiveScenario>>,
     order: Vec<Slot>,
     trie: Vec<Node>,
     /// `filed[pos]`: the node answer position `pos` is filed under.
@@ -151,7 +150,7 @@ struct Candidate {
 
 impl RouteIndex {
     /// Orders the routes of `scenarios` and files them by literal path prefix.
-    pub fn new(scenarios: Vec<Arc<CompiledScenario>>) -> Self {
+    pub fn new(scenarios: Vec<Arc<LiveScenario>>) -> Self {
         let mut order: Vec<Slot> = scenarios
             .iter()
             .enumerate()
@@ -228,7 +227,7 @@ impl RouteIndex {
     }
 
     /// The scenarios in the snapshot.
-    pub fn scenarios(&self) -> &[Arc<CompiledScenario>] {
+    pub fn scenarios(&self) -> &[Arc<LiveScenario>] {
         &self.scenarios
     }
 
@@ -293,7 +292,7 @@ impl RouteIndex {
     fn matching<'s>(
         &'s self,
         req: &RequestView<'_>,
-    ) -> impl Iterator<Item = (&'s Arc<CompiledScenario>, &'s CompiledRoute)> {
+    ) -> impl Iterator<Item = (&'s Arc<LiveScenario>, &'s CompiledRoute)> {
         self.candidates(req.path)
             .into_iter()
             .filter_map(move |candidate| {
@@ -444,7 +443,7 @@ impl RouteIndex {
 }
 
 fn route_at<'s>(
-    scenarios: &'s [Arc<CompiledScenario>],
+    scenarios: &'s [Arc<LiveScenario>],
     order: &[Slot],
     pos: usize,
 ) -> &'s CompiledRoute {
@@ -724,7 +723,7 @@ mod tests {
             limits: Default::default(),
         };
         let scenario = crate::scenario::load::compile_source(&origin).expect("compiles");
-        let index = RouteIndex::new(vec![Arc::new(scenario)]);
+        let index = RouteIndex::new(vec![Arc::new(crate::state::LiveScenario::new(scenario))]);
         let headers = HeaderMap::new();
         let paths = [
             "/api/users/42",

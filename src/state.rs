@@ -1,14 +1,43 @@
 //! Per-scenario runtime state: the current state name and each route's sequence position.
 //!
-//! A scenario's state lives beside its compiled routes and shares their lifetime: when the
+//! A scenario's state lives beside its compiled routes ([`LiveScenario`]) and shares their lifetime: when the
 //! scenario's file changes (or it is replaced through the admin API) the new version starts
 //! from its initial state, while scenarios that did not change keep theirs across snapshot
 //! swaps. State reads and writes are short critical sections; nothing sleeps under the lock.
 
+use std::ops::Deref;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::scenario::compiled::{AfterLast, Answers, CompiledResponse, CompiledRoute};
+use crate::scenario::compiled::{
+    AfterLast, Answers, CompiledResponse, CompiledRoute, CompiledScenario,
+};
+
+/// A compiled scenario and its runtime state: what a snapshot serves. The compiled part never
+/// changes; the state moves as requests are answered. A new version of the scenario (its file
+/// changed, or it was put again) is a new `LiveScenario` starting from its initial state.
+#[derive(Debug)]
+pub struct LiveScenario {
+    compiled: CompiledScenario,
+    /// The current state and sequence positions.
+    pub state: ScenarioState,
+}
+
+impl LiveScenario {
+    /// `compiled` in its initial state, every sequence at its start.
+    pub fn new(compiled: CompiledScenario) -> Self {
+        let state = ScenarioState::new(&compiled.initial_state, compiled.routes.len());
+        LiveScenario { compiled, state }
+    }
+}
+
+impl Deref for LiveScenario {
+    type Target = CompiledScenario;
+
+    fn deref(&self) -> &CompiledScenario {
+        &self.compiled
+    }
+}
 
 /// Mutable state of one loaded scenario.
 #[derive(Debug)]

@@ -22,6 +22,7 @@ use crate::scenario::load::{
     Limits, compile_source, content_hash, load_bytes, read_scenario, scan,
 };
 use crate::scenario::{CompiledScenario, Diagnostic};
+use crate::state::LiveScenario;
 
 /// Everything a request needs, frozen.
 pub struct Snapshot {
@@ -31,7 +32,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A snapshot serving `scenarios`.
-    pub fn new(scenarios: Vec<Arc<CompiledScenario>>) -> Self {
+    pub fn new(scenarios: Vec<Arc<LiveScenario>>) -> Self {
         Snapshot {
             index: RouteIndex::new(scenarios),
         }
@@ -57,7 +58,7 @@ pub struct FileStatus {
     /// The file relative to the scenarios directory.
     pub relative: PathBuf,
     /// The version that serves, if any version of the file ever loaded.
-    pub serving: Option<Arc<CompiledScenario>>,
+    pub serving: Option<Arc<LiveScenario>>,
     /// Problems of the current version on disk (empty when it loaded).
     pub errors: Vec<Diagnostic>,
     /// When the serving version was loaded.
@@ -100,7 +101,7 @@ impl FileChange {
     fn describe(before: Option<&FileStatus>, after: &FileStatus) -> Self {
         let old = before.and_then(|b| b.serving.as_ref());
         let (added, removed, changed) = match (&after.serving, after.errors.is_empty()) {
-            (Some(new), true) => route_diff(old.map(|o| o.as_ref()), new),
+            (Some(new), true) => route_diff(old.map(|o| &***o), new),
             _ => (0, 0, 0),
         };
         let kind = if !after.errors.is_empty() {
@@ -235,7 +236,7 @@ fn check_unique_names(files: &mut [FileStatus], fresh: &[usize]) {
 #[derive(Debug, Clone)]
 pub struct ApiScenario {
     /// The compiled scenario.
-    pub scenario: Arc<CompiledScenario>,
+    pub scenario: Arc<LiveScenario>,
     /// When it was put.
     pub loaded_at: SystemTime,
 }
@@ -248,7 +249,7 @@ pub struct ScenarioInfo {
     /// The file, relative to the scenarios directory (`None` for API scenarios).
     pub file: Option<PathBuf>,
     /// The serving version, if any.
-    pub scenario: Option<Arc<CompiledScenario>>,
+    pub scenario: Option<Arc<LiveScenario>>,
     /// Problems of the current file version.
     pub errors: Vec<Diagnostic>,
     /// When the serving version was loaded.
@@ -404,7 +405,7 @@ impl Store {
                 Ok(scenario) => FileStatus {
                     display,
                     relative,
-                    serving: Some(Arc::new(scenario)),
+                    serving: Some(Arc::new(LiveScenario::new(scenario))),
                     errors: Vec::new(),
                     loaded_at: Some(now),
                     hash,
@@ -468,7 +469,7 @@ impl Store {
         &self,
         name: &str,
         text: &str,
-    ) -> Result<(bool, Arc<CompiledScenario>), Vec<Diagnostic>> {
+    ) -> Result<(bool, Arc<LiveScenario>), Vec<Diagnostic>> {
         let display = PathBuf::from(format!("<admin:{name}>"));
         let at_name = |message: String| Diagnostic {
             file: display.clone(),
@@ -503,7 +504,7 @@ impl Store {
                 scenario.name
             ))]);
         }
-        let scenario = Arc::new(scenario);
+        let scenario = Arc::new(LiveScenario::new(scenario));
         let mut inner = self.lock();
         let entry = ApiScenario {
             scenario: scenario.clone(),
@@ -545,7 +546,7 @@ impl Store {
     }
 
     /// The serving scenario called `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<CompiledScenario>> {
+    pub fn get(&self, name: &str) -> Option<Arc<LiveScenario>> {
         self.snapshot()
             .index
             .scenarios()
@@ -594,7 +595,7 @@ impl Store {
     }
 
     fn publish(&self, inner: &Inner) {
-        let mut scenarios: Vec<Arc<CompiledScenario>> = inner
+        let mut scenarios: Vec<Arc<LiveScenario>> = inner
             .files
             .iter()
             .filter(|f| !inner.hidden.contains_key(&f.relative))

@@ -25,7 +25,7 @@ fn snapshot() -> &'static RouteIndex {
         for dir in [here.join("../scenarios"), here.join("snapshot")] {
             for outcome in load_dir(&dir, &Default::default()).expect("scenario dir") {
                 let scenario = outcome.result.expect("bundled scenarios are valid");
-                scenarios.push(Arc::new(scenario));
+                scenarios.push(Arc::new(understudy::state::LiveScenario::new(scenario)));
             }
         }
         RouteIndex::new(scenarios)

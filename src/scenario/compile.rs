@@ -225,7 +225,6 @@ pub fn compile(
         warnings.sort_by_key(|d| (d.line, d.column));
         Ok(CompiledScenario {
             warnings,
-            state: crate::state::ScenarioState::new(&initial_state, routes.len()),
             name,
             description: file.description.clone(),
             file: origin.relative.clone(),

@@ -30,8 +30,6 @@ pub struct CompiledScenario {
     pub routes: Vec<CompiledRoute>,
     /// The document as written, for the admin API.
     pub source: serde_json::Value,
-    /// Runtime state (current state, sequence positions); reset when the scenario is replaced.
-    pub state: crate::state::ScenarioState,
     /// Things that load but are probably mistakes (`FILE:LINE:COL: at PATH: warning: …`).
     pub warnings: Vec<Diagnostic>,
 }
