@@ -6,6 +6,7 @@
 //! oldest entries go and `evicted` counts them: nothing grows without bound, and nothing is
 //! dropped without a trace.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,10 +15,11 @@ use std::time::{Duration, SystemTime};
 use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use base64::Engine as _;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::matching::{NearMiss, RequestView};
-use crate::scenario::compiled::RequestMatcher;
+use crate::scenario::compiled::{Fault, RequestMatcher};
 
 /// Journal bounds.
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +61,8 @@ pub struct Record {
     pub duration: Duration,
     /// Near misses, for unmatched requests.
     pub near_misses: Vec<NearMiss>,
-    /// The wire fault the answer was, if any (`connection_reset`, …).
-    pub fault: Option<String>,
+    /// The wire fault the answer was, if any.
+    pub fault: Option<Fault>,
 }
 
 impl Record {
@@ -72,29 +74,6 @@ impl Record {
     /// The raw query string (without `?`; empty when there is none).
     pub fn query(&self) -> &str {
         self.uri.query().unwrap_or("")
-    }
-
-    /// A record of the request described by `head` whose body was `body`, not answered yet
-    /// (no route, status 0).
-    pub fn of(head: &actix_http::RequestHead, body: Bytes, started: std::time::Instant) -> Self {
-        Record {
-            method: head.method.clone(),
-            uri: head.uri.clone(),
-            headers: header_list(&head.headers),
-            body,
-            route: None,
-            status: 0,
-            duration: started.elapsed(),
-            near_misses: Vec::new(),
-            fault: None,
-        }
-    }
-
-    /// The answer: the route that gave it (if any) and its status.
-    pub fn answered(mut self, route: Option<Arc<str>>, status: u16) -> Self {
-        self.route = route;
-        self.status = status;
-        self
     }
 }
 
@@ -277,9 +256,45 @@ fn entry_size(r: &Record) -> usize {
         + r.route.as_ref().map_or(0, |r| r.len())
 }
 
+/// The contract's JSON form of a journal entry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryJson<'a> {
+    /// Increasing id.
+    pub id: u64,
+    /// When it was recorded (RFC 3339, milliseconds).
+    pub time: String,
+    /// Method as sent.
+    pub method: &'a str,
+    /// Path as sent.
+    pub path: &'a str,
+    /// Decoded query parameters; a repeated name has an array of values.
+    pub query: Map<String, Value>,
+    /// Headers (lower-case names); a repeated name has an array of values.
+    pub headers: Map<String, Value>,
+    /// The body: text, or base64 when it is not UTF-8.
+    pub body: Cow<'a, str>,
+    /// `utf8` or `base64`.
+    pub body_encoding: &'static str,
+    /// Whether the body was cut to the per-entry limit.
+    pub body_truncated: bool,
+    /// `scenario/id` of the route that answered, `null` when none matched.
+    pub route: Option<&'a str>,
+    /// Status sent.
+    pub status: u16,
+    /// Milliseconds from the request reaching understudy to the answer (µs precision).
+    pub duration_ms: f64,
+    /// The wire fault the answer was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// For the unmatched listing: the routes closest to matching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_misses: Option<&'a [NearMiss]>,
+}
+
 impl Entry {
     /// The contract's JSON form; `with_near_misses` adds `nearMisses` (unmatched listing).
-    pub fn to_json(&self, with_near_misses: bool) -> Value {
+    pub fn json(&self, with_near_misses: bool) -> EntryJson<'_> {
         let r = &self.record;
         let mut query = Map::new();
         for (k, v) in form_urlencoded::parse(r.query().as_bytes()) {
@@ -293,34 +308,29 @@ impl Entry {
                 String::from_utf8_lossy(v.as_bytes()).into_owned(),
             );
         }
-        let (body, encoding) = match std::str::from_utf8(&r.body) {
-            Ok(text) => (text.to_owned(), "utf8"),
+        let (body, body_encoding) = match std::str::from_utf8(&r.body) {
+            Ok(text) => (Cow::Borrowed(text), "utf8"),
             Err(_) => (
-                base64::engine::general_purpose::STANDARD.encode(&r.body),
+                Cow::Owned(base64::engine::general_purpose::STANDARD.encode(&r.body)),
                 "base64",
             ),
         };
-        let mut out = json!({
-            "id": self.id,
-            "time": humantime::format_rfc3339_millis(self.time).to_string(),
-            "method": r.method.as_str(),
-            "path": r.path(),
-            "query": query,
-            "headers": headers,
-            "body": body,
-            "bodyEncoding": encoding,
-            "bodyTruncated": self.body_truncated,
-            "route": r.route,
-            "status": r.status,
-            "durationMs": (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-        });
-        if let Some(fault) = &r.fault {
-            out["fault"] = json!(fault);
+        EntryJson {
+            id: self.id,
+            time: humantime::format_rfc3339_millis(self.time).to_string(),
+            method: r.method.as_str(),
+            path: r.path(),
+            query,
+            headers,
+            body,
+            body_encoding,
+            body_truncated: self.body_truncated,
+            route: r.route.as_deref(),
+            status: r.status,
+            duration_ms: (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+            fault: r.fault,
+            near_misses: with_near_misses.then_some(r.near_misses.as_slice()),
         }
-        if with_near_misses {
-            out["nearMisses"] = json!(r.near_misses);
-        }
-        out
     }
 }
 

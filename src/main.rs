@@ -162,7 +162,7 @@ struct ClientLimitArgs {
     #[arg(long, env = "UNDERSTUDY_MAX_URI_BYTES", default_value_t = limits::DEFAULT_MAX_URI_BYTES, value_parser = uri_bytes)]
     max_uri_bytes: usize,
     /// Largest WebSocket message from a client, in bytes (larger closes with 1009).
-    #[arg(long, env = "UNDERSTUDY_WS_MAX_MESSAGE_BYTES", default_value_t = understudy::http::upgrade::DEFAULT_MAX_MESSAGE, value_parser = at_least_one)]
+    #[arg(long, env = "UNDERSTUDY_WS_MAX_MESSAGE_BYTES", default_value_t = understudy::wire::limits::DEFAULT_WS_MAX_MESSAGE_BYTES, value_parser = at_least_one)]
     ws_max_message_bytes: usize,
     /// Fuel per template render: a template that runs out fails with a 500.
     #[arg(long, env = "UNDERSTUDY_TEMPLATE_FUEL", default_value_t = understudy::scenario::template::FUEL, value_parser = clap::value_parser!(u64).range(1..))]

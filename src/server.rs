@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use crate::http::AppState;
+use crate::http::{self, AppState};
 use crate::journal::{Journal, JournalLimits};
 use crate::store::{Source, Store};
 use crate::watch::{self, WatchHandle, WatchMode};
@@ -182,6 +182,8 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
         max_body_bytes: config.max_body_bytes,
         body_timeout: Some(config.body_timeout).filter(|t| !t.is_zero()),
         admin_token: config.admin_token.clone(),
+        head_limits: config.listener.head,
+        ws_max_message_bytes: config.listener.ws_max_message_bytes,
     });
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {
@@ -197,12 +199,14 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
             t.cert_path.display()
         );
     }
+    let app_state = state.clone();
     let server = wire::serve(
         listener,
-        state,
         &config.listener,
         config.handle_signals,
         tls.map(|t| t.config),
+        move || http::service(app_state.clone()),
+        http::expect(state),
     )
     .map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!("listening on {scheme}://{addr}");

@@ -15,9 +15,8 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use crate::http::AppState;
+use super::{AppState, json};
 use crate::http::respond;
 use crate::journal::Filter;
 use crate::scenario::Diagnostic;
@@ -58,23 +57,19 @@ pub fn scope() -> actix_web::Scope<
 /// `GET /__admin/health`.
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let snapshot = state.store.snapshot();
-    HttpResponse::Ok().json(json!({
-        "status": "ok",
-        "scenarios": snapshot.index.scenarios().len(),
-        "routes": snapshot.index.len(),
-        "errors": state.store.error_count(),
-    }))
+    HttpResponse::Ok().json(json::Health {
+        status: "ok",
+        scenarios: snapshot.index.scenarios().len(),
+        routes: snapshot.index.len(),
+        errors: state.store.error_count(),
+    })
 }
 
 /// `GET /__admin/scenarios`.
 async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
-    let list: Vec<Value> = state
-        .store
-        .list()
-        .iter()
-        .map(|i| scenario_json(i, false))
-        .collect();
-    HttpResponse::Ok().json(list)
+    let list = state.store.list();
+    let shown: Vec<json::Scenario<'_>> = list.iter().map(|i| scenario_json(i, false)).collect();
+    HttpResponse::Ok().json(shown)
 }
 
 /// `GET /__admin/scenarios/{name}`.
@@ -114,10 +109,7 @@ async fn put_scenario(
             } else {
                 StatusCode::OK
             };
-            HttpResponse::build(status).json(
-                info.map(|i| scenario_json(&i, false))
-                    .unwrap_or(Value::Null),
-            )
+            HttpResponse::build(status).json(info.as_ref().map(|i| scenario_json(i, false)))
         }
         Err(diags) => invalid("invalid scenario", &diags),
     }
@@ -126,12 +118,16 @@ async fn put_scenario(
 /// `DELETE /__admin/scenarios/{name}`.
 async fn delete_scenario(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     match state.store.delete(&name) {
-        Some(Deleted::Api) => HttpResponse::Ok().json(json!({ "deleted": *name, "source": "api" })),
-        Some(Deleted::File) => HttpResponse::Ok().json(json!({
-            "deleted": *name,
-            "source": "file",
-            "note": "hidden until its file changes",
-        })),
+        Some(Deleted::Api) => HttpResponse::Ok().json(json::Deleted {
+            deleted: &name,
+            source: "api",
+            note: None,
+        }),
+        Some(Deleted::File) => HttpResponse::Ok().json(json::Deleted {
+            deleted: &name,
+            source: "file",
+            note: Some("hidden until its file changes"),
+        }),
         None => no_scenario(&name),
     }
 }
@@ -164,7 +160,10 @@ async fn set_state(
         return no_scenario(&name);
     };
     scenario.state.set(&parsed.state);
-    HttpResponse::Ok().json(json!({ "name": scenario.name, "state": scenario.state.get() }))
+    HttpResponse::Ok().json(json::State {
+        name: &scenario.name,
+        state: scenario.state.get(),
+    })
 }
 
 /// `POST /__admin/scenarios/{name}/reset`: initial state, sequences from the start.
@@ -173,14 +172,17 @@ async fn reset_scenario(name: web::Path<String>, state: web::Data<AppState>) -> 
         return no_scenario(&name);
     };
     scenario.state.reset();
-    HttpResponse::Ok().json(json!({ "name": scenario.name, "state": scenario.state.get() }))
+    HttpResponse::Ok().json(json::State {
+        name: &scenario.name,
+        state: scenario.state.get(),
+    })
 }
 
 /// `POST /__admin/reset`: every scenario's state and sequences, and the journal.
 async fn reset_all(state: web::Data<AppState>) -> HttpResponse {
     state.store.reset_all();
     state.journal.reset();
-    HttpResponse::Ok().json(json!({ "status": "reset" }))
+    HttpResponse::Ok().json(json::Reset { status: "reset" })
 }
 
 /// `POST /__admin/reload`: rescan the scenario files now.
@@ -192,11 +194,11 @@ async fn reload(state: web::Data<AppState>) -> HttpResponse {
             crate::watch::log_report(&report);
             let problems = report.problems;
             let snapshot = state.store.snapshot();
-            HttpResponse::Ok().json(json!({
-                "scenarios": snapshot.index.scenarios().len(),
-                "routes": snapshot.index.len(),
-                "errors": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            }))
+            HttpResponse::Ok().json(json::Reloaded {
+                scenarios: snapshot.index.scenarios().len(),
+                routes: snapshot.index.len(),
+                errors: problems.iter().map(ToString::to_string).collect(),
+            })
         }
         Ok(Err(err)) => respond::error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -223,8 +225,10 @@ async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         Err(resp) => return *resp,
     };
     let (entries, evicted) = state.journal.list(&filter);
-    let requests: Vec<Value> = entries.iter().map(|e| e.to_json(false)).collect();
-    HttpResponse::Ok().json(json!({ "requests": requests, "evicted": evicted }))
+    HttpResponse::Ok().json(json::Requests {
+        requests: entries.iter().map(|e| e.json(false)).collect(),
+        evicted,
+    })
 }
 
 /// `GET /__admin/requests/unmatched`: unmatched entries with their near misses.
@@ -235,14 +239,16 @@ async fn unmatched_requests(req: HttpRequest, state: web::Data<AppState>) -> Htt
     };
     filter.unmatched = true;
     let (entries, evicted) = state.journal.list(&filter);
-    let requests: Vec<Value> = entries.iter().map(|e| e.to_json(true)).collect();
-    HttpResponse::Ok().json(json!({ "requests": requests, "evicted": evicted }))
+    HttpResponse::Ok().json(json::Requests {
+        requests: entries.iter().map(|e| e.json(true)).collect(),
+        evicted,
+    })
 }
 
 /// `DELETE /__admin/requests`.
 async fn clear_requests(state: web::Data<AppState>) -> HttpResponse {
     let deleted = state.journal.clear();
-    HttpResponse::Ok().json(json!({ "deleted": deleted }))
+    HttpResponse::Ok().json(json::Cleared { deleted })
 }
 
 /// `POST /__admin/requests/count` with a matcher in the form of a route's `request`.
@@ -253,7 +259,9 @@ async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
         std::str::from_utf8(&body).unwrap_or("\u{0}")
     };
     match compile_request_matcher(Path::new("<request matcher>"), text) {
-        Ok(matcher) => HttpResponse::Ok().json(json!({ "count": state.journal.count(&matcher) })),
+        Ok(matcher) => HttpResponse::Ok().json(json::Count {
+            count: state.journal.count(&matcher),
+        }),
         Err(diags) => invalid("invalid request matcher", &diags),
     }
 }
@@ -302,42 +310,34 @@ fn no_scenario(name: &str) -> HttpResponse {
 
 /// 400 with the `JSON.PATH: message` list `validate` prints, plus positions.
 fn invalid(what: &str, diags: &[Diagnostic]) -> HttpResponse {
-    let errors: Vec<String> = diags
-        .iter()
-        .map(|d| format!("{}: {}", d.path, d.message))
-        .collect();
-    let details: Vec<Value> = diags
-        .iter()
-        .map(
-            |d| json!({ "path": d.path, "line": d.line, "column": d.column, "message": d.message }),
-        )
-        .collect();
-    HttpResponse::BadRequest().json(json!({ "error": what, "errors": errors, "details": details }))
+    HttpResponse::BadRequest().json(json::Invalid::new(what, diags))
 }
 
-fn scenario_json(info: &ScenarioInfo, with_document: bool) -> Value {
-    let mut out = json!({
-        "name": info.name,
-        "file": info.file.as_ref().map(|f| f.to_string_lossy().replace('\\', "/")),
-        "source": if info.file.is_some() { "file" } else { "api" },
-        "description": info.scenario.as_ref().and_then(|s| s.description.clone()),
-        "routes": info.scenario.as_ref().map_or(0, |s| s.routes.len()),
-        "state": info.scenario.as_ref().map(|s| s.state.get()),
-        "status": if info.errors.is_empty() { "ok" } else { "error" },
-        "errors": info.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "loadedAt": info.loaded_at.map(rfc3339),
-        "active": info.active,
-    });
-    if with_document && let Some(s) = &info.scenario {
-        out["routeNames"] = json!(
-            s.routes
-                .iter()
-                .map(|r| r.full_name.clone())
-                .collect::<Vec<_>>()
-        );
-        out["document"] = s.source.clone();
+fn scenario_json(info: &ScenarioInfo, with_document: bool) -> json::Scenario<'_> {
+    let serving = info.scenario.as_deref();
+    json::Scenario {
+        name: &info.name,
+        file: info
+            .file
+            .as_ref()
+            .map(|f| f.to_string_lossy().replace('\\', "/")),
+        source: if info.file.is_some() { "file" } else { "api" },
+        description: serving.and_then(|s| s.description.as_deref()),
+        routes: serving.map_or(0, |s| s.routes.len()),
+        state: serving.map(|s| s.state.get()),
+        status: if info.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        },
+        errors: info.errors.iter().map(ToString::to_string).collect(),
+        loaded_at: info.loaded_at.map(rfc3339),
+        active: info.active,
+        route_names: serving
+            .filter(|_| with_document)
+            .map(|s| s.routes.iter().map(|r| &*r.full_name).collect()),
+        document: serving.filter(|_| with_document).map(|s| &s.source),
     }
-    out
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -360,8 +360,13 @@ async fn require_token(
             .and_then(|v| v.strip_prefix("Bearer "));
         if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
             let resp = HttpResponse::build(StatusCode::UNAUTHORIZED)
-                .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"understudy admin\""))
-                .json(json!({ "error": "admin API needs Authorization: Bearer TOKEN (--admin-token)" }));
+                .insert_header((
+                    actix_web::http::header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"understudy admin\"",
+                ))
+                .json(json::Error {
+                    error: "admin API needs Authorization: Bearer TOKEN (--admin-token)".into(),
+                });
             return Ok(req.into_response(resp).map_into_right_body());
         }
     }

@@ -1,16 +1,42 @@
-//! The actix-web application: the admin scope and the catch-all mock handler.
+//! How a request is answered: everything between a parsed request head and the reply.
 //!
-//! The app is built once per worker and never changes; scenario changes arrive through the
-//! store's snapshot, not through actix's router.
+//! - [`answer`]: `answer()`, the one path every mock request takes (read the body, select the
+//!   route, render, pace, decide the reply) and the one place a request is journaled;
+//! - `expect`: the `Expect: 100-continue` decision, made on the head through the same path;
+//! - `body`: reading a request body within its size and time limits;
+//! - [`respond`]: compiled answers → HTTP responses (heads, bodies, pacing, faults' response
+//!   side) and understudy's own error answers;
+//! - [`upgrade`]: protocol switches (WebSocket scripts and raw `101` upgrades);
+//! - [`admin`]: the admin API under `/__admin/`; [`json`]: the shapes of its answers.
+//!
+//! This module decides; [`crate::wire`] carries out what needs the socket (interim responses,
+//! swallowed `100`s, raw bytes, resets) and never decides what to answer or record. The app
+//! is built once per worker and never changes: scenario changes arrive through the store's
+//! snapshot, not through actix's router.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use actix_http::body::BoxBody;
+use actix_http::{Request, Response};
+use actix_service::{
+    Service, ServiceFactory, ServiceFactoryExt as _, apply_fn_factory, map_config,
+};
+use actix_web::dev::AppConfig;
 use actix_web::{App, web};
+use futures_util::future::{Either, FutureExt as _, Ready, ready};
 
 use crate::journal::Journal;
 use crate::store::Store;
+use crate::wire::limits::HeadLimits;
+
 pub mod admin;
-mod handler;
+pub mod answer;
+mod body;
+mod expect;
+pub mod json;
 pub mod respond;
 pub mod upgrade;
 
@@ -23,13 +49,17 @@ pub struct AppState {
     /// Largest request body read, in bytes.
     pub max_body_bytes: usize,
     /// Time a request's body may take to arrive (`None`: no limit).
-    pub body_timeout: Option<std::time::Duration>,
+    pub body_timeout: Option<Duration>,
     /// Bearer token the admin API requires, if any.
     pub admin_token: Option<String>,
+    /// Limits on request heads (`--max-uri-bytes`, `--max-header-bytes`).
+    pub head_limits: HeadLimits,
+    /// Largest WebSocket message accepted from a client.
+    pub ws_max_message_bytes: usize,
 }
 
-/// Builds the application around `state`.
-pub fn build(
+/// The actix-web application: the admin scope and the catch-all mock handler.
+fn app(
     state: web::Data<AppState>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
@@ -44,5 +74,47 @@ pub fn build(
         .app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(state)
         .service(admin::scope())
-        .default_service(web::to(handler::mock))
+        .default_service(web::to(mock))
+}
+
+/// The catch-all handler: every request outside `/__admin/` is answered by [`answer::answer`].
+async fn mock(
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::HttpResponse {
+    answer::answer(&state, answer::Incoming::app(&req, payload)).await
+}
+
+/// The service one connection's requests go to: heads over a limit are refused (and
+/// journaled) before anything else, admin calls included; the rest go to the app.
+pub fn service(
+    state: web::Data<AppState>,
+) -> impl ServiceFactory<
+    Request,
+    Config = (),
+    Response = Response<BoxBody>,
+    Error = actix_web::Error,
+    InitError = (),
+> {
+    let app =
+        map_config(app(state.clone()), |_| AppConfig::default()).map(Response::<BoxBody>::from);
+    apply_fn_factory(app, move |req: Request, srv| -> Refused<_> {
+        match answer::refuse_head(&state, req.head()) {
+            Some(resp) => Either::Left(ready(Ok(resp.into()))),
+            None => Either::Right(srv.call(req)),
+        }
+    })
+}
+
+/// A refused head's answer, or the app's future.
+type Refused<F> = Either<Ready<Result<Response<BoxBody>, actix_web::Error>>, F>;
+
+/// The `Expect: 100-continue` decision for one head: `Ok` sends `100 Continue` and goes on
+/// to the app, `Err` is the final answer (the body is never read).
+pub type Decision = Pin<Box<dyn Future<Output = Result<Request, Response<BoxBody>>>>>;
+
+/// The `Expect: 100-continue` hook: decides each head that asks for `100 Continue`.
+pub fn expect(state: web::Data<AppState>) -> impl Fn(Request) -> Decision + Clone + Send + 'static {
+    move |req| expect::decide(state.clone(), req).boxed_local()
 }

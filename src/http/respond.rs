@@ -1,18 +1,30 @@
-//! Turning a compiled response into an HTTP response, and the unmatched-request report.
+//! Turning a compiled answer into what the client sees: the head, the body (paced when the
+//! answer dribbles it), the response side of faults, and understudy's own answers (the
+//! unmatched-request report, JSON errors).
 //!
 //! Everything costly (header parsing, body encoding, reason phrases) happened at load time;
 //! answering is copying reference-counted bytes into a response head.
+//!
+//! | fault | on the wire |
+//! |---|---|
+//! | `connection_reset` | TCP RST, no bytes (the client's read fails with ECONNRESET) |
+//! | `empty_response` | FIN, no bytes |
+//! | `malformed_response` | bytes that are not HTTP (the response body, or a fixed line), then FIN |
+//! | `truncated_body` | status line and headers with the full Content-Length, half the body, FIN |
+//! | `no_response` | nothing; held open until the client closes its side (then FIN) or the server stops |
 
 use actix_http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
-use serde_json::json;
 
+use super::json;
 use crate::matching::NearMiss;
 use crate::scenario::CompiledResponse;
+use crate::scenario::compiled::Fault;
 use crate::scenario::template::{BodyTemplate, Context};
-use crate::wire::body::Dribble;
+use crate::wire::body::{Broken, Dribble};
+use crate::wire::fault::ConnSocket;
 
 /// Header marking understudy's own 404 for a request no route matched.
 pub const UNMATCHED_HEADER: &str = "x-understudy-unmatched";
@@ -89,18 +101,65 @@ pub fn render(
     }
 }
 
+/// Bytes sent by `malformed_response` when the response has no body of its own.
+pub const MALFORMED: &[u8] = b"\x00\x01understudy: this is not an HTTP response\r\n\xff\xfe\r\n";
+
+/// The response that carries out `fault` on the connection whose socket is `conn`. `head` is
+/// the answer the fault breaks; its status and headers are used by `truncated_body`.
+pub async fn fault(
+    fault: Fault,
+    conn: Option<&ConnSocket>,
+    head: HttpResponse,
+    body: Bytes,
+) -> HttpResponse {
+    // A body that fails before a byte is sent: the client sees the connection close.
+    let cut = || Broken::new(1, Bytes::new());
+    match fault {
+        Fault::NoResponse => {
+            // Held until the client gives up (then closed without a byte, so a client that
+            // times out does not leave the server holding its socket) or the server stops.
+            match conn {
+                Some(conn) => conn.closed_by_peer().await,
+                None => std::future::pending::<()>().await,
+            }
+            head.set_body(cut()).map_into_boxed_body()
+        }
+        Fault::ConnectionReset => {
+            if let Some(conn) = conn {
+                conn.reset_on_close();
+            }
+            head.set_body(cut()).map_into_boxed_body()
+        }
+        Fault::EmptyResponse => head.set_body(cut()).map_into_boxed_body(),
+        Fault::MalformedResponse => {
+            let bytes: &[u8] = if body.is_empty() { MALFORMED } else { &body };
+            if let Some(conn) = conn {
+                conn.write_raw(bytes).await;
+            }
+            head.set_body(cut()).map_into_boxed_body()
+        }
+        Fault::TruncatedBody => {
+            let half = body.slice(..body.len() / 2);
+            head.set_body(Broken::truncated(body.len() as u64, half))
+                .map_into_boxed_body()
+        }
+    }
+}
+
 /// The contract's 404 for a request no route matched.
 pub fn unmatched(method: &str, path: &str, near_misses: &[NearMiss]) -> HttpResponse {
     HttpResponse::build(StatusCode::NOT_FOUND)
         .insert_header((UNMATCHED_HEADER, "1"))
-        .json(json!({
-            "error": "no route matched",
-            "request": { "method": method, "path": path },
-            "nearMisses": near_misses,
-        }))
+        .json(json::Unmatched {
+            error: "no route matched",
+            request: json::RequestLine { method, path },
+            near_misses,
+        })
 }
 
 /// A JSON error answer from understudy itself (not from a scenario).
 pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message.into() }))
+    HttpResponse::build(status).json(json::Error {
+        error: message.into().into(),
+    })
 }

@@ -1,30 +1,77 @@
-//! Running a WebSocket script (RFC 6455 via actix-ws) and raw protocol upgrades.
+//! Protocol switches: WebSocket scripts (RFC 6455 via actix-ws) and raw upgrades.
 //!
-//! A script runs on the connection's worker as its own task: `onOpen` actions, then for each
-//! text message the first `onMessage` rule whose regex matches runs its actions (text actions
-//! are templates with `message` and the match's named groups); unmatched messages are echoed
-//! when `echo` is set. Pings are answered with pongs; a client close is answered and ends the
-//! script; a `close` action ends it from the server side.
+//! A route whose answer is a `101` switches the connection when the request asks for that
+//! protocol, and answers `426 Upgrade Required` otherwise.
+//!
+//! A WebSocket script runs on the connection's worker as its own task: `onOpen` actions, then
+//! for each text message the first `onMessage` rule whose regex matches runs its actions (text
+//! actions are templates with `message` and the match's named groups); unmatched messages are
+//! echoed when `echo` is set. Pings are answered with pongs; a client close is answered and
+//! ends the script; a `close` action ends it from the server side. A message over
+//! `--ws-max-message-bytes` closes the connection with `1009`.
+//!
+//! A raw upgrade answers `101` with the route's `Upgrade` token, then echoes the client's bytes
+//! back through the connection seam ([`crate::wire::io`]) until the client closes.
 
 use std::sync::Arc;
 
+use actix_http::header::{CONTENT_TYPE, HeaderName, HeaderValue, UPGRADE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use futures_util::StreamExt as _;
 use minijinja::value::Value as MjValue;
 
-use crate::scenario::upgrade::{WsAct, WsScript};
+use super::{AppState, respond};
+use crate::scenario::CompiledResponse;
+use crate::scenario::upgrade::{Switch, WsAct, WsScript};
+use crate::wire::io::ConnControl;
 
-/// Default `--ws-max-message-bytes`: the largest WebSocket message (and frame) accepted from
-/// a client. A larger one closes the connection with status 1009 (message too big).
-pub const DEFAULT_MAX_MESSAGE: usize = 1 << 20;
-
-/// The largest WebSocket message accepted from a client, as app data (set by the listener).
-#[derive(Debug, Clone, Copy)]
-pub struct MessageLimit(pub usize);
+/// The `101` of a WebSocket script or a raw upgrade, or `426` for a request that does not
+/// ask for that upgrade. `rendered` are the answer's rendered template headers.
+pub fn switch(
+    req: &HttpRequest,
+    payload: Option<web::Payload>,
+    switch: &Switch,
+    answer: &CompiledResponse,
+    rendered: &[(HeaderName, HeaderValue)],
+    state: &AppState,
+) -> HttpResponse {
+    match switch {
+        Switch::WebSocket(script) => match payload {
+            Some(payload) if is_upgrade(req) => {
+                let mut resp = start(req, payload, script.clone(), state.ws_max_message_bytes);
+                for (name, value) in answer.headers.iter().chain(rendered) {
+                    if name != CONTENT_TYPE {
+                        resp.headers_mut().append(name.clone(), value.clone());
+                    }
+                }
+                resp
+            }
+            _ => upgrade_required("websocket"),
+        },
+        Switch::Raw(protocol) => {
+            let asked = req.headers().get_all(UPGRADE).any(|v| {
+                v.to_str().is_ok_and(|s| {
+                    s.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case(protocol))
+                })
+            });
+            let ctl = req.conn_data::<ConnControl>();
+            let (true, Some(ctl)) = (asked, ctl) else {
+                return upgrade_required(protocol);
+            };
+            let mut builder = respond::head(answer, rendered);
+            builder.upgrade(protocol.as_str());
+            let mut resp = builder.streaming(ctl.upgrade_echo());
+            resp.headers_mut().remove(CONTENT_TYPE);
+            resp.head_mut().no_chunking(true);
+            resp
+        }
+    }
+}
 
 /// Whether `req` is a WebSocket opening handshake (RFC 6455 §4.2.1).
-pub fn is_upgrade(req: &HttpRequest) -> bool {
+fn is_upgrade(req: &HttpRequest) -> bool {
     let has = |name: &str, token: &str| {
         req.headers().get_all(name).any(|v| {
             v.to_str()
@@ -42,17 +89,19 @@ pub fn upgrade_required(protocol: &str) -> HttpResponse {
     HttpResponse::build(actix_web::http::StatusCode::UPGRADE_REQUIRED)
         .insert_header(("upgrade", protocol))
         .insert_header(("connection", "upgrade"))
-        .json(serde_json::json!({
-            "error": format!("this route answers only an upgrade to {protocol}"),
-        }))
+        .json(super::json::Error {
+            error: format!("this route answers only an upgrade to {protocol}").into(),
+        })
 }
 
 /// Completes the handshake and starts the script; the response is the `101`.
-pub fn start(req: &HttpRequest, payload: web::Payload, script: Arc<WsScript>) -> HttpResponse {
+fn start(
+    req: &HttpRequest,
+    payload: web::Payload,
+    script: Arc<WsScript>,
+    limit: usize,
+) -> HttpResponse {
     let protocols: Vec<&str> = script.subprotocol.iter().map(String::as_str).collect();
-    let limit = req
-        .app_data::<MessageLimit>()
-        .map_or(DEFAULT_MAX_MESSAGE, |l| l.0);
     match actix_ws::handle_with_protocols(req, payload, &protocols) {
         Ok((resp, session, stream)) => {
             let stream = stream

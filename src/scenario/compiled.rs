@@ -75,6 +75,14 @@ impl CompiledRoute {
     pub fn is_stateful(&self) -> bool {
         self.when_state.is_some() || self.set_state.is_some()
     }
+
+    /// Whether any of the route's answers switches protocols (WebSocket or raw upgrade).
+    pub fn switches(&self) -> bool {
+        match &self.answers {
+            Answers::One(resp) => resp.switch.is_some(),
+            Answers::Script { steps, .. } => steps.iter().any(|s| s.switch.is_some()),
+        }
+    }
 }
 
 /// What a route answers with.

@@ -60,6 +60,16 @@ pub enum Switch {
     Raw(String),
 }
 
+impl Switch {
+    /// The `Upgrade` token the switch answers: `websocket`, or the raw protocol's.
+    pub fn protocol(&self) -> &str {
+        match self {
+            Switch::WebSocket(_) => "websocket",
+            Switch::Raw(protocol) => protocol,
+        }
+    }
+}
+
 /// Pre-encoded interim responses (`HTTP/1.1 103 Early Hints\r\n…\r\n\r\n`, one after another).
 pub(crate) fn informational(
     cx: &mut Ctx<'_>,

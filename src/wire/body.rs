@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::rt::time::{Sleep, sleep};
+use actix_http::body::{BodySize, MessageBody};
+use actix_rt::time::{Sleep, sleep};
 use bytes::Bytes;
 
 /// A body sent in `size`-byte chunks with a pause between them; Content-Length stays exact.

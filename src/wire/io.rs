@@ -123,6 +123,18 @@ impl ConnControl {
         Busy(self.clone())
     }
 
+    /// Hands actix the bytes kept back after a head asking for an upgrade, now that the
+    /// request is answered without switching: they are its body and what follows.
+    pub fn release_held(&self) {
+        let mut s = self.0.borrow_mut();
+        if !s.upgraded && s.held.is_some() {
+            s.held_release = true;
+            if let Some(w) = &s.conn_waker {
+                w.wake_by_ref();
+            }
+        }
+    }
+
     /// Switches the connection to raw echo; returns the stream that echoes client bytes.
     pub fn upgrade_echo(&self) -> EchoStream {
         let mut s = self.0.borrow_mut();

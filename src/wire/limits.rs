@@ -8,27 +8,23 @@
 //! - the request target (`--max-uri-bytes`): `414 URI Too Long`;
 //! - the header fields (`--max-header-bytes`): `431 Request Header Fields Too Large`;
 //!
-//! both answered at once (and at the `Expect: 100-continue` decision, before any `100`), with
-//! the connection closed. It also wraps the app so the connection seam knows when a request
-//! is being served ([`ConnControl::busy`]): the seam's head timeout (`--header-timeout-ms`)
-//! runs only between requests, on every request of a keep-alive connection.
+//! both measured here ([`HeadLimits::check`]) and refused by the HTTP layer at once (and at the
+//! `Expect: 100-continue` decision, before any `100`), with the connection closed. It also
+//! wraps the app so the connection seam knows when a request is being served
+//! ([`ConnControl::busy`]): the seam's head timeout (`--header-timeout-ms`) runs only between
+//! requests, on every request of a keep-alive connection.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::{Request, RequestHead, Response, StatusCode};
 use actix_service::{Service, ServiceFactory, apply_fn_factory};
-use actix_web::dev::ServiceResponse;
-use actix_web::web;
 use bytes::Bytes;
 
 use super::io::{Busy, ConnControl};
-use crate::http::AppState;
-use crate::http::respond;
-use crate::journal::Record;
 
 /// Default `--header-timeout-ms`: time a client has to send a complete request head.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,6 +41,9 @@ pub const PARSER_MAX_HEAD: usize = 128 * 1024;
 pub const PARSER_MAX_HEADERS: usize = 96;
 /// The longest request target the parser accepts at all (longer gets `400`).
 pub const PARSER_MAX_URI: usize = u16::MAX as usize - 1;
+/// Default `--ws-max-message-bytes`: the largest WebSocket message (and frame) accepted from
+/// a client. A larger one closes the connection with status 1009 (message too big).
+pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
 /// How long an idle keep-alive connection stays open between requests.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long a connection closed with an unread request body keeps draining it, so the client
@@ -101,56 +100,29 @@ impl HeadLimits {
         }
         None
     }
-
-    /// Refuses `req` when its head is over a limit: journals it and returns the answer (JSON
-    /// error, connection closed).
-    pub fn refuse(&self, state: &AppState, req: &Request) -> Option<Response<BoxBody>> {
-        let started = Instant::now();
-        let (status, message) = self.check(req.head())?;
-        tracing::info!(method = %req.method(), "{message}");
-        state
-            .journal
-            .record(Record::of(req.head(), Bytes::new(), started).answered(None, status.as_u16()));
-        let mut resp = respond::error(status, message);
-        resp.head_mut()
-            .set_connection_type(actix_http::ConnectionType::Close);
-        Some(resp.into())
-    }
 }
 
-/// Wraps the app: refuses heads over `limits`, and marks the connection busy from the moment
-/// a request arrives until its response body is done (or dropped).
-pub fn guard<F>(
+/// Wraps the app: marks the connection busy from the moment a request arrives until its
+/// response body is done (or dropped).
+pub fn guard<F, E>(
     app: F,
-    state: web::Data<AppState>,
-    limits: HeadLimits,
-) -> impl ServiceFactory<
-    Request,
-    Config = (),
-    Response = Response<BoxBody>,
-    Error = actix_web::Error,
-    InitError = (),
->
+) -> impl ServiceFactory<Request, Config = (), Response = Response<BoxBody>, Error = E, InitError = ()>
 where
     F: ServiceFactory<
             Request,
             Config = (),
-            Response = ServiceResponse<BoxBody>,
-            Error = actix_web::Error,
+            Response = Response<BoxBody>,
+            Error = E,
             InitError = (),
         >,
     F::Service: 'static,
+    E: 'static,
 {
-    apply_fn_factory(app, move |req: Request, srv: &F::Service| -> Served {
+    apply_fn_factory(app, move |req: Request, srv: &F::Service| -> Served<E> {
         let busy = req.conn_data::<ConnControl>().map(ConnControl::busy);
-        let refused = limits.refuse(&state, &req);
-        let call = refused.is_none().then(|| srv.call(req));
+        let call = srv.call(req);
         Box::pin(async move {
-            let resp = match (refused, call) {
-                (Some(resp), _) => resp,
-                (None, Some(call)) => Response::from(call.await?),
-                (None, None) => unreachable!("a request is either refused or served"),
-            };
+            let resp = call.await?;
             Ok(match busy {
                 Some(busy) => resp.map_body(|_, body| BoxBody::new(Tracked { body, _busy: busy })),
                 None => resp,
@@ -160,7 +132,7 @@ where
 }
 
 /// The future of one request through [`guard`].
-type Served = Pin<Box<dyn Future<Output = Result<Response<BoxBody>, actix_web::Error>>>>;
+type Served<E> = Pin<Box<dyn Future<Output = Result<Response<BoxBody>, E>>>>;
 
 /// A response body that keeps its connection marked busy until it is done or dropped.
 struct Tracked {

@@ -1,23 +1,28 @@
-//! The listener: actix-server and actix-http assembled by hand around the actix-web app.
+//! The wire: actix-server and actix-http assembled by hand, and every mechanism that needs
+//! the socket.
 //!
 //! `actix_web::HttpServer` hides the seams understudy needs: actix-http's `expect` hook
 //! (deciding `100 Continue` per request), per-connection extensions for wire faults, and the
-//! TLS acceptor pipeline. Building the service here keeps those seams in one module; the app,
-//! matching and responding code never see a socket.
+//! TLS acceptor pipeline. This module owns them: the listener and TLS, the connection seam
+//! ([`io`]: interim responses, swallowed `100`s, raw upgrades, one-at-a-time pipelining, the
+//! head timeout), the limits on what clients send, bodies with wire-level timing and the
+//! raw-socket side of faults.
+//!
+//! It carries out; it does not decide. What to answer, what to record and which fault to
+//! play are decided by [`crate::http`], which plugs its app and its `Expect` decision into
+//! [`serve`]. Nothing here imports a module above it.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+use actix_http::body::BoxBody;
 use actix_http::error::DispatchError;
-use actix_http::{HttpService, Protocol};
+use actix_http::{HttpService, Protocol, Request, Response};
 use actix_rt::net::TcpStream;
 use actix_server::Server;
-use actix_service::{ServiceFactory, ServiceFactoryExt as _, fn_service, map_config};
+use actix_service::{ServiceFactory, ServiceFactoryExt as _, fn_service};
 use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
-use actix_web::dev::AppConfig;
-use actix_web::web;
-
-use crate::http::{self as app, AppState};
 
 pub mod body;
 pub mod expect;
@@ -56,7 +61,7 @@ impl Default for ListenerConfig {
             header_timeout: limits::DEFAULT_HEADER_TIMEOUT,
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
             head: limits::HeadLimits::default(),
-            ws_max_message_bytes: crate::http::upgrade::DEFAULT_MAX_MESSAGE,
+            ws_max_message_bytes: limits::DEFAULT_WS_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -74,23 +79,30 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
-/// Builds the server on `listener` (TLS when `tls` is given). It must be awaited (or
-/// spawned) inside an actix or tokio runtime; signal handling is left to the caller
-/// (`handle_signals: false` when embedded).
-pub fn serve(
+/// Builds the server on `listener` (TLS when `tls` is given) around what the HTTP layer
+/// plugs into every connection: `app` makes the service requests go to (once per worker), and
+/// `expect` decides each `Expect: 100-continue` head. It must be awaited (or spawned) inside an
+/// actix or tokio runtime; signal handling is left to the caller (`handle_signals: false` when
+/// embedded).
+pub fn serve<A, S, X, XF>(
     listener: TcpListener,
-    state: web::Data<AppState>,
     config: &ListenerConfig,
     handle_signals: bool,
     tls: Option<rustls::ServerConfig>,
-) -> std::io::Result<Server> {
+    app: A,
+    expect: X,
+) -> std::io::Result<Server>
+where
+    A: Fn() -> S + Clone + Send + 'static,
+    S: ServiceFactory<Request, Config = (), Response = Response<BoxBody>, InitError = ()> + 'static,
+    S::Service: 'static,
+    S::Error: Into<Response<BoxBody>> + 'static,
+    X: Fn(Request) -> XF + Clone + Send + 'static,
+    XF: Future<Output = Result<Request, Response<BoxBody>>> + 'static,
+{
     let workers = config.workers.max(1);
     let head_timeout = Some(config.header_timeout).filter(|t| !t.is_zero());
-    let conn = ConnLimits {
-        header_timeout: config.header_timeout,
-        head: config.head,
-        ws_max_message_bytes: config.ws_max_message_bytes,
-    };
+    let header_timeout = config.header_timeout;
     let builder = Server::build()
         .workers(workers)
         // actix-server counts per worker; the total is rounded up to a multiple of workers.
@@ -103,7 +115,7 @@ pub fn serve(
                 let peer = io.peer_addr().ok();
                 Ok::<_, DispatchError>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
             })
-            .and_then(http_service(state.clone(), conn))
+            .and_then(http_service(app(), expect.clone(), header_timeout))
         })?,
         Some(tls) => {
             let acceptor = Acceptor::new(tls);
@@ -116,7 +128,7 @@ pub fn serve(
                         Ok::<_, ()>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
                     }))
                     .and_then(
-                        http_service(state.clone(), conn)
+                        http_service(app(), expect.clone(), header_timeout)
                             .map_err(|err| tracing::debug!("connection error: {err:?}")),
                     )
             })?
@@ -146,19 +158,12 @@ impl RawSocket for TlsStream<TcpStream> {
     }
 }
 
-/// What each connection's HTTP service needs from [`ListenerConfig`].
-#[derive(Clone, Copy)]
-struct ConnLimits {
+/// The HTTP/1.1 service for one connection type: the connection seam, the expect hook and
+/// the app, with the connection marked busy while a request is served.
+fn http_service<T, S, X, XF>(
+    app: S,
+    expect: X,
     header_timeout: Duration,
-    head: limits::HeadLimits,
-    ws_max_message_bytes: usize,
-}
-
-/// The HTTP/1.1 service for one connection type: the expect hook, the connection seam, the
-/// head limits and the app.
-fn http_service<T>(
-    state: web::Data<AppState>,
-    conn: ConnLimits,
 ) -> impl ServiceFactory<
     (MockIo<T>, Protocol, Option<SocketAddr>),
     Config = (),
@@ -168,15 +173,16 @@ fn http_service<T>(
 >
 where
     T: RawSocket + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+    S: ServiceFactory<Request, Config = (), Response = Response<BoxBody>, InitError = ()> + 'static,
+    S::Service: 'static,
+    S::Error: Into<Response<BoxBody>> + 'static,
+    X: Fn(Request) -> XF + Clone + 'static,
+    XF: Future<Output = Result<Request, Response<BoxBody>>> + 'static,
 {
-    let app = app::build(state.clone()).app_data(crate::http::upgrade::MessageLimit(
-        conn.ws_max_message_bytes,
-    ));
-    let expect_state = state.clone();
     HttpService::build()
         // The first head of a connection (and a silent new connection); the seam in `io`
         // times every later head.
-        .client_request_timeout(conn.header_timeout)
+        .client_request_timeout(header_timeout)
         .keep_alive(limits::KEEP_ALIVE)
         // Drain an unread body for a moment after answering (413, 431), so the client reads
         // the answer rather than a reset.
@@ -187,12 +193,6 @@ where
                 ext.insert(sock);
             }
         })
-        .expect(fn_service(move |req: actix_http::Request| {
-            expect::decide(expect_state.clone(), req, conn.head)
-        }))
-        .finish(limits::guard(
-            map_config(app, |_| AppConfig::default()),
-            state,
-            conn.head,
-        ))
+        .expect(fn_service(move |req: Request| expect::hook(&expect, req)))
+        .finish(limits::guard(app))
 }

@@ -4,6 +4,8 @@
 // Shared helpers: scenario dirs, the server child process, raw HTTP, CLI runner.
 mod util;
 
+// One answer path: Expect hook and handler alike, one journal entry per request, h2c POSTs.
+mod answer_path;
 // Admin API: the reserved `/__admin/` prefix, health counts, the admin token.
 mod admin;
 // Admin API endpoints: scenarios put/get/delete/state/reset, reset, reload, the token everywhere.

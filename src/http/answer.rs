@@ -1,0 +1,390 @@
+//! `answer()`: the one path from a request head to its reply, and the one place a request is
+//! journaled.
+//!
+//! A request reaches understudy in one of two ways, and both come here: through the app (the
+//! catch-all handler: the whole request, body included) or through the `Expect:
+//! 100-continue` hook when its route rejects (the head alone, before the client sends its
+//! body: the answer is final and the connection closes). The steps, in order:
+//!
+//! 1. read the body, within `--max-body-bytes` (`413`) and `--body-timeout-ms` (`408`); not
+//!    for a request whose route switches protocols (its "body" is the new protocol's stream),
+//!    nor at the `Expect` hook. A request whose `Upgrade` no route accepts is an ordinary
+//!    request (RFC 9110 §7.8): its body is read like any other;
+//! 2. select the route and take its answer (advancing scripts and states), or report the near
+//!    misses (`404`);
+//! 3. render the answer's templates against the request: a render error is a `500`, wherever
+//!    the request came from;
+//! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay;
+//! 5. journal the exchange, once, now that the outcome is known — before a fault breaks the
+//!    connection, so a held or reset connection is still on record;
+//! 6. reply: a response, or a fault carried out on the wire.
+//!
+//! Heads over a limit (`414`, `431`) are refused by [`refuse_head`] before the app, and journaled
+//! through the same [`record`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_http::header::UPGRADE;
+use actix_http::{ConnectionType, RequestHead};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+
+use super::respond::{self, Rendered};
+use super::{AppState, body, upgrade};
+use crate::journal::{Record, header_list};
+use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
+use crate::scenario::compiled::Fault;
+use crate::scenario::template::Context;
+use crate::store::Snapshot;
+use crate::wire::fault::ConnSocket;
+use crate::wire::io::ConnControl;
+
+/// A request as it reached understudy.
+pub struct Incoming<'a> {
+    head: &'a RequestHead,
+    from: From<'a>,
+}
+
+enum From<'a> {
+    /// Through the app: the body can be read and the connection can switch protocols.
+    App {
+        req: &'a HttpRequest,
+        payload: Option<web::Payload>,
+    },
+    /// At the `Expect: 100-continue` hook: the head alone; the answer is final.
+    Expect { req: &'a actix_http::Request },
+}
+
+impl<'a> Incoming<'a> {
+    /// A request that reached the app, with its body still to read.
+    pub fn app(req: &'a HttpRequest, payload: web::Payload) -> Self {
+        Incoming {
+            head: req.head(),
+            from: From::App {
+                req,
+                payload: Some(payload),
+            },
+        }
+    }
+
+    /// A request at the `Expect: 100-continue` hook, answered on its head.
+    pub(super) fn expect(req: &'a actix_http::Request) -> Self {
+        Incoming {
+            head: req.head(),
+            from: From::Expect { req },
+        }
+    }
+
+    /// Connection data set up when the connection opened (see `crate::wire`).
+    fn conn<T: 'static>(&self) -> Option<&'a T> {
+        match self.from {
+            From::App { req, .. } => req.conn_data::<T>(),
+            From::Expect { req } => req.conn_data::<T>(),
+        }
+    }
+
+    fn head_only(&self) -> bool {
+        matches!(self.from, From::Expect { .. })
+    }
+}
+
+/// What the journal learns about an exchange besides its head and status.
+#[derive(Default)]
+struct Outcome {
+    /// The body as read (what was read of it, when refused).
+    body: Bytes,
+    /// The route that answered.
+    route: Option<Arc<str>>,
+    /// For an unmatched request, the routes closest to matching.
+    near_misses: Vec<NearMiss>,
+    /// The fault the answer is.
+    fault: Option<Fault>,
+}
+
+/// The reply decided for a request.
+enum Reply {
+    /// A response to send as it is.
+    Send(HttpResponse),
+    /// A fault to carry out; `head` is the answer it breaks (its status and headers).
+    Fault {
+        fault: Fault,
+        head: HttpResponse,
+        body: Bytes,
+    },
+}
+
+/// Answers a request: see the module docs for the steps.
+pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpResponse {
+    let started = Instant::now();
+    let mut outcome = Outcome::default();
+    let reply = decide(state, &mut incoming, &mut outcome).await;
+    let status = match &reply {
+        Reply::Send(resp) => resp.status(),
+        Reply::Fault { head, .. } => head.status(),
+    };
+    record(state, incoming.head, started, status, outcome);
+    match reply {
+        Reply::Send(resp) => resp,
+        Reply::Fault { fault, head, body } => {
+            respond::fault(fault, incoming.conn::<ConnSocket>(), head, body).await
+        }
+    }
+}
+
+async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Outcome) -> Reply {
+    let head = incoming.head;
+    let snapshot = state.store.snapshot();
+    let query = head.uri.query().unwrap_or("");
+    let head_only = incoming.head_only();
+
+    if !head_only && !switches(&snapshot, head, query) {
+        if head.headers.contains_key(UPGRADE)
+            && let Some(ctl) = incoming.conn::<ConnControl>()
+        {
+            // No route switches: the bytes after the head are this request's body.
+            ctl.release_held();
+        }
+        if let From::App { payload, .. } = &mut incoming.from
+            && let Some(payload) = payload.take()
+        {
+            match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
+                Ok(body) => outcome.body = body,
+                Err(refused) => {
+                    // The rest of a refused body is not read: the connection cannot carry
+                    // another request, so it closes after the answer.
+                    outcome.body = refused.partial;
+                    return Reply::Send(closing(respond::error(refused.status, refused.message)));
+                }
+            }
+        }
+    }
+
+    let mut view = RequestView::new(
+        head.method.as_str(),
+        head.uri.path(),
+        query,
+        &head.headers,
+        &outcome.body,
+    );
+    view.head_only = head_only;
+    let Some(selected) = snapshot.index.select(&view) else {
+        if head_only {
+            // The state moved between the `Expect` decision's peek and now: refuse plainly
+            // rather than ask for a body no route wants.
+            return Reply::Send(closing(respond::error(
+                StatusCode::EXPECTATION_FAILED,
+                "no route accepts this request now",
+            )));
+        }
+        let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
+        unmatched_log::note(view.method, view.path);
+        let resp = respond::unmatched(view.method, view.path, &misses);
+        drop(view);
+        outcome.near_misses = misses;
+        return Reply::Send(resp);
+    };
+    let route = selected.route.full_name.clone();
+    let answer = selected.response;
+    tracing::debug!(route = %route, method = %view.method, path = %view.path, "matched");
+    let rendered = render(&selected, &view);
+    drop(view);
+    outcome.route = Some(route.clone());
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(err) => {
+            tracing::error!(route = %route, "template error: {err}");
+            return Reply::Send(respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("template of route {route} failed to render: {err}"),
+            ));
+        }
+    };
+
+    if let Some(switch) = &answer.switch {
+        let resp = match &mut incoming.from {
+            From::App { req, payload } => upgrade::switch(
+                req,
+                payload.take(),
+                switch,
+                answer,
+                &rendered.headers,
+                state,
+            ),
+            From::Expect { .. } => upgrade::upgrade_required(switch.protocol()),
+        };
+        return Reply::Send(resp);
+    }
+    if let Some(interim) = &answer.informational
+        && head.version == actix_web::http::Version::HTTP_11
+        && let Some(ctl) = incoming.conn::<ConnControl>()
+    {
+        ctl.send_interim(interim);
+    }
+    if let Some(delay) = answer.delay {
+        actix_web::rt::time::sleep(delay.sample()).await;
+    }
+    if let Some(fault) = answer.fault {
+        outcome.fault = Some(fault);
+        return Reply::Fault {
+            fault,
+            head: respond::head(answer, &rendered.headers).finish(),
+            body: rendered.body,
+        };
+    }
+    let resp = respond::render(answer, &rendered.headers, rendered.body);
+    Reply::Send(if head_only {
+        tracing::debug!(route = %route, "rejected at Expect: 100-continue");
+        closing(resp)
+    } else {
+        resp
+    })
+}
+
+/// Whether the request asks to switch protocols and its route (chosen on the head) does.
+fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
+    if !head.headers.contains_key(UPGRADE) {
+        return false;
+    }
+    let mut view = RequestView::new(
+        head.method.as_str(),
+        head.uri.path(),
+        query,
+        &head.headers,
+        &[],
+    );
+    view.head_only = true;
+    snapshot.index.peek(&view).is_some_and(|r| r.switches())
+}
+
+/// The selected answer's headers and body, rendered against the request when templated.
+fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, String> {
+    let answer = selected.response;
+    if answer.template.is_none() {
+        return Ok(Rendered {
+            headers: Vec::new(),
+            body: answer.body.clone(),
+        });
+    }
+    let path_params = selected
+        .route
+        .matcher
+        .path
+        .as_ref()
+        .map(|re| captures(re, view.path))
+        .unwrap_or_default();
+    let ctx = Context {
+        method: view.method,
+        path: view.path,
+        query: view.query(),
+        headers: view.headers,
+        body: view.body,
+        json: view.json(),
+        path_params,
+        state: selected.state_before.clone().unwrap_or_default(),
+    };
+    respond::render_template(answer, &ctx)
+}
+
+/// Named groups of `re` in `path`, as template values.
+fn captures(re: &regex::Regex, path: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    if let Some(caps) = re.captures(path) {
+        for name in re.capture_names().flatten() {
+            if let Some(m) = caps.name(name) {
+                out.insert(
+                    name.to_owned(),
+                    serde_json::Value::String(m.as_str().to_owned()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Refuses a head over `--max-uri-bytes` (`414`) or `--max-header-bytes` (`431`), closing the
+/// connection; `None` when it is within the limits.
+pub fn refuse_head(state: &AppState, head: &RequestHead) -> Option<HttpResponse> {
+    let (status, message) = state.head_limits.check(head)?;
+    tracing::info!(method = %head.method, "{message}");
+    record(state, head, Instant::now(), status, Outcome::default());
+    Some(closing(respond::error(status, message)))
+}
+
+/// Refuses a head whose declared body is over `--max-body-bytes` (`413`) before the body is
+/// sent, closing the connection; `None` when it is within the limit.
+pub(super) fn refuse_body(state: &AppState, head: &RequestHead) -> Option<HttpResponse> {
+    let refused = body::refuse_declared(head, state.max_body_bytes)?;
+    record(
+        state,
+        head,
+        Instant::now(),
+        refused.status,
+        Outcome::default(),
+    );
+    Some(closing(respond::error(refused.status, refused.message)))
+}
+
+/// Marks a response as the connection's last.
+fn closing(mut resp: HttpResponse) -> HttpResponse {
+    resp.head_mut().set_connection_type(ConnectionType::Close);
+    resp
+}
+
+/// Journals one exchange: the only place requests are recorded.
+fn record(
+    state: &AppState,
+    head: &RequestHead,
+    started: Instant,
+    status: StatusCode,
+    outcome: Outcome,
+) {
+    state.journal.record(Record {
+        method: head.method.clone(),
+        uri: head.uri.clone(),
+        headers: header_list(&head.headers),
+        body: outcome.body,
+        route: outcome.route,
+        status: status.as_u16(),
+        duration: started.elapsed(),
+        near_misses: outcome.near_misses,
+        fault: outcome.fault,
+    });
+}
+
+/// The "no route matched" log line: one per request while they are few, and a count per
+/// second once a load test sends thousands (writing each would cost more than answering it).
+mod unmatched_log {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::time::Instant;
+
+    /// Lines logged one by one in each second; the rest are counted.
+    const LINES_PER_SECOND: u64 = 20;
+
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    static SECOND: AtomicU64 = AtomicU64::new(0);
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn note(method: &str, path: &str) {
+        let now = EPOCH.get_or_init(Instant::now).elapsed().as_secs();
+        let second = SECOND.load(Relaxed);
+        if now != second
+            && SECOND
+                .compare_exchange(second, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            let unlogged = SEEN.swap(0, Relaxed).saturating_sub(LINES_PER_SECOND);
+            if unlogged > 0 {
+                tracing::info!(
+                    unlogged,
+                    "{unlogged} more requests matched no route (GET /__admin/requests?unmatched=true lists them)"
+                );
+            }
+        }
+        if SEEN.fetch_add(1, Relaxed) < LINES_PER_SECOND {
+            tracing::info!(method, path, "no route matched");
+        }
+    }
+}
