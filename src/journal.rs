@@ -274,8 +274,8 @@ pub struct EntryJson<'a> {
     pub headers: Map<String, Value>,
     /// The body: text, or base64 when it is not UTF-8.
     pub body: Cow<'a, str>,
-    /// `utf8` or `base64`.
-    pub body_encoding: &'static str,
+    /// How `body` is written.
+    pub body_encoding: BodyEncoding,
     /// Whether the body was cut to the per-entry limit.
     pub body_truncated: bool,
     /// `scenario/id` of the route that answered, `null` when none matched.
@@ -290,6 +290,16 @@ pub struct EntryJson<'a> {
     /// For the unmatched listing: the routes closest to matching.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_misses: Option<&'a [NearMiss]>,
+}
+
+/// How a journal entry's body is written in JSON.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyEncoding {
+    /// As text (the body is UTF-8).
+    Utf8,
+    /// As base64 (the body is not UTF-8).
+    Base64,
 }
 
 impl Entry {
@@ -309,10 +319,10 @@ impl Entry {
             );
         }
         let (body, body_encoding) = match std::str::from_utf8(&r.body) {
-            Ok(text) => (Cow::Borrowed(text), "utf8"),
+            Ok(text) => (Cow::Borrowed(text), BodyEncoding::Utf8),
             Err(_) => (
                 Cow::Owned(base64::engine::general_purpose::STANDARD.encode(&r.body)),
-                "base64",
+                BodyEncoding::Base64,
             ),
         };
         EntryJson {

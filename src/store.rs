@@ -85,8 +85,8 @@ pub struct ReloadReport {
 pub struct FileChange {
     /// The file as shown in diagnostics.
     pub display: PathBuf,
-    /// `added`, `changed`, `removed` or `failed` (the new version has errors).
-    pub kind: &'static str,
+    /// What happened to the file.
+    pub kind: ChangeKind,
     /// Route ids added, removed and changed.
     pub routes_added: usize,
     /// Route ids that disappeared.
@@ -97,6 +97,30 @@ pub struct FileChange {
     pub errors: Vec<Diagnostic>,
 }
 
+/// What a reload did to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A new file loaded.
+    Added,
+    /// A new version loaded.
+    Changed,
+    /// The file is gone, and its routes with it.
+    Removed,
+    /// The new version has errors; the last good version (if any) keeps serving.
+    Failed,
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Failed => "failed",
+        })
+    }
+}
+
 impl FileChange {
     fn describe(before: Option<&FileStatus>, after: &FileStatus) -> Self {
         let old = before.and_then(|b| b.serving.as_ref());
@@ -105,11 +129,11 @@ impl FileChange {
             _ => (0, 0, 0),
         };
         let kind = if !after.errors.is_empty() {
-            "failed"
+            ChangeKind::Failed
         } else if before.is_none() {
-            "added"
+            ChangeKind::Added
         } else {
-            "changed"
+            ChangeKind::Changed
         };
         FileChange {
             display: after.display.clone(),
@@ -124,7 +148,7 @@ impl FileChange {
     fn removed(gone: &FileStatus) -> Self {
         FileChange {
             display: gone.display.clone(),
-            kind: "removed",
+            kind: ChangeKind::Removed,
             routes_added: 0,
             routes_removed: gone.serving.as_ref().map_or(0, |s| s.routes.len()),
             routes_changed: 0,

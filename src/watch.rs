@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode};
 
-use crate::store::{ReloadReport, Source, Store};
+use crate::store::{ChangeKind, ReloadReport, Source, Store};
 
 /// How file changes are noticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,7 @@ fn run(store: Arc<Store>, rx: mpsc::Receiver<()>) {
 pub fn log_report(report: &ReloadReport) {
     let ms = report.elapsed.as_secs_f64() * 1000.0;
     for c in &report.changes {
-        if c.kind == "failed" {
+        if c.kind == ChangeKind::Failed {
             for e in &c.errors {
                 tracing::error!("{e}");
             }

@@ -120,12 +120,12 @@ async fn delete_scenario(name: web::Path<String>, state: web::Data<AppState>) ->
     match state.store.delete(&name) {
         Some(Deleted::Api) => HttpResponse::Ok().json(json::Deleted {
             deleted: &name,
-            source: "api",
+            source: json::Origin::Api,
             note: None,
         }),
         Some(Deleted::File) => HttpResponse::Ok().json(json::Deleted {
             deleted: &name,
-            source: "file",
+            source: json::Origin::File,
             note: Some("hidden until its file changes"),
         }),
         None => no_scenario(&name),
@@ -321,14 +321,18 @@ fn scenario_json(info: &ScenarioInfo, with_document: bool) -> json::Scenario<'_>
             .file
             .as_ref()
             .map(|f| f.to_string_lossy().replace('\\', "/")),
-        source: if info.file.is_some() { "file" } else { "api" },
+        source: if info.file.is_some() {
+            json::Origin::File
+        } else {
+            json::Origin::Api
+        },
         description: serving.and_then(|s| s.description.as_deref()),
         routes: serving.map_or(0, |s| s.routes.len()),
         state: serving.map(|s| s.state.get()),
         status: if info.errors.is_empty() {
-            "ok"
+            json::LoadStatus::Ok
         } else {
-            "error"
+            json::LoadStatus::Error
         },
         errors: info.errors.iter().map(ToString::to_string).collect(),
         loaded_at: info.loaded_at.map(rfc3339),

@@ -110,16 +110,16 @@ pub struct Scenario<'a> {
     pub name: &'a str,
     /// File relative to the scenarios directory (`/`-separated), `null` for API scenarios.
     pub file: Option<String>,
-    /// `file` or `api`.
-    pub source: &'static str,
+    /// Where it comes from.
+    pub source: Origin,
     /// The scenario's description.
     pub description: Option<&'a str>,
     /// Number of routes of the serving version.
     pub routes: usize,
     /// Current state of the serving version.
     pub state: Option<String>,
-    /// `ok`, or `error` when the current file version failed to load.
-    pub status: &'static str,
+    /// `error` when the current file version failed to load.
+    pub status: LoadStatus,
     /// The current file version's problems.
     pub errors: Vec<String>,
     /// When the serving version was loaded (RFC 3339, milliseconds).
@@ -134,13 +134,33 @@ pub struct Scenario<'a> {
     pub document: Option<&'a serde_json::Value>,
 }
 
+/// Where a scenario comes from.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// A file under the scenarios directory.
+    File,
+    /// Put through the admin API (or the embedding API).
+    Api,
+}
+
+/// Whether a scenario's current version loaded.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadStatus {
+    /// It loaded.
+    Ok,
+    /// It failed; the last good version, if any, keeps serving.
+    Error,
+}
+
 /// `DELETE /__admin/scenarios/{name}`.
 #[derive(Serialize)]
 pub struct Deleted<'a> {
     /// The scenario deleted.
     pub deleted: &'a str,
-    /// `api`, or `file` (hidden until its file changes).
-    pub source: &'static str,
+    /// An API scenario, or a file scenario (hidden until its file changes).
+    pub source: Origin,
     /// For file scenarios: what deleting means.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,

@@ -74,8 +74,20 @@ async fn a_post_asking_for_h2c_is_answered_in_http_1_1_with_its_body_matched() {
 async fn curl_http2_upgrade_post_gets_its_json_matched() {
     let (_dir, server) = server();
     let out = Command::new("curl")
-        .args(["-s", "--http2", "-X", "POST", "-H", "Content-Type: application/json"])
-        .args(["--data", r#"{"qty":2}"#, "-w", "\n%{http_code} %{http_version}"])
+        .args([
+            "-s",
+            "--http2",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .args([
+            "--data",
+            r#"{"qty":2}"#,
+            "-w",
+            "\n%{http_code} %{http_version}",
+        ])
         .arg(server.url("/orders"))
         .output()
         .expect("curl runs");
@@ -88,7 +100,9 @@ async fn curl_http2_upgrade_post_gets_its_json_matched() {
 async fn a_websocket_route_still_switches() {
     let (_dir, server) = server();
     let url = format!("ws://{}/ws", server.addr);
-    let (mut ws, resp) = tokio_tungstenite::connect_async(url).await.expect("handshake");
+    let (mut ws, resp) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("handshake");
     assert_eq!(resp.status().as_u16(), 101);
     use futures_util::{SinkExt as _, StreamExt as _};
     ws.send(tokio_tungstenite::tungstenite::Message::text("hi"))
@@ -132,12 +146,19 @@ async fn a_template_error_at_the_expect_hook_is_a_500_like_anywhere_else() {
 #[tokio::test]
 async fn an_expect_reject_answer_renders_advances_its_script_and_is_journaled_once() {
     let (_dir, server) = server();
-    let head = b"PUT /upload/cat HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n";
+    let head =
+        b"PUT /upload/cat HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n";
     let first = raw(server.addr, head);
-    assert_eq!(first.status_line, "HTTP/1.1 413 Payload Too Large", "{first:?}");
+    assert_eq!(
+        first.status_line, "HTTP/1.1 413 Payload Too Large",
+        "{first:?}"
+    );
     assert_eq!(String::from_utf8_lossy(&first.body), "first cat");
     let second = raw(server.addr, head);
-    assert_eq!(second.status_line, "HTTP/1.1 401 Unauthorized", "{second:?}");
+    assert_eq!(
+        second.status_line, "HTTP/1.1 401 Unauthorized",
+        "{second:?}"
+    );
 
     let entries = journal(&server).await;
     let routes: Vec<(&str, u64)> = entries

@@ -35,6 +35,8 @@ mod hostile;
 mod reload;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
+// The JSON shapes of the admin API and of understudy's own answers, key by key.
+mod shapes;
 // Scripted behaviour: response sequences, scenario states, response templates.
 mod scripting;
 // Requests no route matches: the 404 report and its near misses.
