@@ -7,8 +7,8 @@
 //! body: the answer is final and the connection closes). The steps, in order:
 //!
 //! 1. read the body, within `--max-body-bytes` (`413`) and `--body-timeout-ms` (`408`); not
-//!    for a request whose route switches protocols (its "body" is the new protocol's stream),
-//!    nor at the `Expect` hook. A request whose `Upgrade` no route accepts is an ordinary
+//!    for a request whose route switches protocols or that opens a WebSocket (its "body" is
+//!    the new protocol's stream), nor at the `Expect` hook. A request whose `Upgrade` no route accepts is an ordinary
 //!    request (RFC 9110 §7.8): its body is read like any other;
 //! 2. select the route and take its answer (advancing scripts and states), or report the near
 //!    misses (`404`);
@@ -139,7 +139,7 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     let query = head.uri.query().unwrap_or("");
     let head_only = incoming.head_only();
 
-    if !head_only && !switches(&snapshot, head, query) {
+    if !head_only && !switches(&snapshot, head, query) && !opens_websocket(head) {
         if head.headers.contains_key(UPGRADE)
             && let Some(ctl) = incoming.conn::<ConnControl>()
         {
@@ -256,6 +256,15 @@ fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
     );
     view.head_only = true;
     snapshot.index.peek(&view).is_some_and(|r| r.switches())
+}
+
+/// Whether the head asks for a WebSocket: actix-http then treats everything after it as the
+/// upgraded stream, never as a body (RFC 6455 handshakes have none), so it is not read.
+fn opens_websocket(head: &RequestHead) -> bool {
+    head.headers.get_all(UPGRADE).any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.trim().eq_ignore_ascii_case("websocket"))
+    })
 }
 
 /// The selected answer's headers and body, rendered against the request when templated.

@@ -215,3 +215,19 @@ async fn every_request_is_journaled_exactly_once() {
         ]
     );
 }
+
+/// A WebSocket handshake to a route that does not switch is answered at once (its "body" is
+/// the upgraded stream, never waited for).
+#[tokio::test]
+async fn a_websocket_handshake_to_a_plain_route_is_answered_without_waiting_for_a_body() {
+    let dir = Scenarios::new();
+    dir.write_json("plain.json", &crate::util::one_route("/plain", "plain"));
+    let server = Server::start_with(dir.path(), &["--body-timeout-ms", "60000"]);
+    let resp = raw(
+        server.addr,
+        b"GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert_eq!(resp.status_line, "HTTP/1.1 200 OK", "{resp:?}");
+    assert!(resp.body.ends_with(b"plain"), "{resp:?}");
+}
