@@ -311,7 +311,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.watch = match args.watch {
         Watch::Auto => WatchMode::Auto,
         Watch::Native => WatchMode::Native,
-        Watch::Poll => WatchMode::Poll(Duration::from_millis(args.poll_interval_ms.max(10))),
+        Watch::Poll => WatchMode::Poll,
         Watch::Off => WatchMode::Off,
     };
     config.journal = JournalLimits {

@@ -26,7 +26,7 @@ pub enum WatchMode {
     /// Native file-system events (inotify, FSEvents, ReadDirectoryChangesW).
     Native,
     /// Rescan every poll interval (Docker Desktop bind mounts, network file systems).
-    Poll(Duration),
+    Poll,
     /// No watching; `POST /__admin/reload` still works.
     Off,
 }
@@ -63,7 +63,12 @@ impl Drop for WatchHandle {
 }
 
 /// Starts watching the store's files; `Ok(None)` for `Off` or a store without files.
-pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchHandle>> {
+/// `poll_interval` is the rescan interval of [`WatchMode::Poll`].
+pub fn spawn(
+    store: Arc<Store>,
+    mode: WatchMode,
+    poll_interval: Duration,
+) -> notify::Result<Option<WatchHandle>> {
     let (target, recursive) = match store.source() {
         Source::None => return Ok(None),
         Source::Dir(dir) => (dir.clone(), RecursiveMode::Recursive),
@@ -81,7 +86,7 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     };
     let (mut watcher, name): (Box<dyn notify::Watcher + Send>, &'static str) = match mode {
         WatchMode::Off => return Ok(None),
-        WatchMode::Poll(interval) => return Ok(Some(spawn_poll(store, &target, interval)?)),
+        WatchMode::Poll => return Ok(Some(spawn_poll(store, &target, poll_interval)?)),
         WatchMode::Native | WatchMode::Auto => {
             if mode == WatchMode::Auto {
                 container_hint(&target);
