@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub journal: JournalLimits,
     /// How scenario file changes are noticed.
     pub watch: WatchMode,
-    /// Poll interval when native events are unavailable and polling takes over.
+    /// Rescan interval for [`WatchMode::Poll`], and when native events are unavailable and
+    /// polling takes over.
     pub poll_interval: std::time::Duration,
     /// Serve HTTPS with this certificate.
     pub tls: Option<TlsSource>,
@@ -153,15 +154,14 @@ pub fn start_watching(
     mode: WatchMode,
     poll: std::time::Duration,
 ) -> Option<WatchHandle> {
-    match watch::spawn(store.clone(), mode) {
+    match watch::spawn(store.clone(), mode, poll) {
         Ok(handle) => handle,
         Err(err) if matches!(mode, WatchMode::Auto | WatchMode::Native) => {
-            let fallback = WatchMode::Poll(poll);
             tracing::warn!(
                 "native file events unavailable ({err}); polling every {} ms instead",
                 poll.as_millis()
             );
-            watch::spawn(store.clone(), fallback).unwrap_or_else(|err| {
+            watch::spawn(store.clone(), WatchMode::Poll, poll).unwrap_or_else(|err| {
                 tracing::error!("cannot watch scenario files: {err}; use POST /__admin/reload");
                 None
             })

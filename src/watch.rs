@@ -26,7 +26,7 @@ pub enum WatchMode {
     /// Native file-system events (inotify, FSEvents, ReadDirectoryChangesW).
     Native,
     /// Rescan every poll interval (Docker Desktop bind mounts, network file systems).
-    Poll(Duration),
+    Poll,
     /// No watching; `POST /__admin/reload` still works.
     Off,
 }
@@ -36,34 +36,49 @@ const DEBOUNCE: Duration = Duration::from_millis(15);
 /// Longest a stream of events can postpone a reload.
 const MAX_DELAY: Duration = Duration::from_millis(100);
 
-/// A running watcher; dropping it stops watching.
+/// A running watcher; dropping it stops watching and joins its thread.
 pub struct WatchHandle {
-    _watcher: Box<dyn notify::Watcher + Send>,
-    _stop: Option<mpsc::Sender<()>>,
+    /// What ends the thread when dropped; taken in `Drop`, before the join.
+    stop: Option<Stop>,
     thread: Option<JoinHandle<()>>,
-    mode: &'static str,
+}
+
+/// What keeps a watcher thread running: dropping it ends the thread.
+#[allow(dead_code)] // the fields are held only to be dropped
+enum Stop {
+    /// Native events: dropping the watcher closes the event channel, and `run` returns.
+    Native(Box<dyn notify::Watcher + Send>),
+    /// Polling: dropping the sender disconnects the channel the poll loop waits on.
+    Poll(mpsc::Sender<()>),
 }
 
 impl WatchHandle {
-    /// `"native"` or `"poll"`.
+    /// `"native"` or `"poll"` (`"stopped"` only while it is being dropped).
     pub fn mode(&self) -> &'static str {
-        self.mode
+        match self.stop {
+            Some(Stop::Native(_)) => "native",
+            Some(Stop::Poll(_)) => "poll",
+            None => "stopped",
+        }
     }
 }
 
 impl Drop for WatchHandle {
     fn drop(&mut self) {
-        // Dropping the watcher closes the event channel; the thread then ends.
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
-            drop(std::mem::replace(&mut self._watcher, Box::new(NullWatcher)));
-            drop(self._stop.take());
             let _ = t.join();
         }
     }
 }
 
 /// Starts watching the store's files; `Ok(None)` for `Off` or a store without files.
-pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchHandle>> {
+/// `poll_interval` is the rescan interval of [`WatchMode::Poll`].
+pub fn spawn(
+    store: Arc<Store>,
+    mode: WatchMode,
+    poll_interval: Duration,
+) -> notify::Result<Option<WatchHandle>> {
     let (target, recursive) = match store.source() {
         Source::None => return Ok(None),
         Source::Dir(dir) => (dir.clone(), RecursiveMode::Recursive),
@@ -81,7 +96,7 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
     };
     let (mut watcher, name): (Box<dyn notify::Watcher + Send>, &'static str) = match mode {
         WatchMode::Off => return Ok(None),
-        WatchMode::Poll(interval) => return Ok(Some(spawn_poll(store, &target, interval)?)),
+        WatchMode::Poll => return Ok(Some(spawn_poll(store, &target, poll_interval)?)),
         WatchMode::Native | WatchMode::Auto => {
             if mode == WatchMode::Auto {
                 container_hint(&target);
@@ -96,10 +111,8 @@ pub fn spawn(store: Arc<Store>, mode: WatchMode) -> notify::Result<Option<WatchH
         .map_err(|err| notify::Error::generic(&err.to_string()))?;
     tracing::info!("watching {} for changes ({name})", target.display());
     Ok(Some(WatchHandle {
-        _watcher: watcher,
-        _stop: None,
+        stop: Some(Stop::Native(watcher)),
         thread: Some(thread),
-        mode: name,
     }))
 }
 
@@ -128,10 +141,8 @@ fn spawn_poll(store: Arc<Store>, target: &Path, interval: Duration) -> notify::R
         interval.as_millis()
     );
     Ok(WatchHandle {
-        _watcher: Box::new(NullWatcher),
-        _stop: Some(stop),
+        stop: Some(Stop::Poll(stop)),
         thread: Some(thread),
-        mode: "poll",
     })
 }
 
@@ -240,20 +251,38 @@ fn parent(file: &Path) -> PathBuf {
     }
 }
 
-/// Stand-in used while dropping the real watcher.
-struct NullWatcher;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl notify::Watcher for NullWatcher {
-    fn new<F: notify::EventHandler>(_: F, _: notify::Config) -> notify::Result<Self> {
-        Ok(NullWatcher)
-    }
-    fn watch(&mut self, _: &Path, _: RecursiveMode) -> notify::Result<()> {
-        Ok(())
-    }
-    fn unwatch(&mut self, _: &Path) -> notify::Result<()> {
-        Ok(())
-    }
-    fn kind() -> notify::WatcherKind {
-        notify::WatcherKind::NullWatcher
+    /// Dropping a handle stops its thread at once, whatever the poll interval.
+    #[test]
+    fn dropping_a_handle_stops_and_joins_its_thread() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::new(Source::Dir(dir.path().to_path_buf())));
+        for mode in [WatchMode::Poll, WatchMode::Native] {
+            let handle = spawn(store.clone(), mode, Duration::from_secs(3600))
+                .expect("start watching")
+                .expect("a directory is watched");
+            let expected = if mode == WatchMode::Poll {
+                "poll"
+            } else {
+                "native"
+            };
+            assert_eq!(handle.mode(), expected);
+            let started = Instant::now();
+            drop(handle);
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{expected}: drop took too long"
+            );
+        }
+        // Both threads are gone: only the test's own reference to the store is left.
+        assert_eq!(Arc::strong_count(&store), 1);
+        assert!(
+            spawn(store, WatchMode::Off, Duration::from_secs(1))
+                .expect("off")
+                .is_none()
+        );
     }
 }

@@ -1,0 +1,158 @@
+//! Flags to library settings, in this one place: the `serve` flags become a [`ServeConfig`],
+//! the scenario file bounds (shared with `validate`) a [`Limits`].
+
+use std::time::Duration;
+
+use understudy::ServeConfig;
+use understudy::journal::JournalLimits;
+use understudy::scenario::load::Limits;
+use understudy::watch::WatchMode;
+use understudy::wire::tls::TlsSource;
+
+use super::args::{ClientLimitArgs, FileLimitArgs, ServeArgs, Watch};
+
+/// Shortest poll interval taken from `--poll-interval-ms`.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+impl ServeArgs {
+    /// The server settings these flags ask for.
+    pub fn to_config(&self) -> ServeConfig {
+        let mut config = ServeConfig::new(&self.scenarios);
+        config.bind = self.bind;
+        config.max_body_bytes = self.max_body_bytes;
+        config.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        config.scenario_limits = self.file_limits.limits();
+        // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed
+        // pause before stopping, and a container should stop within about a second.
+        config.handle_signals = false;
+        config.tls = match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (_, _, true) => Some(TlsSource::SelfSigned {
+                out: self.tls_cert_out.clone(),
+            }),
+            _ => None,
+        };
+        config.watch = match self.watch {
+            Watch::Auto => WatchMode::Auto,
+            Watch::Native => WatchMode::Native,
+            Watch::Poll => WatchMode::Poll,
+            Watch::Off => WatchMode::Off,
+        };
+        config.poll_interval = Duration::from_millis(self.poll_interval_ms).max(MIN_POLL_INTERVAL);
+        config.journal = JournalLimits {
+            max_entries: self.journal_size,
+            max_bytes: self.journal_max_bytes,
+            max_body_bytes: self.journal_body_bytes,
+        };
+        self.limits.apply(&mut config);
+        config
+    }
+}
+
+impl ClientLimitArgs {
+    /// Sets `--header-timeout-ms`, `--max-connections` and the other client limits.
+    fn apply(&self, config: &mut ServeConfig) {
+        let listener = &mut config.listener;
+        listener.header_timeout = Duration::from_millis(self.header_timeout_ms);
+        listener.max_connections = self.max_connections;
+        listener.head.max_header_bytes = self.max_header_bytes;
+        listener.head.max_uri_bytes = self.max_uri_bytes;
+        listener.ws_max_message_bytes = self.ws_max_message_bytes;
+        if let Some(workers) = self.workers {
+            listener.workers = workers;
+        }
+        config.body_timeout = Duration::from_millis(self.body_timeout_ms);
+        config.template_fuel = self.template_fuel;
+    }
+}
+
+impl FileLimitArgs {
+    /// The bounds on each scenario file.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_scenario_file_bytes,
+            max_routes: self.max_routes_per_file,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn serve_config(args: &[&str]) -> ServeConfig {
+        let cli = Cli::try_parse_from(std::iter::once("understudy").chain(args.iter().copied()))
+            .expect("valid arguments");
+        match cli.command {
+            None => cli.serve.to_config(),
+            Some(Command::Serve(args)) => args.to_config(),
+            Some(_) => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let config = serve_config(&[]);
+        let library = ServeConfig::new("./scenarios");
+        assert_eq!(config.bind, library.bind);
+        assert_eq!(config.max_body_bytes, library.max_body_bytes);
+        assert_eq!(config.body_timeout, library.body_timeout);
+        assert_eq!(config.poll_interval, library.poll_interval);
+        assert_eq!(config.template_fuel, library.template_fuel);
+        assert_eq!(config.journal.max_bytes, library.journal.max_bytes);
+        assert_eq!(
+            config.journal.max_body_bytes,
+            library.journal.max_body_bytes
+        );
+        assert_eq!(config.watch, WatchMode::Auto);
+        assert!(config.tls.is_none() && config.admin_token.is_none() && !config.handle_signals);
+    }
+
+    #[test]
+    fn one_poll_interval_serves_poll_mode_and_the_fallback() {
+        let config = serve_config(&["serve", "--watch", "poll", "--poll-interval-ms", "250"]);
+        assert_eq!(config.watch, WatchMode::Poll);
+        assert_eq!(config.poll_interval, Duration::from_millis(250));
+        let config = serve_config(&["--watch", "native", "--poll-interval-ms", "1"]);
+        assert_eq!(config.watch, WatchMode::Native);
+        assert_eq!(config.poll_interval, MIN_POLL_INTERVAL);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let config = serve_config(&[
+            "--admin-token",
+            "",
+            "--tls-self-signed",
+            "--tls-cert-out",
+            "/tmp/x.pem",
+            "--max-connections",
+            "7",
+            "--workers",
+            "3",
+            "--body-timeout-ms",
+            "0",
+            "--max-routes-per-file",
+            "9",
+        ]);
+        assert!(config.admin_token.is_none(), "an empty token is no token");
+        assert!(
+            matches!(config.tls, Some(TlsSource::SelfSigned { ref out }) if out.as_os_str() == "/tmp/x.pem")
+        );
+        assert_eq!(config.listener.max_connections, 7);
+        assert_eq!(config.listener.workers, 3);
+        assert!(config.body_timeout.is_zero());
+        assert_eq!(config.scenario_limits.max_routes, 9);
+    }
+}
