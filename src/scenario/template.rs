@@ -161,9 +161,7 @@ impl TemplateBuilder {
         at: &JsonPath,
     ) -> Result<JsonTemplate, (JsonPath, String)> {
         Ok(match value {
-            Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
-                JsonTemplate::Literal(value.clone())
-            }
+            Value::String(s) if !has_tags(s) => JsonTemplate::Literal(value.clone()),
             Value::String(s) => {
                 let compiled = match whole_expression(s) {
                     Some(expr) => self
@@ -240,6 +238,13 @@ fn has_non_ascii_key(s: &str) -> bool {
         i += 1;
     }
     false
+}
+
+/// Whether a string opens a MiniJinja tag (`{{`, `{%` or `{#`); one that does not renders as
+/// itself, so it needs no template. Every string that does is compiled, so a syntax error
+/// (such as a comment never closed) is a load error, as it is in a `body`.
+fn has_tags(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
 /// `{{ expr }}` with nothing around it and no other tags → `expr`.

@@ -35,5 +35,7 @@ mod reload;
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.
 mod scripting;
+// Response templates: every template string compiled at load, fuel per server.
+mod templates;
 // Requests no route matches: the 404 report and its near misses.
 mod unmatched;
