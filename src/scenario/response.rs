@@ -130,7 +130,7 @@ fn compile_template(
 ) -> Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>> {
     use crate::scenario::template::{BodyTemplate, TemplateBuilder};
     let before = cx.diags.len();
-    let mut builder = TemplateBuilder::new();
+    let mut builder = TemplateBuilder::new(cx.origin.limits.template_fuel);
     let mut headers = Vec::new();
     for (name, values) in r.headers.iter().flatten() {
         let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {

@@ -4,9 +4,10 @@
 use std::ffi::OsStr;
 
 use serde_json::{Value, json};
+use understudy::MockServer;
 
 use crate::util::{
-    Scenarios, Server, client, diags_for, fetch_json, line_col_of, run_cli, stdout_of,
+    Scenarios, Server, client, diags_for, fetch, fetch_json, line_col_of, run_cli, stdout_of,
 };
 
 /// A scenario whose templated `json` body holds an unclosed comment, as text (so positions
@@ -98,4 +99,76 @@ async fn a_closed_comment_in_a_json_body_template_is_rendered_away() {
     // Assert
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body, json!({ "note": "kept" }));
+}
+
+/// A scenario named `name` whose route `GET path` renders 200 `x`s through a loop.
+fn looping(name: &str, path: &str) -> Value {
+    json!({
+        "name": name,
+        "routes": [ { "request": { "path": path }, "response": {
+            "status": 200, "template": true,
+            "body": "{% for i in range(200) %}x{% endfor %}"
+        } } ]
+    })
+}
+
+/// A server with `fuel` (the default when `None`) serving the loop at `/loop`.
+fn loop_server(fuel: Option<u64>) -> MockServer {
+    let builder = MockServer::builder().json(looping("at-start", "/loop"));
+    let builder = match fuel {
+        Some(fuel) => builder.template_fuel(fuel),
+        None => builder,
+    };
+    builder.start().expect("start")
+}
+
+/// `GET path` on `server` → status and body.
+async fn get_on(server: &MockServer, path: &str) -> (u16, String) {
+    fetch(client().get(format!("{}{path}", server.url()))).await
+}
+
+/// Whether an answer is the 500 of a template that ran out of fuel.
+fn out_of_fuel(answer: &(u16, String)) -> bool {
+    answer.0 == 500 && answer.1.contains("fuel")
+}
+
+#[tokio::test]
+async fn template_fuel_is_per_server_whatever_the_start_order() {
+    for starved_first in [true, false] {
+        // Arrange: a server with a tiny fuel and one with the default, started in either
+        // order; each also gets a scenario put once both run (compiled after the other's
+        // start).
+        let (starved, fed) = if starved_first {
+            let starved = loop_server(Some(10));
+            (starved, loop_server(None))
+        } else {
+            let fed = loop_server(None);
+            (loop_server(Some(10)), fed)
+        };
+        for server in [&starved, &fed] {
+            server
+                .put_scenario("put-later", looping("put-later", "/later"))
+                .expect("put");
+        }
+
+        // Act
+        let starved_at_start = get_on(&starved, "/loop").await;
+        let starved_later = get_on(&starved, "/later").await;
+        let fed_at_start = get_on(&fed, "/loop").await;
+        let fed_later = get_on(&fed, "/later").await;
+
+        // Assert
+        let order = if starved_first {
+            "starved first"
+        } else {
+            "fed first"
+        };
+        assert!(
+            out_of_fuel(&starved_at_start),
+            "{order}: {starved_at_start:?}"
+        );
+        assert!(out_of_fuel(&starved_later), "{order}: {starved_later:?}");
+        assert_eq!(fed_at_start, (200, "x".repeat(200)), "{order}");
+        assert_eq!(fed_later, (200, "x".repeat(200)), "{order}");
+    }
 }
