@@ -31,6 +31,8 @@ mod matching;
 mod hostile;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
+// Custom reason phrases: kept up to a cap, then the default phrase with a load warning.
+mod reason_phrases;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.
