@@ -77,6 +77,7 @@ pub struct MockServerBuilder {
     bind: SocketAddr,
     admin_token: Option<String>,
     journal: JournalLimits,
+    template_fuel: u64,
 }
 
 impl Default for MockServerBuilder {
@@ -87,6 +88,7 @@ impl Default for MockServerBuilder {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_token: None,
             journal: JournalLimits::default(),
+            template_fuel: crate::scenario::template::FUEL,
         }
     }
 }
@@ -133,10 +135,21 @@ impl MockServerBuilder {
         self
     }
 
+    /// Fuel per template render (default [`crate::scenario::template::FUEL`], at least 1):
+    /// a template that runs out answers 500. Only this server's templates get it.
+    pub fn template_fuel(mut self, fuel: u64) -> Self {
+        self.template_fuel = fuel.max(1);
+        self
+    }
+
     /// Loads the scenarios and starts the server. Any invalid scenario is an error: a test
     /// should not run against half its setup.
     pub fn start(self) -> Result<MockServer, Error> {
-        let store = Arc::new(Store::new(self.source.clone()));
+        let limits = crate::scenario::load::Limits {
+            template_fuel: self.template_fuel,
+            ..Default::default()
+        };
+        let store = Arc::new(Store::new(self.source.clone()).with_limits(limits));
         let problems = store.reload().map_err(|source| {
             let dir = match &self.source {
                 Source::Dir(p) | Source::File(p) => p.clone(),
@@ -159,6 +172,7 @@ impl MockServerBuilder {
         config.bind = self.bind;
         config.admin_token = self.admin_token;
         config.journal = self.journal;
+        config.template_fuel = self.template_fuel;
         config.listener.workers = config.listener.workers.min(2);
         config.handle_signals = false;
 

@@ -46,9 +46,10 @@ pub struct ServeConfig {
     pub listener: ListenerConfig,
     /// Whether the server reacts to SIGINT/SIGTERM itself (the binary does; embedders don't).
     pub handle_signals: bool,
-    /// Bounds on each scenario file (`--max-scenario-file-bytes`, `--max-routes-per-file`).
+    /// Bounds on each scenario file (`--max-scenario-file-bytes`, `--max-routes-per-file`);
+    /// [`start`] replaces their `template_fuel` with [`ServeConfig::template_fuel`].
     pub scenario_limits: crate::scenario::load::Limits,
-    /// Fuel per template render (process-wide: set when the server starts, before loading).
+    /// Fuel per template render (`--template-fuel`), for this server's templates only.
     pub template_fuel: u64,
 }
 
@@ -121,8 +122,11 @@ pub enum StartError {
 /// Loads the scenarios (logging every problem; bad files are skipped, good ones serve),
 /// binds and starts serving. Call inside an actix or tokio runtime.
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
-    crate::scenario::template::set_fuel(config.template_fuel);
-    let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(config.scenario_limits));
+    let limits = crate::scenario::load::Limits {
+        template_fuel: config.template_fuel,
+        ..config.scenario_limits
+    };
+    let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(limits));
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),
         Source::None => PathBuf::from("(no files)"),
@@ -173,7 +177,8 @@ pub fn start_watching(
     }
 }
 
-/// Starts serving an already loaded store.
+/// Starts serving an already loaded store (with the limits and template fuel it was made
+/// with; `scenario_limits` and `template_fuel` of `config` are not used).
 pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
     let journal = Arc::new(Journal::new(config.journal));
     let state = web::Data::new(AppState {

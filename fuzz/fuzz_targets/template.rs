@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     }
     .to_value();
 
-    let mut builder = TemplateBuilder::new();
+    let mut builder = TemplateBuilder::default();
     let text_name = builder.add(source).ok();
     let json_body = serde_json::from_str::<Value>(source)
         .ok()

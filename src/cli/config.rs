@@ -75,6 +75,7 @@ impl FileLimitArgs {
         Limits {
             max_file_bytes: self.max_scenario_file_bytes,
             max_routes: self.max_routes_per_file,
+            ..Limits::default()
         }
     }
 }

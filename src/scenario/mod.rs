@@ -19,7 +19,7 @@ pub mod upgrade;
 
 pub use compiled::{CompiledResponse, CompiledRoute, CompiledScenario};
 pub use diag::Diagnostic;
-pub use response::default_reason;
+pub use response::{MAX_REASON_PHRASES, default_reason};
 
 /// The JSON Schema (draft 2020-12) of a scenario file, as pretty-printed JSON.
 pub fn json_schema() -> String {

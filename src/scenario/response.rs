@@ -16,6 +16,12 @@ use super::model::{self, OneOrMany};
 /// Largest `file` body read into memory.
 const MAX_FILE_BODY: u64 = 64 * 1024 * 1024;
 
+/// Most distinct custom reason phrases a process keeps. Each one is kept for the life of the
+/// process (actix's status line takes `&'static str`), so scenarios put through the admin API
+/// cannot grow memory without bound; past the cap, a new phrase gets the status's default
+/// phrase and a load warning.
+pub const MAX_REASON_PHRASES: usize = 1024;
+
 /// Compiles one response; `None` when it has problems (already recorded in `cx`).
 pub(crate) fn compile(
     cx: &mut Ctx<'_>,
@@ -47,7 +53,7 @@ pub(crate) fn compile(
             );
             None
         }
-        Some(text) => Some(intern(text)),
+        Some(text) => Some(text.as_str()),
         None => status.map(default_reason),
     };
 
@@ -88,6 +94,25 @@ pub(crate) fn compile(
     if cx.diags.len() > before {
         return None;
     }
+    let status = status?;
+    // Interned only once the response is known to be valid: a refused document takes no
+    // place in the set.
+    let reason = match (&r.reason, reason?) {
+        (Some(_), text) => intern(text).unwrap_or_else(|| {
+            let fallback = default_reason(status);
+            cx.warn(
+                &at.key("reason"),
+                format!(
+                    "reason phrase {text:?} is not used: this process already keeps \
+                     {MAX_REASON_PHRASES} distinct custom reason phrases, the most it keeps \
+                     until it restarts; the status line says \"{} {fallback}\" instead",
+                    status.as_u16()
+                ),
+            );
+            fallback
+        }),
+        (None, _) => default_reason(status),
+    };
     let (body, default_type) = body.unwrap_or((Bytes::new(), None));
     let has_content_type = r
         .headers
@@ -107,8 +132,8 @@ pub(crate) fn compile(
         headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
     }
     Some(CompiledResponse {
-        status: status?,
-        reason: reason?,
+        status,
+        reason,
         headers,
         connection,
         body,
@@ -130,7 +155,7 @@ fn compile_template(
 ) -> Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>> {
     use crate::scenario::template::{BodyTemplate, TemplateBuilder};
     let before = cx.diags.len();
-    let mut builder = TemplateBuilder::new();
+    let mut builder = TemplateBuilder::new(cx.origin.limits.template_fuel);
     let mut headers = Vec::new();
     for (name, values) in r.headers.iter().flatten() {
         let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {
@@ -517,28 +542,71 @@ pub fn default_reason(status: StatusCode) -> &'static str {
     })
 }
 
-/// Interns a reason phrase: actix's status line takes `&'static str`.
-///
-/// The set only grows by the distinct phrases scenario files use, so the leak is bounded.
-fn intern(text: &str) -> &'static str {
-    static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = SET
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = set.get(text) {
-        return s;
+/// Distinct reason phrases kept for the life of the process, at most `cap` of them.
+struct ReasonSet {
+    phrases: HashSet<&'static str>,
+    cap: usize,
+}
+
+impl ReasonSet {
+    fn new(cap: usize) -> Self {
+        ReasonSet {
+            phrases: HashSet::new(),
+            cap,
+        }
     }
-    let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
-    set.insert(leaked);
-    leaked
+
+    /// The kept copy of `text`, kept now if the set has room; `None` when it is full.
+    fn intern(&mut self, text: &str) -> Option<&'static str> {
+        if let Some(s) = self.phrases.get(text) {
+            return Some(s);
+        }
+        if self.phrases.len() >= self.cap {
+            return None;
+        }
+        let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        self.phrases.insert(leaked);
+        Some(leaked)
+    }
+}
+
+/// Interns a reason phrase in the process-wide set ([`MAX_REASON_PHRASES`]): actix's status
+/// line takes `&'static str`. `None` when the set is full and `text` is not in it.
+fn intern(text: &str) -> Option<&'static str> {
+    static SET: OnceLock<Mutex<ReasonSet>> = OnceLock::new();
+    SET.get_or_init(|| Mutex::new(ReasonSet::new(MAX_REASON_PHRASES)))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .intern(text)
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
-    use super::{climbs_out, header_name_problem, header_value_problem};
+    use super::{
+        MAX_REASON_PHRASES, ReasonSet, climbs_out, header_name_problem, header_value_problem,
+    };
+
+    #[test]
+    fn reason_phrases_past_the_cap_fall_back_and_the_set_stays_at_the_cap() {
+        // Arrange: a set of its own, filled to the cap.
+        let mut set = ReasonSet::new(MAX_REASON_PHRASES);
+        for i in 0..MAX_REASON_PHRASES {
+            assert!(set.intern(&format!("Phrase {i}")).is_some(), "phrase {i}");
+        }
+
+        // Act
+        let known = set.intern("Phrase 7");
+        let new = set.intern("One Too Many");
+        let newer = set.intern("Two Too Many");
+
+        // Assert
+        assert_eq!(known, Some("Phrase 7"), "a kept phrase is still served");
+        assert_eq!(new, None, "a new phrase past the cap is refused");
+        assert_eq!(newer, None);
+        assert_eq!(set.phrases.len(), MAX_REASON_PHRASES);
+    }
 
     #[test]
     fn dotdot_is_judged_from_the_scenario_files_folder() {

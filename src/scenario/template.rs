@@ -12,7 +12,6 @@
 //! (RFC 3339 UTC), `uuid()` (v4), `random_int(a, b)` (inclusive).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -21,22 +20,8 @@ use serde_json::{Map, Value};
 use crate::scenario::diag::JsonPath;
 
 /// Default fuel per render (`--template-fuel`): enough for any reasonable response, a hard
-/// stop for runaway loops.
+/// stop for runaway loops. Each server sets its own ([`crate::scenario::load::Limits`]).
 pub const FUEL: u64 = 1_000_000;
-
-/// Fuel given to templates compiled from now on (process-wide; see [`set_fuel`]).
-static FUEL_LIMIT: AtomicU64 = AtomicU64::new(FUEL);
-
-/// Sets the fuel of every template compiled from now on (`--template-fuel`); templates
-/// already compiled keep theirs until their file reloads. Process-wide, as it bounds CPU.
-pub fn set_fuel(fuel: u64) {
-    FUEL_LIMIT.store(fuel.max(1), Ordering::Relaxed);
-}
-
-/// The fuel templates are compiled with.
-pub fn fuel() -> u64 {
-    FUEL_LIMIT.load(Ordering::Relaxed)
-}
 
 /// A JSON body with templated strings.
 #[derive(Debug)]
@@ -87,18 +72,20 @@ pub struct TemplateBuilder {
 }
 
 impl Default for TemplateBuilder {
+    /// A builder with the default fuel, [`FUEL`].
     fn default() -> Self {
-        Self::new()
+        Self::new(FUEL)
     }
 }
 
 impl TemplateBuilder {
-    /// An environment with understudy's functions, no auto-escaping and bounded fuel.
-    pub fn new() -> Self {
+    /// An environment with understudy's functions, no auto-escaping, and `fuel` per render
+    /// (at least 1): the fuel of the server whose scenario this is.
+    pub fn new(fuel: u64) -> Self {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        env.set_fuel(Some(fuel()));
+        env.set_fuel(Some(fuel.max(1)));
         // A body ends exactly as written; Jinja's default would drop one trailing newline.
         #[allow(clippy::expect_used)] // invariant: a constant config with the default delimiters
         env.set_syntax(
@@ -161,9 +148,7 @@ impl TemplateBuilder {
         at: &JsonPath,
     ) -> Result<JsonTemplate, (JsonPath, String)> {
         Ok(match value {
-            Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
-                JsonTemplate::Literal(value.clone())
-            }
+            Value::String(s) if !has_tags(s) => JsonTemplate::Literal(value.clone()),
             Value::String(s) => {
                 let compiled = match whole_expression(s) {
                     Some(expr) => self
@@ -240,6 +225,13 @@ fn has_non_ascii_key(s: &str) -> bool {
         i += 1;
     }
     false
+}
+
+/// Whether a string opens a MiniJinja tag (`{{`, `{%` or `{#`); one that does not renders as
+/// itself, so it needs no template. Every string that does is compiled, so a syntax error
+/// (such as a comment never closed) is a load error, as it is in a `body`.
+fn has_tags(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
 /// `{{ expr }}` with nothing around it and no other tags → `expr`.

@@ -144,7 +144,7 @@ pub(crate) fn switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) -> Op
     let ws = r.websocket.as_ref()?;
     let at = at.key("websocket");
     let before = cx.diags.len();
-    let mut templates = TemplateBuilder::new();
+    let mut templates = TemplateBuilder::new(cx.origin.limits.template_fuel);
     let on_open = actions(cx, &mut templates, &ws.on_open, &at.key("onOpen"));
     let mut on_message = Vec::new();
     for (i, rule) in ws.on_message.iter().enumerate() {
@@ -241,4 +241,55 @@ fn actions(
         out.push(act);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Switch, WsAct};
+    use crate::scenario::compile::Origin;
+    use crate::scenario::compiled::Answers;
+    use crate::scenario::load::{Limits, compile_source};
+
+    /// Renders the `onOpen` text of a WebSocket route whose template loops 200 times, compiled
+    /// with `fuel`.
+    fn render_on_open(fuel: u64) -> Result<String, String> {
+        let source = r#"{ "routes": [ { "response": { "status": 101, "websocket": {
+            "onOpen": [ { "text": "{% for i in range(200) %}x{% endfor %}" } ] } } } ] }"#;
+        let origin = Origin {
+            display: Path::new("ws.json"),
+            source,
+            root: Path::new("."),
+            dir: Path::new("."),
+            default_name: "ws".into(),
+            relative: None,
+            limits: Limits {
+                template_fuel: fuel,
+                ..Limits::default()
+            },
+        };
+        let scenario = compile_source(&origin).map_err(|d| format!("{d:?}"))?;
+        let Answers::One(response) = &scenario.routes[0].answers else {
+            return Err("not one response".into());
+        };
+        let Some(Switch::WebSocket(script)) = &response.switch else {
+            return Err("not a WebSocket".into());
+        };
+        let Some(WsAct::Text(name)) = script.on_open.first() else {
+            return Err("no text action".into());
+        };
+        script.templates.render(name, &minijinja::Value::from(()))
+    }
+
+    #[test]
+    fn websocket_templates_get_the_fuel_of_their_limits() {
+        let starved = render_on_open(10);
+        let fed = render_on_open(crate::scenario::template::FUEL);
+        assert!(
+            starved.as_ref().is_err_and(|e| e.contains("fuel")),
+            "{starved:?}"
+        );
+        assert_eq!(fed, Ok("x".repeat(200)));
+    }
 }

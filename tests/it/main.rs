@@ -33,11 +33,15 @@ mod matching;
 mod hostile;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
+// Custom reason phrases: kept up to a cap, then the default phrase with a load warning.
+mod reason_phrases;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // The JSON shapes of the admin API and of understudy's own answers, key by key.
 mod shapes;
 // Scripted behaviour: response sequences, scenario states, response templates.
 mod scripting;
+// Response templates: every template string compiled at load, fuel per server.
+mod templates;
 // Requests no route matches: the 404 report and its near misses.
 mod unmatched;
