@@ -13,7 +13,7 @@ use serde_json::json;
 use understudy::http::respond::render_template;
 use understudy::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex};
 use understudy::scenario::CompiledScenario;
-use understudy::scenario::compile::Origin;
+use understudy::scenario::ctx::Origin;
 use understudy::scenario::load::compile_source;
 use understudy::scenario::template::Context;
 

@@ -713,7 +713,7 @@ mod tests {
         let text = json!({"name": "idx", "routes": routes}).to_string();
         let root = PathBuf::from(".");
         let display = PathBuf::from("idx.json");
-        let origin = crate::scenario::compile::Origin {
+        let origin = crate::scenario::ctx::Origin {
             display: &display,
             source: &text,
             root: &root,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 
 use crate::matching::RouteIndex;
-use crate::scenario::compile::Origin;
+use crate::scenario::ctx::Origin;
 use crate::scenario::load::{
     Limits, compile_source, content_hash, load_bytes, read_scenario, scan,
 };

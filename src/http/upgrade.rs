@@ -23,7 +23,7 @@ use minijinja::value::Value as MjValue;
 
 use super::{AppState, respond};
 use crate::scenario::CompiledResponse;
-use crate::scenario::upgrade::{Switch, WsAct, WsScript};
+use crate::scenario::compiled::{Switch, WsAct, WsScript};
 use crate::wire::io::ConnControl;
 
 /// The `101` of a WebSocket script or a raw upgrade, or `426` for a request that does not

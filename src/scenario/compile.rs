@@ -10,143 +10,14 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use regex::{Regex, RegexBuilder};
-
 use super::compiled::{
     AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, MethodPattern,
     RequestMatcher,
 };
-use super::diag::{Diagnostic, JsonPath, locate};
-use super::load::Limits;
-use super::messages::shorten;
+use super::ctx::{Ctx, Limits, Origin, header_name_problem};
+use super::diag::{Diagnostic, JsonPath};
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
 use super::response;
-
-/// Upper bound on the compiled size of one regex (bytes of automaton).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-/// Where a scenario document came from, for error positions and `file` confinement.
-pub struct Origin<'a> {
-    /// The file as shown in diagnostics.
-    pub display: &'a Path,
-    /// The JSON text, to recover positions.
-    pub source: &'a str,
-    /// Canonical scenarios directory; `file` bodies must resolve inside it.
-    pub root: &'a Path,
-    /// Folder that `file` paths are relative to.
-    pub dir: &'a Path,
-    /// Name used when the document has none.
-    pub default_name: String,
-    /// The file relative to the scenarios directory.
-    pub relative: Option<PathBuf>,
-    /// Bounds on what the file may hold.
-    pub limits: Limits,
-}
-
-/// Collects diagnostics for one document.
-pub(crate) struct Ctx<'a> {
-    pub(crate) origin: &'a Origin<'a>,
-    pub(crate) diags: Vec<Diagnostic>,
-    pub(crate) warnings: Vec<Diagnostic>,
-}
-
-impl Ctx<'_> {
-    fn at(&self, path: &JsonPath, message: String) -> Diagnostic {
-        let pos = locate(self.origin.source, path);
-        Diagnostic {
-            file: self.origin.display.to_path_buf(),
-            line: pos.map(|p| p.0),
-            column: pos.map(|p| p.1),
-            path: path.to_string(),
-            message,
-        }
-    }
-
-    /// Records a problem at `path`.
-    pub(crate) fn error(&mut self, path: &JsonPath, message: impl Into<String>) {
-        let d = self.at(path, message.into());
-        self.diags.push(d);
-    }
-
-    /// Records a problem with the key that ends `path` (such as a bad header name), at the
-    /// key's position.
-    pub(crate) fn error_at_key(&mut self, path: &JsonPath, message: impl Into<String>) {
-        let mut d = self.at(path, message.into());
-        if let Some((line, column)) = super::diag::locate_key(self.origin.source, path) {
-            d.line = Some(line);
-            d.column = Some(column);
-        }
-        self.diags.push(d);
-    }
-
-    /// Records something that loads but is probably not what the author meant.
-    pub(crate) fn warn(&mut self, path: &JsonPath, message: impl Into<String>) {
-        let d = self.at(path, format!("warning: {}", message.into()));
-        self.warnings.push(d);
-    }
-
-    /// Compiles a user regex; `anchored` wraps it as `^(?:…)$` for whole-value matching.
-    pub(crate) fn regex(
-        &mut self,
-        pattern: &str,
-        path: &JsonPath,
-        anchored: bool,
-    ) -> Option<Regex> {
-        let full = if anchored {
-            format!("^(?:{pattern})$")
-        } else {
-            pattern.to_owned()
-        };
-        match RegexBuilder::new(&full)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-        {
-            Ok(re) => Some(re),
-            Err(err) => {
-                self.error(path, regex_message(pattern, &err));
-                None
-            }
-        }
-    }
-}
-
-/// One line describing a regex error, with a hint for habits from other regex engines.
-fn regex_message(pattern: &str, err: &regex::Error) -> String {
-    let detail = match err {
-        regex::Error::Syntax(text) => text
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("error: "))
-            .unwrap_or(text)
-            .to_owned(),
-        regex::Error::CompiledTooBig(limit) => {
-            format!("compiled regex exceeds the size limit of {limit} bytes")
-        }
-        other => other.to_string(),
-    };
-    let shown = shorten(pattern, 60);
-    let mut msg = format!("invalid regex {shown:?}: {detail}");
-    let hint = if detail.contains("look-around") || detail.contains("backreferences") {
-        " (hint: understudy uses Rust regex syntax, which matches in linear time and has no \
-         look-around or backreferences; match the wider text instead, or split the route)"
-    } else if pattern.contains("(?>") {
-        " (hint: atomic groups `(?>…)` do not exist in Rust regex syntax and are not needed: \
-         Rust regexes never backtrack; use `(?:…)`)"
-    } else if detail.contains("repetition operator missing expression") {
-        " (hint: `*`, `+` and `?` repeat what comes before them; to match one literally \
-         escape it, e.g. \"\\\\*/\\\\*\", and to match anything use \".*\")"
-    } else if matches!(err, regex::Error::CompiledTooBig(_)) {
-        " (Rust regexes match in linear time, so there is no catastrophic backtracking, but \
-         large counted repetitions such as \\w{100} build a large automaton: lower the \
-         counts, or use an ASCII class like [a-z0-9_] instead of the Unicode-aware \\w)"
-    } else if detail.contains("nested") {
-        " (hint: simplify the pattern; nesting is limited to keep matching fast)"
-    } else {
-        ""
-    };
-    msg.push_str(hint);
-    msg
-}
 
 /// Validates and compiles one parsed scenario document.
 pub fn compile(
@@ -494,7 +365,7 @@ fn compile_matcher(
     let mut headers = Vec::new();
     for (name, pattern) in req.headers.iter().flatten() {
         let p = at.key("headers").key(name);
-        if let Some(problem) = response::header_name_problem(name) {
+        if let Some(problem) = header_name_problem(name) {
             cx.error_at_key(&p, problem);
             continue;
         }

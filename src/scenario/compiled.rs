@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_http::header::{HeaderName, HeaderValue};
 use actix_http::{ConnectionType, StatusCode};
@@ -195,7 +196,7 @@ pub struct CompiledResponse {
     /// Interim responses, encoded, sent before this one.
     pub informational: Option<Bytes>,
     /// What follows a 101: a WebSocket script or a raw upgrade.
-    pub switch: Option<super::upgrade::Switch>,
+    pub switch: Option<Switch>,
 }
 
 /// A delay before the head, fixed or uniformly random.
@@ -213,6 +214,65 @@ impl Delay {
         match *self {
             Delay::Fixed(d) => d,
             Delay::Uniform(min, max) => std::time::Duration::from_millis(fastrand::u64(min..=max)),
+        }
+    }
+}
+
+/// A compiled WebSocket script.
+pub struct WsScript {
+    /// Subprotocol selected when the client offers it.
+    pub subprotocol: Option<String>,
+    /// Actions run when the connection opens.
+    pub on_open: Vec<WsAct>,
+    /// Rules tried in order against each text message.
+    pub on_message: Vec<(regex::Regex, Vec<WsAct>)>,
+    /// Echo text (and binary) messages no rule matched.
+    pub echo: bool,
+    /// Templates of text actions (context: `message` and the match's named groups).
+    pub templates: Arc<super::template::ResponseTemplate>,
+}
+
+impl std::fmt::Debug for WsScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsScript")
+            .field("subprotocol", &self.subprotocol)
+            .field("echo", &self.echo)
+            .finish()
+    }
+}
+
+/// One WebSocket action.
+#[derive(Debug, Clone)]
+pub enum WsAct {
+    /// A text message (a template name).
+    Text(String),
+    /// A JSON value sent as a text message.
+    Json(String),
+    /// A binary message.
+    Binary(Bytes),
+    /// A pause.
+    Wait(Duration),
+    /// A ping with this payload.
+    Ping(Bytes),
+    /// Close with this code and reason.
+    Close(u16, Option<String>),
+}
+
+/// What follows a `101`.
+#[derive(Debug, Clone)]
+pub enum Switch {
+    /// A WebSocket script.
+    WebSocket(Arc<WsScript>),
+    /// A raw upgrade to this protocol token, echoing bytes.
+    Raw(String),
+}
+
+impl Switch {
+    /// The `Upgrade` token the switch answers: `websocket`, or the raw protocol's.
+    pub fn protocol(&self) -> &str {
+        match self {
+            Switch::WebSocket(_) => "websocket",
+            Switch::Raw(protocol) => protocol,
         }
     }
 }

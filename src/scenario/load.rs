@@ -9,39 +9,14 @@ use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use super::compile::{Origin, compile};
+use super::compile::compile;
 use super::compiled::CompiledScenario;
+use super::ctx::Origin;
 use super::diag::{Diagnostic, JsonPath, locate};
 use super::messages;
 use super::model::ScenarioFile;
 
-/// Default of `--max-scenario-file-bytes`: 16 MiB.
-pub const DEFAULT_MAX_SCENARIO_FILE_BYTES: u64 = 16 * 1024 * 1024;
-/// Default of `--max-routes-per-file`.
-pub const DEFAULT_MAX_ROUTES_PER_FILE: usize = 10_000;
-
-/// Bounds on one scenario file, so a runaway generator or a wrong file cannot exhaust memory,
-/// and on the work its templates may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest scenario file read, in bytes (larger files are an error, not read at all).
-    pub max_file_bytes: u64,
-    /// Most routes one file may hold.
-    pub max_routes: usize,
-    /// Fuel per render of the file's templates (`--template-fuel`), response and WebSocket
-    /// alike; each server (each [`crate::store::Store`]) has its own.
-    pub template_fuel: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_file_bytes: DEFAULT_MAX_SCENARIO_FILE_BYTES,
-            max_routes: DEFAULT_MAX_ROUTES_PER_FILE,
-            template_fuel: super::template::FUEL,
-        }
-    }
-}
+pub use super::ctx::{DEFAULT_MAX_ROUTES_PER_FILE, DEFAULT_MAX_SCENARIO_FILE_BYTES, Limits};
 
 /// The error [`read_scenario`] gives for a file over the size limit.
 #[derive(Debug, thiserror::Error)]

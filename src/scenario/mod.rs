@@ -1,14 +1,20 @@
 //! The scenario file format and its life cycle: parse → validate → compile.
 //!
 //! - [`model`]: serde types, exactly the JSON users write.
-//! - [`compile`] and `response`: validation into the runtime types of [`compiled`].
+//! - [`compile`] (routes), `response` (answers) and [`upgrade`] (1xx keys): validation into
+//!   the runtime types of [`compiled`], sharing the compile context of [`ctx`] (origin,
+//!   limits, diagnostics); [`template`]: response templates, parsed once.
 //! - [`load`]: directory scan, strict parsing, per-file outcomes.
-//! - [`diag`]: `FILE:LINE:COL: at JSON.PATH: message` diagnostics.
+//! - [`diag`] and `messages`: `FILE:LINE:COL: at JSON.PATH: message` diagnostics.
 //!
-//! Nothing here knows about sockets or requests.
+//! Everything here is immutable once compiled: runtime state (scenario states, sequence
+//! positions) lives beside it ([`crate::state`]). Nothing here knows about sockets or
+//! requests. The modules depend one way: `load` → `compile` → `response` → `upgrade` →
+//! `ctx`, all of them → `compiled` → `template`.
 
 pub mod compile;
 pub mod compiled;
+pub mod ctx;
 pub mod diag;
 pub mod load;
 mod messages;

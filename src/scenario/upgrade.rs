@@ -6,69 +6,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::compile::Ctx;
+use super::compiled::{Switch, WsAct, WsScript};
+use super::ctx::{Ctx, header_name_problem, header_value_problem};
 use super::diag::JsonPath;
 use super::model;
 use crate::scenario::template::TemplateBuilder;
-
-/// A compiled WebSocket script.
-pub struct WsScript {
-    /// Subprotocol selected when the client offers it.
-    pub subprotocol: Option<String>,
-    /// Actions run when the connection opens.
-    pub on_open: Vec<WsAct>,
-    /// Rules tried in order against each text message.
-    pub on_message: Vec<(regex::Regex, Vec<WsAct>)>,
-    /// Echo text (and binary) messages no rule matched.
-    pub echo: bool,
-    /// Templates of text actions (context: `message` and the match's named groups).
-    pub templates: Arc<crate::scenario::template::ResponseTemplate>,
-}
-
-impl std::fmt::Debug for WsScript {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WsScript")
-            .field("subprotocol", &self.subprotocol)
-            .field("echo", &self.echo)
-            .finish()
-    }
-}
-
-/// One WebSocket action.
-#[derive(Debug, Clone)]
-pub enum WsAct {
-    /// A text message (a template name).
-    Text(String),
-    /// A JSON value sent as a text message.
-    Json(String),
-    /// A binary message.
-    Binary(Bytes),
-    /// A pause.
-    Wait(Duration),
-    /// A ping with this payload.
-    Ping(Bytes),
-    /// Close with this code and reason.
-    Close(u16, Option<String>),
-}
-
-/// What follows a `101`.
-#[derive(Debug, Clone)]
-pub enum Switch {
-    /// A WebSocket script.
-    WebSocket(Arc<WsScript>),
-    /// A raw upgrade to this protocol token, echoing bytes.
-    Raw(String),
-}
-
-impl Switch {
-    /// The `Upgrade` token the switch answers: `websocket`, or the raw protocol's.
-    pub fn protocol(&self) -> &str {
-        match self {
-            Switch::WebSocket(_) => "websocket",
-            Switch::Raw(protocol) => protocol,
-        }
-    }
-}
 
 /// Pre-encoded interim responses (`HTTP/1.1 103 Early Hints\r\n…\r\n\r\n`, one after another).
 pub(crate) fn informational(
@@ -102,7 +44,7 @@ pub(crate) fn informational(
         );
         for (name, values) in info.headers.iter().flatten() {
             let hp = p.key("headers").key(name);
-            if let Some(problem) = super::response::header_name_problem(name) {
+            if let Some(problem) = header_name_problem(name) {
                 cx.error_at_key(&hp, problem);
                 continue;
             }
@@ -111,7 +53,7 @@ pub(crate) fn informational(
                 continue;
             }
             for value in values.as_slice() {
-                if let Some(problem) = super::response::header_value_problem(value) {
+                if let Some(problem) = header_value_problem(value) {
                     cx.error(&hp, problem);
                     continue;
                 }
@@ -248,8 +190,8 @@ mod tests {
     use std::path::Path;
 
     use super::{Switch, WsAct};
-    use crate::scenario::compile::Origin;
     use crate::scenario::compiled::Answers;
+    use crate::scenario::ctx::Origin;
     use crate::scenario::load::{Limits, compile_source};
 
     /// Renders the `onOpen` text of a WebSocket route whose template loops 200 times, compiled
