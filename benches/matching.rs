@@ -10,12 +10,12 @@ use std::sync::Arc;
 use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use understudy::http::respond::render_template;
-use understudy::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex};
-use understudy::scenario::CompiledScenario;
-use understudy::scenario::ctx::Origin;
-use understudy::scenario::load::compile_source;
-use understudy::scenario::template::Context;
+use understudy::internals::http::respond::render_template;
+use understudy::internals::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex};
+use understudy::internals::scenario::CompiledScenario;
+use understudy::internals::scenario::ctx::Origin;
+use understudy::internals::scenario::load::compile_source;
+use understudy::internals::scenario::template::Context;
 
 const SIZES: [usize; 3] = [10, 500, 10_000];
 
@@ -59,9 +59,9 @@ fn routes_like(n: usize, path: impl Fn(usize) -> String) -> RouteIndex {
         })
         .collect();
     let scenario = compile("bench", json!({"name": "bench", "routes": routes}));
-    RouteIndex::new(vec![Arc::new(understudy::state::LiveScenario::new(
-        scenario,
-    ))])
+    RouteIndex::new(vec![Arc::new(
+        understudy::internals::state::LiveScenario::new(scenario),
+    )])
 }
 
 fn view<'a>(path: &'a str, headers: &'a HeaderMap) -> RequestView<'a> {
@@ -150,8 +150,8 @@ fn template(c: &mut Criterion) {
     );
     let route = &scenario.routes[0];
     let response = match &route.answers {
-        understudy::scenario::compiled::Answers::One(r) => r,
-        understudy::scenario::compiled::Answers::Script { .. } => unreachable!(),
+        understudy::internals::scenario::compiled::Answers::One(r) => r,
+        understudy::internals::scenario::compiled::Answers::Script { .. } => unreachable!(),
     };
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -1,29 +1,43 @@
 //! understudy: an HTTP test double that answers from JSON scenario files.
 //!
-//! The crate is both the `understudy` binary and a library. Its moving parts:
+//! The crate is both the `understudy` binary and a library. As a library it offers:
 //!
-//! - [`scenario`]: the file format (serde model), validation and compilation, diagnostics.
-//! - [`matching`]: the route index and near-miss reports.
-//! - [`store`]: the current snapshot of compiled scenarios, swapped atomically.
-//! - [`http`]: how a request is answered: the catch-all handler, responding, upgrades, the admin API.
-//! - [`watch`]: hot reload (native events or polling), off the request path.
-//! - [`wire`]: the actix-server/actix-http assembly around it.
-//! - [`server`]: start a server from a [`ServeConfig`].
-//! - [`MockServer`]: the embedding API for Rust tests (in-process, random port, journal access).
+//! - [`MockServer`]: a real understudy server inside a Rust test (in-process, its own port,
+//!   the journal and the scenario set at hand), built with [`MockServerBuilder`];
+//! - [`server`]: the whole server as the binary runs it, from a [`ServeConfig`];
+//! - [`validate`]: checking scenario files as `understudy validate` does, and
+//!   [`json_schema`], the JSON Schema of the scenario format.
+//!
+//! Inside, a request travels through these modules (none of them public):
+//!
+//! - `wire`: the listener, TLS and the connection seam: everything that needs the socket;
+//! - `http`: **how a request is answered**: `http::answer` reads the body, selects the route,
+//!   renders, paces and replies, and journals the exchange once; also the admin API;
+//! - `matching`: the route index and near-miss reports; `state`: scenario states and script
+//!   positions beside the compiled scenarios;
+//! - `store`: the snapshot of compiled scenarios, swapped atomically; `watch`: hot reload;
+//! - `scenario`: the file format: serde model, validation, compilation, templates, diagnostics;
+//! - `journal`: the bounded request journal.
+//!
+//! Without the default `cli` feature (`default-features = false`) the binary's own
+//! dependencies (clap, anyhow, ureq, rlimit, tracing-subscriber) are not compiled.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod embed;
-pub mod http;
-pub mod journal;
-pub mod matching;
-pub mod scenario;
 pub mod server;
-pub mod state;
-pub mod store;
-pub mod watch;
-pub mod wire;
+mod validate;
+
+use internals::{http, journal, matching, scenario, state, store, watch, wire};
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};
+pub use journal::JournalLimits;
+pub use scenario::Diagnostic;
+pub use scenario::json_schema;
+pub use scenario::load::Limits as ScenarioLimits;
 pub use server::{Running, ServeConfig};
+pub use validate::{FileReport, validate};
+
+#[doc(hidden)]
+pub mod internals;

@@ -1,4 +1,7 @@
-//! Starting a server: load the scenarios, bind, serve.
+//! The whole server, as the `understudy` binary runs it: load the scenarios, bind, serve.
+//!
+//! [`start`] takes a [`ServeConfig`] (every `serve` flag has a field here) and returns a
+//! [`Running`] server to await. The types the configuration is made of are re-exported here.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,11 +11,25 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::http::{self, AppState};
-use crate::journal::{Journal, JournalLimits};
-use crate::store::{Source, Store};
-use crate::watch::{self, WatchHandle, WatchMode};
-use crate::wire::tls::{self, TlsSource};
-use crate::wire::{self, ListenerConfig};
+use crate::journal::Journal;
+use crate::store::Store;
+use crate::watch::{self, WatchHandle};
+use crate::wire::{self, tls};
+
+pub use crate::journal::JournalLimits;
+pub use crate::scenario::load::{
+    DEFAULT_MAX_ROUTES_PER_FILE, DEFAULT_MAX_SCENARIO_FILE_BYTES, Limits as ScenarioLimits,
+};
+pub use crate::scenario::template::FUEL as DEFAULT_TEMPLATE_FUEL;
+pub use crate::store::Source;
+pub use crate::watch::WatchMode;
+pub use crate::wire::ListenerConfig;
+pub use crate::wire::limits::{
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_URI_BYTES, DEFAULT_WS_MAX_MESSAGE_BYTES, HeadLimits, PARSER_MAX_HEAD,
+    PARSER_MAX_URI,
+};
+pub use crate::wire::tls::{TlsError, TlsSource, default_self_signed_path};
 
 /// Default `--max-body-bytes`: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -48,7 +65,7 @@ pub struct ServeConfig {
     pub handle_signals: bool,
     /// Bounds on each scenario file (`--max-scenario-file-bytes`, `--max-routes-per-file`);
     /// [`start`] replaces their `template_fuel` with [`ServeConfig::template_fuel`].
-    pub scenario_limits: crate::scenario::load::Limits,
+    pub scenario_limits: ScenarioLimits,
     /// Fuel per template render (`--template-fuel`), for this server's templates only.
     pub template_fuel: u64,
 }
@@ -85,12 +102,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// `http` or `https`.
     pub scheme: &'static str,
-    /// The scenario set it serves.
-    pub store: Arc<Store>,
     /// Its request journal.
-    pub journal: Arc<Journal>,
+    pub(crate) journal: Arc<Journal>,
     /// The file watcher, while watching.
-    pub watcher: Option<WatchHandle>,
+    pub(crate) watcher: Option<WatchHandle>,
     /// The actix server; await it to run until shutdown, or use its handle to stop it.
     pub server: actix_server::Server,
 }
@@ -153,7 +168,7 @@ pub fn start(config: ServeConfig) -> Result<Running, StartError> {
 }
 
 /// Starts the watcher for `mode`; a native watcher that cannot start falls back to polling.
-pub fn start_watching(
+pub(crate) fn start_watching(
     store: &Arc<Store>,
     mode: WatchMode,
     poll: std::time::Duration,
@@ -179,7 +194,7 @@ pub fn start_watching(
 
 /// Starts serving an already loaded store (with the limits and template fuel it was made
 /// with; `scenario_limits` and `template_fuel` of `config` are not used).
-pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
+pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
     let journal = Arc::new(Journal::new(config.journal));
     let state = web::Data::new(AppState {
         store: store.clone(),
@@ -218,7 +233,6 @@ pub fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, Sta
     Ok(Running {
         addr,
         scheme,
-        store,
         journal,
         watcher: None,
         server,

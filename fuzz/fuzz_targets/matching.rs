@@ -14,8 +14,8 @@ use std::sync::{Arc, OnceLock};
 
 use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use understudy::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex, json_contains};
-use understudy::scenario::load::load_dir;
+use understudy::internals::matching::{NEAR_MISS_LIMIT, RequestView, RouteIndex, json_contains};
+use understudy::internals::scenario::load::load_dir;
 
 fn snapshot() -> &'static RouteIndex {
     static INDEX: OnceLock<RouteIndex> = OnceLock::new();
@@ -25,7 +25,7 @@ fn snapshot() -> &'static RouteIndex {
         for dir in [here.join("../scenarios"), here.join("snapshot")] {
             for outcome in load_dir(&dir, &Default::default()).expect("scenario dir") {
                 let scenario = outcome.result.expect("bundled scenarios are valid");
-                scenarios.push(Arc::new(understudy::state::LiveScenario::new(scenario)));
+                scenarios.push(Arc::new(understudy::internals::state::LiveScenario::new(scenario)));
             }
         }
         RouteIndex::new(scenarios)

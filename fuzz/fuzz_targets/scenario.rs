@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use understudy::scenario::load::load_bytes;
+use understudy::internals::scenario::load::load_bytes;
 
 /// An empty scenarios directory, so `file` bodies resolve against something real.
 fn root() -> &'static (PathBuf, PathBuf) {

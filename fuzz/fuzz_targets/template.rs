@@ -10,8 +10,8 @@
 use actix_http::header::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
-use understudy::scenario::diag::JsonPath;
-use understudy::scenario::template::{BodyTemplate, Context, TemplateBuilder};
+use understudy::internals::scenario::diag::JsonPath;
+use understudy::internals::scenario::template::{BodyTemplate, Context, TemplateBuilder};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

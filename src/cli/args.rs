@@ -7,10 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use understudy::journal::JournalLimits;
-use understudy::scenario::load;
+use understudy::JournalLimits;
 use understudy::server;
-use understudy::wire::limits;
 
 /// An HTTP test double that answers from JSON scenario files.
 #[derive(Parser)]
@@ -97,7 +95,7 @@ pub struct ServeArgs {
     )]
     pub tls_self_signed: bool,
     /// Where `--tls-self-signed` writes its certificate (PEM), for clients to trust.
-    #[arg(long, env = "UNDERSTUDY_TLS_CERT_OUT", default_value_os_t = understudy::wire::tls::default_self_signed_path())]
+    #[arg(long, env = "UNDERSTUDY_TLS_CERT_OUT", default_value_os_t = server::default_self_signed_path())]
     pub tls_cert_out: PathBuf,
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
@@ -127,10 +125,10 @@ pub struct ServeArgs {
 #[derive(Args, Clone)]
 pub struct FileLimitArgs {
     /// Largest scenario file loaded, in bytes (a larger file is an error and is not read).
-    #[arg(long, env = "UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", default_value_t = load::DEFAULT_MAX_SCENARIO_FILE_BYTES)]
+    #[arg(long, env = "UNDERSTUDY_MAX_SCENARIO_FILE_BYTES", default_value_t = server::DEFAULT_MAX_SCENARIO_FILE_BYTES)]
     pub max_scenario_file_bytes: u64,
     /// Most routes one scenario file may hold.
-    #[arg(long, env = "UNDERSTUDY_MAX_ROUTES_PER_FILE", default_value_t = load::DEFAULT_MAX_ROUTES_PER_FILE)]
+    #[arg(long, env = "UNDERSTUDY_MAX_ROUTES_PER_FILE", default_value_t = server::DEFAULT_MAX_ROUTES_PER_FILE)]
     pub max_routes_per_file: usize,
 }
 
@@ -138,26 +136,26 @@ pub struct FileLimitArgs {
 #[derive(Args, Clone)]
 pub struct ClientLimitArgs {
     /// Milliseconds a client has to send each request head (then 408 and close; 0: no limit).
-    #[arg(long, env = "UNDERSTUDY_HEADER_TIMEOUT_MS", default_value_t = limits::DEFAULT_HEADER_TIMEOUT.as_millis() as u64)]
+    #[arg(long, env = "UNDERSTUDY_HEADER_TIMEOUT_MS", default_value_t = server::DEFAULT_HEADER_TIMEOUT.as_millis() as u64)]
     pub header_timeout_ms: u64,
     /// Milliseconds a client has to send a request's whole body once its head arrived (then
     /// 408 and close; 0: no limit).
     #[arg(long, env = "UNDERSTUDY_BODY_TIMEOUT_MS", default_value_t = server::DEFAULT_BODY_TIMEOUT.as_millis() as u64)]
     pub body_timeout_ms: u64,
     /// Most open connections; more wait in the listen backlog until one closes.
-    #[arg(long, env = "UNDERSTUDY_MAX_CONNECTIONS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    #[arg(long, env = "UNDERSTUDY_MAX_CONNECTIONS", default_value_t = server::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
     pub max_connections: usize,
     /// Most bytes of request header fields (more gets 431).
-    #[arg(long, env = "UNDERSTUDY_MAX_HEADER_BYTES", default_value_t = limits::DEFAULT_MAX_HEADER_BYTES, value_parser = header_bytes)]
+    #[arg(long, env = "UNDERSTUDY_MAX_HEADER_BYTES", default_value_t = server::DEFAULT_MAX_HEADER_BYTES, value_parser = header_bytes)]
     pub max_header_bytes: usize,
     /// Longest request target (path and query) in bytes (longer gets 414).
-    #[arg(long, env = "UNDERSTUDY_MAX_URI_BYTES", default_value_t = limits::DEFAULT_MAX_URI_BYTES, value_parser = uri_bytes)]
+    #[arg(long, env = "UNDERSTUDY_MAX_URI_BYTES", default_value_t = server::DEFAULT_MAX_URI_BYTES, value_parser = uri_bytes)]
     pub max_uri_bytes: usize,
     /// Largest WebSocket message from a client, in bytes (larger closes with 1009).
-    #[arg(long, env = "UNDERSTUDY_WS_MAX_MESSAGE_BYTES", default_value_t = understudy::wire::limits::DEFAULT_WS_MAX_MESSAGE_BYTES, value_parser = at_least_one)]
+    #[arg(long, env = "UNDERSTUDY_WS_MAX_MESSAGE_BYTES", default_value_t = server::DEFAULT_WS_MAX_MESSAGE_BYTES, value_parser = at_least_one)]
     pub ws_max_message_bytes: usize,
     /// Fuel per template render: a template that runs out fails with a 500.
-    #[arg(long, env = "UNDERSTUDY_TEMPLATE_FUEL", default_value_t = understudy::scenario::template::FUEL, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "UNDERSTUDY_TEMPLATE_FUEL", default_value_t = server::DEFAULT_TEMPLATE_FUEL, value_parser = clap::value_parser!(u64).range(1..))]
     pub template_fuel: u64,
     /// Worker threads, one event loop each (default: the CPUs available to this process).
     #[arg(long, env = "UNDERSTUDY_WORKERS", value_parser = at_least_one)]
@@ -197,7 +195,7 @@ fn at_most(text: &str, max: usize, why: &str) -> Result<usize, String> {
 fn header_bytes(text: &str) -> Result<usize, String> {
     at_most(
         text,
-        limits::PARSER_MAX_HEAD,
+        server::PARSER_MAX_HEAD,
         "the HTTP parser refuses larger heads with 431",
     )
 }
@@ -205,7 +203,7 @@ fn header_bytes(text: &str) -> Result<usize, String> {
 fn uri_bytes(text: &str) -> Result<usize, String> {
     at_most(
         text,
-        limits::PARSER_MAX_URI,
+        server::PARSER_MAX_URI,
         "the HTTP parser refuses longer targets with 400",
     )
 }

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use understudy::ServeConfig;
-use understudy::journal::JournalLimits;
-use understudy::scenario::load::Limits;
-use understudy::watch::WatchMode;
-use understudy::wire::tls::TlsSource;
+use understudy::server::{
+    JournalLimits, ScenarioLimits as Limits, ServeConfig, TlsSource, WatchMode,
+};
 
 use super::args::{ClientLimitArgs, FileLimitArgs, ServeArgs, Watch};
 

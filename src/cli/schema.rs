@@ -5,6 +5,6 @@ use std::process::ExitCode;
 
 /// Prints the schema to stdout.
 pub fn run() -> ExitCode {
-    print!("{}", understudy::scenario::json_schema());
+    print!("{}", understudy::json_schema());
     ExitCode::SUCCESS
 }

@@ -2,38 +2,30 @@
 //! every problem and warning as `FILE:LINE:COL: at JSON.PATH: message`, and sum up on stderr.
 //! Exit 0 when there is no problem (warnings allowed), 1 otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use understudy::scenario::load::{FileOutcome, Limits, load_dir, load_file};
+use understudy::ScenarioLimits;
 
 /// Checks `paths`, printing one line per problem or warning.
-pub fn run(paths: &[PathBuf], limits: &Limits) -> ExitCode {
+pub fn run(paths: &[PathBuf], limits: &ScenarioLimits) -> ExitCode {
     let mut files = 0;
     let mut problems = 0;
     let mut warnings = 0;
     for path in paths {
-        let outcomes = match validate_path(path, limits) {
-            Ok(o) => o,
+        let reports = match understudy::validate(path, limits) {
+            Ok(r) => r,
             Err(err) => {
                 println!("{}: at $: {err}", path.display());
                 problems += 1;
                 continue;
             }
         };
-        for outcome in outcomes {
+        for report in reports {
             files += 1;
-            let diags = match outcome.result {
-                Ok(scenario) => {
-                    warnings += scenario.warnings.len();
-                    scenario.warnings
-                }
-                Err(diags) => {
-                    problems += diags.len();
-                    diags
-                }
-            };
-            for d in diags {
+            problems += report.errors.len();
+            warnings += report.warnings.len();
+            for d in report.errors.iter().chain(&report.warnings) {
                 println!("{d}");
             }
         }
@@ -49,18 +41,4 @@ pub fn run(paths: &[PathBuf], limits: &Limits) -> ExitCode {
         eprintln!("{problems} problem(s){warned} in {files} scenario file(s) checked");
         ExitCode::from(1)
     }
-}
-
-fn validate_path(path: &Path, limits: &Limits) -> std::io::Result<Vec<FileOutcome>> {
-    if path.is_dir() {
-        return load_dir(path, limits);
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let canonical = parent.canonicalize()?;
-    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
-    let _ = std::fs::metadata(path)?;
-    Ok(vec![load_file(&parent, &canonical, &name, limits)])
 }

@@ -20,7 +20,7 @@
 //! 6. reply: a response, or a fault carried out on the wire.
 //!
 //! Heads over a limit (`414`, `431`) are refused by [`refuse_head`] before the app, and journaled
-//! through the same [`record`].
+//! through the same `record`.
 
 use std::sync::Arc;
 use std::time::Instant;

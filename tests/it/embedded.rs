@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use serde_json::json;
-use understudy::journal::JournalLimits;
+use understudy::JournalLimits;
 use understudy::{Error, MockServer};
 
 use crate::util::{Scenarios, client, fetch, raw};

@@ -344,7 +344,7 @@ async fn malformed_response_without_a_body_sends_the_fixed_line_then_closes() {
     let via_reqwest = client().get(server.url("/malformed-default")).send().await;
 
     // Assert
-    assert_eq!(bytes, understudy::http::respond::MALFORMED);
+    assert_eq!(bytes, understudy::internals::http::respond::MALFORMED);
     assert!(!bytes.starts_with(b"HTTP/"), "not an HTTP status line");
     assert!(end.is_ok(), "then a clean close (EOF), got {end:?}");
     assert!(via_reqwest.is_err(), "reqwest must fail: {via_reqwest:?}");

@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 
 use serde_json::json;
-use understudy::scenario::MAX_REASON_PHRASES as CAP;
+use understudy::internals::scenario::MAX_REASON_PHRASES as CAP;
 
 use crate::util::{Scenarios, Server, diags_for, run_cli, stdout_of};
 
