@@ -31,6 +31,8 @@ mod matching;
 mod hostile;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
+// Pipelined requests: one at a time across bodies, strict framing, nothing after a close.
+mod pipelining;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.

@@ -1,0 +1,206 @@
+//! Pipelined requests on one connection, read off a raw socket and parsed strictly: each
+//! answer in order with its own framing (`HEAD` answers without a body, `connection: close`
+//! only where the connection really closes), whatever bodies (`Content-Length`, chunked with
+//! extensions and trailers) come in between, in one write or one byte per write; and nothing
+//! answered after an answer that closes the connection (RFC 9112 §9.6).
+//!
+//! Every read is bounded by a hang guard, so a regression fails instead of hanging.
+
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::util::{Scenarios, Server};
+
+/// Hang guard for every read.
+const GUARD: Duration = Duration::from_secs(20);
+
+/// `/p/N` answers `rN`; `/b/N` answers `bN=` and the body it read; `/reject` refuses
+/// `Expect: 100-continue` with `417`; `/big` answers 1 MiB.
+fn scenarios() -> Scenarios {
+    let dir = Scenarios::new();
+    dir.write_json(
+        "pipe.json",
+        &json!({
+            "routes": [
+                { "id": "plain", "request": { "path": "/p/(?<n>[0-9]+)" },
+                  "response": { "status": 200, "template": true, "body": "r{{ path.n }}" } },
+                { "id": "body", "request": { "method": "POST", "path": "/b/(?<n>[0-9]+)" },
+                  "response": { "status": 200, "template": true,
+                                "body": "b{{ path.n }}={{ request.body }}" } },
+                { "id": "reject", "expect": "reject", "request": { "path": "/reject" },
+                  "response": { "status": 417, "body": "no" } },
+                { "id": "big", "request": { "path": "/big" },
+                  "response": { "status": 200, "body": "x".repeat(1 << 20) } }
+            ]
+        }),
+    );
+    dir
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(GUARD)).expect("timeout");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Reads until the server closes the connection (a reset counts as a close).
+fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
+                return out;
+            }
+            Err(e) => panic!(
+                "connection not closed within {GUARD:?} ({e}); got so far: {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+}
+
+/// One answer, parsed strictly.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    /// Header names lower-cased, values trimmed, in wire order.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn closes(&self) -> bool {
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Splits `bytes` into exactly `heads.len()` answers (`heads[i]`: answer `i` answers a
+/// `HEAD`, so has no body whatever its `content-length`); panics on anything else: a
+/// malformed status line or header, a body without framing, bytes left over.
+fn parse_answers(bytes: &[u8], heads: &[bool]) -> Vec<Answer> {
+    let all = String::from_utf8_lossy(bytes).into_owned();
+    let mut rest = bytes;
+    let mut out = Vec::new();
+    for (i, &head_only) in heads.iter().enumerate() {
+        let end = memchr::memmem::find(rest, b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("answer {i}: no complete head; all bytes: {all:?}"));
+        let head = std::str::from_utf8(&rest[..end])
+            .unwrap_or_else(|_| panic!("answer {i}: head is not UTF-8; all bytes: {all:?}"));
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|s| s.get(..3))
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("answer {i}: bad status line {status_line:?}; all: {all:?}"));
+        assert!(
+            status_line.len() == 12 || status_line.as_bytes().get(12) == Some(&b' '),
+            "answer {i}: bad status line {status_line:?}"
+        );
+        let headers: Vec<(String, String)> = lines
+            .map(|l| {
+                let (n, v) = l
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("answer {i}: bad header line {l:?}; all: {all:?}"));
+                assert!(
+                    !n.is_empty() && !n.contains([' ', '\t']),
+                    "answer {i}: bad header name {n:?}"
+                );
+                (n.to_ascii_lowercase(), v.trim().to_owned())
+            })
+            .collect();
+        rest = &rest[end + 4..];
+        let mut answer = Answer {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        let lengths: Vec<&str> = answer
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-length")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(lengths.len() <= 1, "answer {i}: {lengths:?}; all: {all:?}");
+        assert!(
+            answer.header("transfer-encoding").is_none(),
+            "answer {i}: unexpected transfer-encoding; all: {all:?}"
+        );
+        if !head_only {
+            let len: usize = lengths
+                .first()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("answer {i}: no content-length; all: {all:?}"));
+            assert!(
+                rest.len() >= len,
+                "answer {i}: body cut short ({} of {len} bytes); all: {all:?}",
+                rest.len()
+            );
+            answer.body = rest[..len].to_vec();
+            rest = &rest[len..];
+        }
+        out.push(answer);
+    }
+    assert!(
+        rest.is_empty(),
+        "bytes after answer {}: {:?}; all: {all:?}",
+        heads.len(),
+        String::from_utf8_lossy(rest)
+    );
+    out
+}
+
+#[test]
+fn pipelined_after_a_body_each_answer_has_its_own_framing_and_connection() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(
+            b"POST /p/0 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
+              HEAD /p/3 HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /p/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .expect("write");
+    let answers = parse_answers(&read_to_close(&mut stream), &[false, true, false]);
+    assert_eq!(answers[0].status, 200, "{:?}", answers[0]);
+    assert_eq!(answers[0].text(), "r0");
+    assert!(
+        !answers[0].closes(),
+        "the connection stays open: {:?}",
+        answers[0]
+    );
+    assert_eq!(answers[1].status, 200, "{:?}", answers[1]);
+    assert_eq!(
+        answers[1].header("content-length"),
+        Some("2"),
+        "{:?}",
+        answers[1]
+    );
+    assert!(!answers[1].closes(), "{:?}", answers[1]);
+    assert_eq!(answers[2].text(), "r4");
+    assert!(
+        answers[2].closes(),
+        "the last answer closes: {:?}",
+        answers[2]
+    );
+}
