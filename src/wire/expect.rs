@@ -13,6 +13,9 @@
 //! - `reject`: the route's response is the final answer, sent without `100` and without
 //!   reading the body; actix then closes the connection. The request is journaled here, since
 //!   it never reaches the app.
+//!
+//! A final answer from here that closes the connection is reported to the connection seam,
+//! which then hands actix nothing more of the connection (see [`super::io`]).
 
 use std::time::Instant;
 
@@ -28,8 +31,23 @@ use crate::journal::Record;
 use crate::matching::RequestView;
 use crate::scenario::compiled::ExpectRule;
 
-/// Decides what happens to a request that asked for `100 Continue`.
+/// Decides what happens to a request that asked for `100 Continue`; a final answer that
+/// closes the connection closes it for the connection seam as well (nothing after it is read).
 pub async fn decide(
+    state: web::Data<AppState>,
+    req: Request,
+    limits: HeadLimits,
+) -> Result<Request, Response<BoxBody>> {
+    let ctl = req.conn_data::<ConnControl>().cloned();
+    let decided = choose(state, req, limits).await;
+    if let (Err(resp), Some(ctl)) = (&decided, ctl) {
+        ctl.answered(resp.head());
+    }
+    decided
+}
+
+/// The decision itself.
+async fn choose(
     state: web::Data<AppState>,
     req: Request,
     limits: HeadLimits,

@@ -21,6 +21,14 @@
 //! a later one. Bytes inside a request (its head, its body) always go to actix at once. While
 //! bytes wait, nothing more is read from the socket.
 //!
+//! **Nothing is read after a close** (RFC 9112 §9.6): once an answer whose head closes the
+//! connection is on its way (reported by the app's guard and the expect hook through
+//! [`ConnControl::answered`]), or once a request that asked to close (`Connection: close`,
+//! HTTP/1.0 without keep-alive: [`ConnControl::serving`]) has gone to actix whole, actix gets no
+//! more request bytes. What was kept back is dropped, and what the client still sends is read
+//! and dropped (so the close is a FIN, not a reset that could cost the client the answer);
+//! actix closes the connection once the answer is written.
+//!
 //! It also runs the **head timeout** (`--header-timeout-ms`): when bytes arrive while no
 //! request is being served, the client has that long to complete a request head (its arrival
 //! at the app, or at the expect hook, shows that: see [`ConnControl::busy`]); otherwise it gets
@@ -47,6 +55,9 @@ use super::pipeline::HeadScan;
 
 /// What actix-http writes after a successful expect hook.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// How many reads a closing connection drops in one go before letting others run.
+const DRAIN_READS: usize = 16;
 
 /// What a client that did not complete a request head in time gets before the close.
 const TIMEOUT: &[u8] =
@@ -79,6 +90,12 @@ struct State {
     answering: Option<u64>,
     /// Bytes after a complete request, kept from actix until that request is answered.
     queued: Option<Bytes>,
+    /// The request being served asked to close the connection: nothing after its end goes to
+    /// actix.
+    last: bool,
+    /// The connection closes after the answer on its way: nothing more goes to actix, and
+    /// what the client still sends is read and dropped.
+    closing: bool,
 }
 
 impl State {
@@ -94,21 +111,37 @@ impl State {
         self.answering.is_some()
     }
 
-    /// Runs bytes about to go to actix through the scan; returns how many of them go now (the
-    /// rest is kept back until the request before it is answered).
+    /// Runs bytes about to go to actix through the scan; returns how many of them go now. The
+    /// rest is kept back until the request before it is answered or, once `closing`, dropped.
     fn admit(&mut self, new: &[u8]) -> usize {
         if self.upgraded {
             self.scan.stop();
             return new.len();
         }
-        if self.scan.between_heads() && self.waiting() {
+        if self.closing {
             return 0;
+        }
+        if self.scan.between_heads() {
+            if self.last {
+                // The last request is all with actix.
+                self.closing = true;
+                return 0;
+            }
+            if self.waiting() {
+                return 0;
+            }
         }
         let fed = self.scan.feed(new);
         if fed.head {
             self.answering = Some(self.received);
         }
-        fed.cut.unwrap_or(new.len())
+        match fed.cut {
+            Some(cut) => {
+                self.closing |= self.last;
+                cut
+            }
+            None => new.len(),
+        }
     }
 }
 
@@ -153,6 +186,37 @@ impl ConnControl {
         Busy(self.clone())
     }
 
+    /// Like [`ConnControl::busy`] for a request on its way to the app; when the request asks
+    /// to close the connection (`Connection: close`, HTTP/1.0 without keep-alive), nothing
+    /// after it goes to actix.
+    pub fn serving(&self, head: &actix_http::RequestHead) -> Busy {
+        if head.connection_type() == actix_http::ConnectionType::Close {
+            self.0.borrow_mut().last = true;
+        }
+        self.busy()
+    }
+
+    /// Notes an answer on its way: when its head says the connection closes, nothing more
+    /// goes to actix (see [`ConnControl::close_after_response`]).
+    pub fn answered(&self, head: &actix_http::ResponseHead) {
+        if head.connection_type() == actix_http::ConnectionType::Close {
+            self.close_after_response();
+        }
+    }
+
+    /// The connection closes after the answer on its way (RFC 9112 §9.6): actix gets no more
+    /// request bytes; the seam drops what is kept back and what the client still sends, and
+    /// reports the end of the stream once the client closes.
+    pub fn close_after_response(&self) {
+        let mut s = self.0.borrow_mut();
+        s.closing = true;
+        if s.queued.take().is_some()
+            && let Some(w) = &s.conn_waker
+        {
+            w.wake_by_ref();
+        }
+    }
+
     /// Switches the connection to raw echo; returns the stream that echoes client bytes.
     pub fn upgrade_echo(&self) -> EchoStream {
         let mut s = self.0.borrow_mut();
@@ -173,6 +237,13 @@ impl ConnControl {
 
 /// Keeps a connection busy while alive: see [`ConnControl::busy`].
 pub struct Busy(ConnControl);
+
+impl Busy {
+    /// Notes the answer to the request: see [`ConnControl::answered`].
+    pub fn answered(&self, head: &actix_http::ResponseHead) {
+        self.0.answered(head);
+    }
+}
 
 impl Drop for Busy {
     fn drop(&mut self) {
@@ -250,7 +321,7 @@ impl<T: AsyncWrite> MockIo<T> {
         let (seen, timer) = this.deadline.as_mut()?;
         {
             let s = this.ctl.0.borrow();
-            if s.received != *seen || s.busy > 0 || s.upgraded {
+            if s.received != *seen || s.busy > 0 || s.upgraded || s.closing {
                 *this.deadline = None;
                 return None;
             }
@@ -278,32 +349,13 @@ impl<T: AsyncWrite> MockIo<T> {
             return;
         }
         let s = this.ctl.0.borrow();
-        if s.busy > 0 || s.upgraded {
+        if s.busy > 0 || s.upgraded || s.closing {
             return;
         }
         let mut timer = Box::pin(actix_rt::time::sleep(timeout));
         // Register the waker now: the timer must fire even if the client goes quiet.
         let _ = timer.as_mut().poll(cx);
         *this.deadline = Some((s.received, timer));
-    }
-
-    /// Hands actix the bytes kept back (as many as fit), once the request before them is
-    /// answered; `None` when nothing is kept back, `Pending` while the answer is awaited
-    /// (`Busy::drop` wakes the connection).
-    fn deliver_queued(&self, buf: &mut ReadBuf<'_>) -> Option<Poll<()>> {
-        let mut st = self.ctl.0.borrow_mut();
-        let queued = st.queued.take()?;
-        let n = queued.len().min(buf.remaining());
-        let admitted = st.admit(&queued[..n]);
-        buf.put_slice(&queued[..admitted]);
-        if admitted < queued.len() {
-            st.queued = Some(queued.slice(admitted..));
-        }
-        Some(if admitted == 0 {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        })
     }
 
     /// Writes queued interim bytes; `Ready` once none are left.
@@ -337,6 +389,27 @@ impl<T: AsyncWrite> MockIo<T> {
     }
 }
 
+impl<T: AsyncRead> MockIo<T> {
+    /// Once the connection is closing: reads and drops what the client sends (so the close
+    /// does not turn into a reset that could cost the client the last answer); `Ready` at the
+    /// end of the client's stream.
+    fn drain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut this = self.project();
+        this.ctl.0.borrow_mut().queued = None;
+        let mut tmp = [0u8; 8192];
+        for _ in 0..DRAIN_READS {
+            let mut rb = ReadBuf::new(&mut tmp);
+            std::task::ready!(this.inner.as_mut().poll_read(cx, &mut rb))?;
+            if rb.filled().is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        // More to drop: let other connections run first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
 impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -352,27 +425,48 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
         }
         if !self.ctl.0.borrow().upgraded {
             let before = buf.filled().len();
-            match self.deliver_queued(buf) {
-                Some(Poll::Pending) => return Poll::Pending,
-                Some(Poll::Ready(())) => {}
-                None => {
-                    std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
-                    let new = &buf.filled()[before..];
-                    if new.is_empty() {
-                        // End of stream.
-                        return Poll::Ready(Ok(()));
+            loop {
+                if self.ctl.0.borrow().closing {
+                    return self.drain(cx);
+                }
+                let queued = self.ctl.0.borrow_mut().queued.take();
+                let admitted = match queued {
+                    // Bytes kept back, as many as fit, once the request before them is answered.
+                    Some(queued) => {
+                        let mut st = self.ctl.0.borrow_mut();
+                        let n = queued.len().min(buf.remaining());
+                        let admitted = st.admit(&queued[..n]);
+                        buf.put_slice(&queued[..admitted]);
+                        if admitted < queued.len() && !st.closing {
+                            st.queued = Some(queued.slice(admitted..));
+                        }
+                        admitted
                     }
-                    let mut st = self.ctl.0.borrow_mut();
-                    let admitted = st.admit(new);
-                    if admitted < new.len() {
-                        st.queued = Some(Bytes::copy_from_slice(&new[admitted..]));
-                        buf.set_filled(before + admitted);
+                    None => {
+                        std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
+                        let new = &buf.filled()[before..];
+                        if new.is_empty() {
+                            // End of stream.
+                            return Poll::Ready(Ok(()));
+                        }
+                        let mut st = self.ctl.0.borrow_mut();
+                        let admitted = st.admit(new);
+                        if admitted < new.len() {
+                            if !st.closing {
+                                st.queued = Some(Bytes::copy_from_slice(&new[admitted..]));
+                            }
+                            buf.set_filled(before + admitted);
+                        }
+                        admitted
                     }
-                    if admitted == 0 {
-                        // All kept back: `Busy::drop` wakes the connection once the request
-                        // before them is answered.
-                        return Poll::Pending;
-                    }
+                };
+                if admitted > 0 {
+                    break;
+                }
+                if !self.ctl.0.borrow().closing {
+                    // All kept back: `Busy::drop` wakes the connection once the request before
+                    // them is answered.
+                    return Poll::Pending;
                 }
             }
             // Bytes that end exactly on a complete request need no timer (the usual case: a

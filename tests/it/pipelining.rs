@@ -17,8 +17,13 @@ use crate::util::{Scenarios, Server};
 /// Hang guard for every read.
 const GUARD: Duration = Duration::from_secs(20);
 
+/// The size of `/big`'s answer: more than the socket buffers hold while the client does not
+/// read.
+const BIG: usize = 8 << 20;
+
 /// `/p/N` answers `rN`; `/b/N` answers `bN=` and the body it read; `/reject` refuses
-/// `Expect: 100-continue` with `417`; `/big` answers 1 MiB.
+/// `Expect: 100-continue` with `417` (`/reject-big` with [`BIG`] bytes); `/big` answers
+/// [`BIG`] bytes.
 fn scenarios() -> Scenarios {
     let dir = Scenarios::new();
     dir.write_json(
@@ -32,11 +37,14 @@ fn scenarios() -> Scenarios {
                                 "body": "b{{ path.n }}={{ request.body }}" } },
                 { "id": "reject", "expect": "reject", "request": { "path": "/reject" },
                   "response": { "status": 417, "body": "no" } },
+                { "id": "reject-big", "expect": "reject", "request": { "path": "/reject-big" },
+                  "response": { "status": 417, "file": "big.txt" } },
                 { "id": "big", "request": { "path": "/big" },
-                  "response": { "status": 200, "body": "x".repeat(1 << 20) } }
+                  "response": { "status": 200, "file": "big.txt" } }
             ]
         }),
     );
+    dir.write_bytes("big.txt", &vec![b'x'; BIG]);
     dir
 }
 
@@ -93,11 +101,24 @@ impl Answer {
     }
 }
 
+/// `bytes` as text for a failure message, long runs of one byte shortened.
+fn preview(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for run in bytes.chunk_by(|a, b| a == b) {
+        if run.len() > 64 {
+            out.push_str(&format!("[{} x {:?}]", run.len(), run[0] as char));
+        } else {
+            out.push_str(&String::from_utf8_lossy(run));
+        }
+    }
+    out
+}
+
 /// Splits `bytes` into exactly `heads.len()` answers (`heads[i]`: answer `i` answers a
 /// `HEAD`, so has no body whatever its `content-length`); panics on anything else: a
 /// malformed status line or header, a body without framing, bytes left over.
 fn parse_answers(bytes: &[u8], heads: &[bool]) -> Vec<Answer> {
-    let all = String::from_utf8_lossy(bytes).into_owned();
+    let all = preview(bytes);
     let mut rest = bytes;
     let mut out = Vec::new();
     for (i, &head_only) in heads.iter().enumerate() {
@@ -164,7 +185,7 @@ fn parse_answers(bytes: &[u8], heads: &[bool]) -> Vec<Answer> {
         rest.is_empty(),
         "bytes after answer {}: {:?}; all: {all:?}",
         heads.len(),
-        String::from_utf8_lossy(rest)
+        preview(rest)
     );
     out
 }
@@ -203,4 +224,86 @@ fn pipelined_after_a_body_each_answer_has_its_own_framing_and_connection() {
         "the last answer closes: {:?}",
         answers[2]
     );
+}
+
+/// Sends `bytes` in one write and returns everything the server sends until it closes.
+fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(bytes).expect("write");
+    read_to_close(&mut stream)
+}
+
+/// Like [`exchange`] behind a `GET /big`, reading only after a pause: the answers after the
+/// big one are made while the socket is still full, so they are still being written when
+/// the server could read on.
+fn exchange_behind_a_big_answer(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    let mut all = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    all.extend_from_slice(bytes);
+    stream.write_all(&all).expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    read_to_close(&mut stream)
+}
+
+/// `request` then `GET /p/1`, alone and behind a big answer: the answer to `request` must
+/// be the last, saying `connection: close`; returns it.
+fn assert_last_answer(addr: SocketAddr, request: &[u8]) -> Answer {
+    let mut bytes = request.to_vec();
+    bytes.extend_from_slice(b"GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let shown = String::from_utf8_lossy(request);
+    let mut alone = parse_answers(&exchange(addr, &bytes), &[false]);
+    let behind = parse_answers(&exchange_behind_a_big_answer(addr, &bytes), &[false, false]);
+    assert_eq!(behind[0].body.len(), BIG, "{shown:?}");
+    assert!(!behind[0].closes(), "{shown:?}: {:?}", behind[0].headers);
+    for answer in [&alone[0], &behind[1]] {
+        assert!(answer.closes(), "{shown:?}: {answer:?}");
+        assert_eq!(answer.status, alone[0].status, "{shown:?}");
+        assert_eq!(answer.body, alone[0].body, "{shown:?}");
+    }
+    alone.remove(0)
+}
+
+#[test]
+fn expect_reject_with_the_body_and_a_next_request_in_one_write_answers_once() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let answer = assert_last_answer(
+        server.addr,
+        b"POST /reject HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    assert_eq!(answer.status, 417, "{answer:?}");
+    assert_eq!(answer.text(), "no");
+    // The refusal is still being written when the next request could be read.
+    let answer = assert_last_answer(
+        server.addr,
+        b"POST /reject-big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    assert_eq!((answer.status, answer.body.len()), (417, BIG));
+}
+
+#[test]
+fn a_body_over_the_limit_gets_413_and_nothing_after_it_is_answered() {
+    let dir = scenarios();
+    let server = Server::start_with(dir.path(), &["--max-body-bytes", "16"]);
+    let chunked = b"POST /b/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    10\r\n0123456789abcdef\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
+    let sized = b"POST /b/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\n\r\n\
+                  0123456789abcdef0123456789abcdef";
+    for request in [&chunked[..], &sized[..]] {
+        let answer = assert_last_answer(server.addr, request);
+        assert_eq!(answer.status, 413, "{answer:?}");
+    }
+}
+
+#[test]
+fn a_request_asking_to_close_is_the_last_one_answered() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    for request in [
+        &b"GET /p/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"[..],
+        b"POST /b/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+    ] {
+        let answer = assert_last_answer(server.addr, request);
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
 }
