@@ -21,7 +21,8 @@ const GUARD: Duration = Duration::from_secs(20);
 /// read.
 const BIG: usize = 8 << 20;
 
-/// `/p/N` answers `rN`; `/b/N` answers `bN=` and the body it read; `/reject` refuses
+/// `/p/N` answers `rN`; `/b/N` answers `bN=` and the body it read; `/slow/N` answers `sN`
+/// after 300 ms; `/tunnel` switches to the raw `echo-proto`; `/reject` refuses
 /// `Expect: 100-continue` with `417` (`/reject-big` with [`BIG`] bytes); `/big` answers
 /// [`BIG`] bytes.
 fn scenarios() -> Scenarios {
@@ -39,6 +40,11 @@ fn scenarios() -> Scenarios {
                   "response": { "status": 417, "body": "no" } },
                 { "id": "reject-big", "expect": "reject", "request": { "path": "/reject-big" },
                   "response": { "status": 417, "file": "big.txt" } },
+                { "id": "slow", "request": { "path": "/slow/(?<n>[0-9]+)" },
+                  "response": { "status": 200, "template": true, "body": "s{{ path.n }}",
+                                "delayMs": 300 } },
+                { "id": "tunnel", "request": { "path": "/tunnel" },
+                  "response": { "status": 101, "upgrade": { "protocol": "echo-proto" } } },
                 { "id": "big", "request": { "path": "/big" },
                   "response": { "status": 200, "file": "big.txt" } }
             ]
@@ -91,9 +97,12 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether its `connection` field has the `close` option.
     fn closes(&self) -> bool {
-        self.header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        self.header("connection").is_some_and(|v| {
+            v.split(',')
+                .any(|option| option.trim().eq_ignore_ascii_case("close"))
+        })
     }
 
     fn text(&self) -> String {
@@ -306,4 +315,224 @@ fn a_request_asking_to_close_is_the_last_one_answered() {
         let answer = assert_last_answer(server.addr, request);
         assert_eq!(answer.status, 200, "{answer:?}");
     }
+}
+
+/// What one answer of [`mixed_batch`] must be.
+struct Expected {
+    /// It answers a `HEAD`: no body, `content-length` of the body a `GET` would get.
+    head: bool,
+    /// The body (for a `HEAD`, the body a `GET` would get).
+    body: String,
+}
+
+/// 50 requests: `GET`, `HEAD`, `POST` with `Content-Length` and `POST` with a chunked body
+/// (several chunks, chunk extensions, a trailer field), the last one closing the connection;
+/// and what each answer must be.
+fn mixed_batch() -> (Vec<u8>, Vec<Expected>) {
+    let mut bytes = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..50 {
+        let close = if i == 49 { "Connection: close\r\n" } else { "" };
+        let (request, head, body) = match i % 4 {
+            0 => (
+                format!("GET /p/{i} HTTP/1.1\r\nHost: x\r\n{close}\r\n"),
+                false,
+                format!("r{i}"),
+            ),
+            1 => (
+                format!("HEAD /p/{i} HTTP/1.1\r\nHost: x\r\n{close}\r\n"),
+                true,
+                format!("r{i}"),
+            ),
+            2 => {
+                let sent = format!("body-{i}");
+                (
+                    format!(
+                        "POST /b/{i} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n{close}\r\n{sent}",
+                        sent.len()
+                    ),
+                    false,
+                    format!("b{i}={sent}"),
+                )
+            }
+            _ => {
+                let last = format!("-{i}");
+                (
+                    format!(
+                        "POST /b/{i} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{close}\r\n\
+                         2\r\nch\r\n4;ext=\"a;b\"\r\nunk-\r\n{:x} ; n=v\r\n{last}\r\n\
+                         0\r\nX-Trailer: t{i}\r\n\r\n",
+                        last.len()
+                    ),
+                    false,
+                    format!("b{i}=chunk-{last}"),
+                )
+            }
+        };
+        bytes.extend_from_slice(request.as_bytes());
+        expected.push(Expected { head, body });
+    }
+    (bytes, expected)
+}
+
+/// Checks the answers to [`mixed_batch`], read until the server closed.
+fn assert_mixed_answers(got: &[u8], expected: &[Expected]) {
+    let heads: Vec<bool> = expected.iter().map(|e| e.head).collect();
+    let answers = parse_answers(got, &heads);
+    for (i, (answer, want)) in answers.iter().zip(expected).enumerate() {
+        assert_eq!(answer.status, 200, "answer {i}: {answer:?}");
+        if want.head {
+            assert!(answer.body.is_empty(), "answer {i}: {answer:?}");
+            assert_eq!(
+                answer.header("content-length"),
+                Some(want.body.len().to_string().as_str()),
+                "answer {i}: {answer:?}"
+            );
+        } else {
+            assert_eq!(answer.text(), want.body, "answer {i}");
+        }
+        assert_eq!(answer.closes(), i == 49, "answer {i}: {:?}", answer.headers);
+    }
+}
+
+#[test]
+fn fifty_pipelined_requests_of_every_framing_in_one_write_are_answered_in_order() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let (batch, expected) = mixed_batch();
+    assert_mixed_answers(&exchange(server.addr, &batch), &expected);
+}
+
+#[test]
+fn fifty_pipelined_requests_sent_one_byte_per_write_are_answered_in_order() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let (batch, expected) = mixed_batch();
+    let mut stream = connect(server.addr);
+    for (i, byte) in batch.iter().enumerate() {
+        stream.write_all(&[*byte]).expect("write");
+        if i % 7 == 0 {
+            // Let the server read now and then, at varying points of the framing.
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    assert_mixed_answers(&read_to_close(&mut stream), &expected);
+}
+
+#[test]
+fn a_request_arriving_while_the_one_before_is_served_waits_for_its_answer() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"HEAD /slow/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    // In a later write, while the HEAD is being answered.
+    std::thread::sleep(Duration::from_millis(100));
+    stream
+        .write_all(b"GET /p/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let answers = parse_answers(&read_to_close(&mut stream), &[true, false]);
+    assert_eq!(
+        answers[0].header("content-length"),
+        Some("2"),
+        "{:?}",
+        answers[0]
+    );
+    assert!(!answers[0].closes(), "{:?}", answers[0]);
+    assert_eq!(answers[1].text(), "r2");
+    assert!(answers[1].closes(), "{:?}", answers[1]);
+}
+
+#[test]
+fn expect_continue_in_a_pipeline_reads_its_body_then_answers_the_next() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let got = exchange(
+        server.addr,
+        b"POST /b/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello\
+          GET /p/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let rest = got
+        .strip_prefix(b"HTTP/1.1 100 Continue\r\n\r\n".as_slice())
+        .unwrap_or_else(|| panic!("a 100 Continue first: {:?}", preview(&got)));
+    let answers = parse_answers(rest, &[false, false]);
+    assert_eq!(answers[0].text(), "b1=hello");
+    assert!(!answers[0].closes(), "{:?}", answers[0]);
+    assert_eq!(answers[1].text(), "r2");
+}
+
+#[test]
+fn an_upgrade_request_answered_without_switching_is_framed_like_any_other() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let next = "GET /p/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // (Without `Connection: Upgrade`, which makes actix close after any answer.)
+    for upgrade in [
+        "GET /tunnel HTTP/1.1\r\nHost: x\r\nUpgrade: h2c-ish\r\n\r\n",
+        "POST /tunnel HTTP/1.1\r\nHost: x\r\nUpgrade: h2c-ish\r\nContent-Length: 2\r\n\r\nhi",
+        "POST /tunnel HTTP/1.1\r\nHost: x\r\nUpgrade: h2c-ish\r\n\
+         Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+    ] {
+        let got = exchange(server.addr, format!("{upgrade}{next}").as_bytes());
+        // `426`, then the next answer, unless the `426` closes the connection.
+        let first = parse_answers(&got[..got.len().min(first_answer_len(&got))], &[false]);
+        let first = &first[0];
+        assert_eq!(first.status, 426, "{upgrade:?}: {first:?}");
+        let heads: &[bool] = if first.closes() {
+            &[false]
+        } else {
+            &[false, false]
+        };
+        let answers = parse_answers(&got, heads);
+        if let Some(second) = answers.get(1) {
+            assert_eq!(second.text(), "r2", "{upgrade:?}");
+            assert!(second.closes(), "{upgrade:?}: {second:?}");
+        }
+    }
+}
+
+/// The length of the first answer in `bytes` (head and `content-length` body).
+fn first_answer_len(bytes: &[u8]) -> usize {
+    let end = memchr::memmem::find(bytes, b"\r\n\r\n").map_or(bytes.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    end + len
+}
+
+#[test]
+fn a_pipelined_upgrade_switches_and_echoes_what_followed_its_head() {
+    let dir = scenarios();
+    let server = Server::start(dir.path());
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(
+            b"GET /p/1 HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo-proto\r\n\r\n\
+              early GET /p/3 HTTP/1.1\r\n\r\n",
+        )
+        .expect("write");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let got = read_to_close(&mut stream);
+    let first = first_answer_len(&got);
+    let answers = parse_answers(&got[..first], &[false]);
+    assert_eq!(answers[0].text(), "r1");
+    let rest = &got[first..];
+    let end = memchr::memmem::find(rest, b"\r\n\r\n").expect("a 101 head") + 4;
+    assert!(
+        rest.starts_with(b"HTTP/1.1 101 "),
+        "{:?}",
+        String::from_utf8_lossy(rest)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&rest[end..]),
+        "early GET /p/3 HTTP/1.1\r\n\r\n",
+        "what followed the upgrade head is echoed, not answered"
+    );
 }
