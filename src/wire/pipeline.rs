@@ -24,8 +24,9 @@
 //! than `chunked`; actix answers `400` and closes), a WebSocket upgrade or `CONNECT` (actix
 //! takes every later byte as the request's stream). A request with any other `Upgrade` is
 //! framed like any other: if the handler switches protocols, the connection seam stops the
-//! scan itself. Disagreeing with actix can only cost the one-at-a-time order, never a byte
-//! actix needs: the scan either follows a request to the same end as actix, or stops.
+//! scan itself. The rules mirror actix's decoder, and on a doubt the scan stops rather than
+//! guesses: stopping only costs the one-at-a-time order, while a wrong end could keep back
+//! bytes actix waits for.
 
 use memchr::memchr;
 
@@ -280,9 +281,8 @@ impl Head {
                 _ => self.unknown = true,
             },
             Field::Coding => {
-                if self.coded || !value.eq_ignore_ascii_case(b"chunked") {
-                    self.unknown = true;
-                }
+                // actix refuses a second `Transfer-Encoding` and any coding but `chunked`.
+                self.unknown |= self.coded || !value.eq_ignore_ascii_case(b"chunked");
                 self.coded = true;
                 self.chunked = true;
             }
