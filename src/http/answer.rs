@@ -139,24 +139,19 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     let query = head.uri.query().unwrap_or("");
     let head_only = incoming.head_only();
 
-    if !head_only && !switches(&snapshot, head, query) && !opens_websocket(head) {
-        if head.headers.contains_key(UPGRADE)
-            && let Some(ctl) = incoming.conn::<ConnControl>()
-        {
-            // No route switches: the bytes after the head are this request's body.
-            ctl.release_held();
-        }
-        if let From::App { payload, .. } = &mut incoming.from
-            && let Some(payload) = payload.take()
-        {
-            match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
-                Ok(body) => outcome.body = body,
-                Err(refused) => {
-                    // The rest of a refused body is not read: the connection cannot carry
-                    // another request, so it closes after the answer.
-                    outcome.body = refused.partial;
-                    return Reply::Send(closing(respond::error(refused.status, refused.message)));
-                }
+    // At the `Expect` hook there is no payload: the body is never read there.
+    if let From::App { payload, .. } = &mut incoming.from
+        && !switches(&snapshot, head, query)
+        && !opens_websocket(head)
+        && let Some(payload) = payload.take()
+    {
+        match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
+            Ok(body) => outcome.body = body,
+            Err(refused) => {
+                // The rest of a refused body is not read: the connection cannot carry
+                // another request, so it closes after the answer.
+                outcome.body = refused.partial;
+                return Reply::Send(closing(respond::error(refused.status, refused.message)));
             }
         }
     }

@@ -11,16 +11,31 @@
 //!   hook is swallowed, so the client waits for its own timeout as with a silent server;
 //! - **raw protocol upgrades** (`101` with any `Upgrade` token): after the switch, bytes the
 //!   client sends are kept from actix's parser and handed to the upgrade's body stream, which
-//!   echoes them back through actix's writer (so it works under TLS as well).
+//!   echoes them back through actix's writer (so it works under TLS as well). Bytes the client
+//!   sent after the upgrade request, before the switch, are kept back like any pipelined
+//!   bytes (below) and become the first bytes echoed.
 //!
-//! It hands actix **pipelined requests one at a time** (see [`super::pipeline`]).
+//! It hands actix **pipelined requests one at a time** (see [`super::pipeline`]): every byte
+//! read goes through the request scan, and the bytes after a complete request (head and body)
+//! are kept back until that request has been answered, whether they came in the same read or
+//! a later one. Bytes inside a request (its head, its body) always go to actix at once. While
+//! bytes wait, nothing more is read from the socket.
+//!
+//! **Nothing is read after a close** (RFC 9112 §9.6): once an answer whose head closes the
+//! connection is on its way (reported by the app's guard and the expect hook through
+//! [`ConnControl::answered`]), or once a request that asked to close (`Connection: close`,
+//! HTTP/1.0 without keep-alive: [`ConnControl::serving`]) has gone to actix whole, actix gets no
+//! more request bytes. What was kept back is dropped, and what the client still sends is read
+//! and dropped (so the close is a FIN, not a reset that could cost the client the answer);
+//! actix closes the connection once the answer is written.
 //!
 //! It also runs the **head timeout** (`--header-timeout-ms`): when bytes arrive while no
 //! request is being served, the client has that long to complete a request head (its arrival
 //! at the app, or at the expect hook, shows that: see [`ConnControl::busy`]); otherwise it gets
 //! `408 Request Timeout` and the connection is closed. actix-http's own head timer covers only
 //! the first request of a connection; this one covers every request (slowloris clients that
-//! first send one honest request included).
+//! first send one honest request included). A read that ends on a complete request starts no
+//! timer; one that ends inside a head or a body does.
 //!
 //! The wrapper sits above TLS, so everything it writes is encrypted like the rest.
 
@@ -40,6 +55,9 @@ use super::pipeline::HeadScan;
 
 /// What actix-http writes after a successful expect hook.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// How many reads a closing connection drops in one go before letting others run.
+const DRAIN_READS: usize = 16;
 
 /// What a client that did not complete a request head in time gets before the close.
 const TIMEOUT: &[u8] =
@@ -61,25 +79,70 @@ struct State {
     conn_waker: Option<Waker>,
     /// Waker of the upgrade's body stream.
     body_waker: Option<Waker>,
-    /// Bytes that followed a request head asking for a non-WebSocket upgrade, kept from actix
-    /// until the handler decides: echoed if it switches, handed to actix once it answers.
-    held: Option<Bytes>,
-    /// The held bytes go to actix on its next read.
-    held_release: bool,
-    /// The client closed its side while bytes were held.
-    held_eof: bool,
     /// Request heads that reached the expect hook or the app so far.
     received: u64,
     /// Requests being served (from the head's arrival until the response body is done).
     busy: u32,
-    /// Where the request heads stand, for one-at-a-time pipelining (see [`super::pipeline`]).
+    /// Where the requests stand, for one-at-a-time pipelining (see [`super::pipeline`]).
     scan: HeadScan,
-    /// Bytes after a bodyless request head, kept from actix until that request is answered.
+    /// `received` when the last request head went to actix, until that request is known to be
+    /// answered (see [`State::waiting`]).
+    answering: Option<u64>,
+    /// Bytes after a complete request, kept from actix until that request is answered.
     queued: Option<Bytes>,
-    /// Whether `queued` waits for an answer (else it goes to actix on its next read).
-    queued_wait: bool,
-    /// `received` when `queued` was kept back: a head has arrived since once it differs.
-    queued_at: u64,
+    /// The request being served asked to close the connection: nothing after its end goes to
+    /// actix.
+    last: bool,
+    /// The connection closes after the answer on its way: nothing more goes to actix, and
+    /// what the client still sends is read and dropped.
+    closing: bool,
+}
+
+impl State {
+    /// Whether the request last handed to actix still waits for its answer: its head has not
+    /// reached the expect hook or the app yet, or it is being served.
+    fn waiting(&mut self) -> bool {
+        if let Some(at) = self.answering
+            && self.busy == 0
+            && self.received != at
+        {
+            self.answering = None;
+        }
+        self.answering.is_some()
+    }
+
+    /// Runs bytes about to go to actix through the scan; returns how many of them go now. The
+    /// rest is kept back until the request before it is answered or, once `closing`, dropped.
+    fn admit(&mut self, new: &[u8]) -> usize {
+        if self.upgraded {
+            self.scan.stop();
+            return new.len();
+        }
+        if self.closing {
+            return 0;
+        }
+        if self.scan.between_heads() {
+            if self.last {
+                // The last request is all with actix.
+                self.closing = true;
+                return 0;
+            }
+            if self.waiting() {
+                return 0;
+            }
+        }
+        let fed = self.scan.feed(new);
+        if fed.head {
+            self.answering = Some(self.received);
+        }
+        match fed.cut {
+            Some(cut) => {
+                self.closing |= self.last;
+                cut
+            }
+            None => new.len(),
+        }
+    }
 }
 
 /// Shared control of one connection, available to handlers as connection data.
@@ -123,15 +186,34 @@ impl ConnControl {
         Busy(self.clone())
     }
 
-    /// Hands actix the bytes kept back after a head asking for an upgrade, now that the
-    /// request is answered without switching: they are its body and what follows.
-    pub fn release_held(&self) {
+    /// Like [`ConnControl::busy`] for a request on its way to the app; when the request asks
+    /// to close the connection (`Connection: close`, HTTP/1.0 without keep-alive), nothing
+    /// after it goes to actix.
+    pub fn serving(&self, head: &actix_http::RequestHead) -> Busy {
+        if head.connection_type() == actix_http::ConnectionType::Close {
+            self.0.borrow_mut().last = true;
+        }
+        self.busy()
+    }
+
+    /// Notes an answer on its way: when its head says the connection closes, nothing more
+    /// goes to actix (see [`ConnControl::close_after_response`]).
+    pub fn answered(&self, head: &actix_http::ResponseHead) {
+        if head.connection_type() == actix_http::ConnectionType::Close {
+            self.close_after_response();
+        }
+    }
+
+    /// The connection closes after the answer on its way (RFC 9112 §9.6): actix gets no more
+    /// request bytes; the seam drops what is kept back and what the client still sends, and
+    /// reports the end of the stream once the client closes.
+    pub fn close_after_response(&self) {
         let mut s = self.0.borrow_mut();
-        if !s.upgraded && s.held.is_some() {
-            s.held_release = true;
-            if let Some(w) = &s.conn_waker {
-                w.wake_by_ref();
-            }
+        s.closing = true;
+        if s.queued.take().is_some()
+            && let Some(w) = &s.conn_waker
+        {
+            w.wake_by_ref();
         }
     }
 
@@ -139,11 +221,14 @@ impl ConnControl {
     pub fn upgrade_echo(&self) -> EchoStream {
         let mut s = self.0.borrow_mut();
         s.upgraded = true;
-        if let Some(early) = s.held.take() {
+        s.scan.stop();
+        if let Some(early) = s.queued.take() {
             s.echo.push_back(early);
         }
-        if s.held_eof {
-            s.closed = true;
+        // The connection may be waiting for this answer without watching the socket: from
+        // now on, client bytes are read for the echo.
+        if let Some(w) = &s.conn_waker {
+            w.wake_by_ref();
         }
         drop(s);
         EchoStream(self.clone())
@@ -152,6 +237,13 @@ impl ConnControl {
 
 /// Keeps a connection busy while alive: see [`ConnControl::busy`].
 pub struct Busy(ConnControl);
+
+impl Busy {
+    /// Notes the answer to the request: see [`ConnControl::answered`].
+    pub fn answered(&self, head: &actix_http::ResponseHead) {
+        self.0.answered(head);
+    }
+}
 
 impl Drop for Busy {
     fn drop(&mut self) {
@@ -164,49 +256,6 @@ impl Drop for Busy {
             // The answer is done: the next pipelined request may go to actix.
             w.wake_by_ref();
         }
-    }
-}
-
-/// Runs the bytes just handed to actix (from `before` on) through the head scan, and keeps
-/// back what follows a bodyless head until that request is answered.
-fn keep_pipelined(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
-    let mut st = ctl.0.borrow_mut();
-    if st.upgraded {
-        st.scan.stop();
-        return;
-    }
-    let Some(cut) = st.scan.feed(&buf.filled()[before..]) else {
-        return;
-    };
-    let rest = Bytes::copy_from_slice(&buf.filled()[before + cut..]);
-    buf.set_filled(before + cut);
-    st.queued = Some(rest);
-    st.queued_wait = true;
-    st.queued_at = st.received;
-}
-
-/// If the bytes just read (from `before` on) end a request head that asks for an upgrade other
-/// than WebSocket and more bytes follow it, keeps those bytes out of actix's buffer.
-fn hold_after_upgrade_head(ctl: &ConnControl, buf: &mut ReadBuf<'_>, before: usize) {
-    let new = &buf.filled()[before..];
-    let Some(end) = memchr::memmem::find(new, b"\r\n\r\n").map(|i| i + 4) else {
-        return;
-    };
-    if end == new.len() {
-        return;
-    }
-    let head = String::from_utf8_lossy(&new[..end]).to_ascii_lowercase();
-    let upgrade = head
-        .lines()
-        .find_map(|l| l.strip_prefix("upgrade:"))
-        .map(str::trim);
-    match upgrade {
-        Some(token) if !token.is_empty() && !token.contains("websocket") => {
-            let rest = Bytes::copy_from_slice(&new[end..]);
-            buf.set_filled(before + end);
-            ctl.0.borrow_mut().held = Some(rest);
-        }
-        _ => {}
     }
 }
 
@@ -272,7 +321,7 @@ impl<T: AsyncWrite> MockIo<T> {
         let (seen, timer) = this.deadline.as_mut()?;
         {
             let s = this.ctl.0.borrow();
-            if s.received != *seen || s.busy > 0 || s.upgraded {
+            if s.received != *seen || s.busy > 0 || s.upgraded || s.closing {
                 *this.deadline = None;
                 return None;
             }
@@ -300,48 +349,13 @@ impl<T: AsyncWrite> MockIo<T> {
             return;
         }
         let s = this.ctl.0.borrow();
-        if s.busy > 0 || s.upgraded {
+        if s.busy > 0 || s.upgraded || s.closing {
             return;
         }
         let mut timer = Box::pin(actix_rt::time::sleep(timeout));
         // Register the waker now: the timer must fire even if the client goes quiet.
         let _ = timer.as_mut().poll(cx);
         *this.deadline = Some((s.received, timer));
-    }
-
-    /// Hands actix the pipelined bytes kept back, once the request before them is answered:
-    /// `None` when nothing is kept back.
-    fn deliver_queued(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Option<Poll<io::Result<()>>> {
-        let ctl = self.ctl.clone();
-        let mut st = ctl.0.borrow_mut();
-        let queued = st.queued.take()?;
-        if st.queued_wait && (st.busy > 0 || st.received == st.queued_at) {
-            // Woken by the answer's end (`Busy::drop`).
-            st.queued = Some(queued);
-            return Some(Poll::Pending);
-        }
-        drop(st);
-        let before = buf.filled().len();
-        let n = queued.len().min(buf.remaining());
-        buf.put_slice(&queued[..n]);
-        keep_pipelined(&ctl, buf, before);
-        if n < queued.len() {
-            let leftover = queued.slice(n..);
-            let mut st = ctl.0.borrow_mut();
-            st.queued = Some(match st.queued.take() {
-                Some(kept) => Bytes::from([kept.as_ref(), leftover.as_ref()].concat()),
-                None => {
-                    st.queued_wait = false;
-                    leftover
-                }
-            });
-        }
-        self.as_mut().arm_deadline(cx);
-        Some(Poll::Ready(Ok(())))
     }
 
     /// Writes queued interim bytes; `Ready` once none are left.
@@ -375,6 +389,27 @@ impl<T: AsyncWrite> MockIo<T> {
     }
 }
 
+impl<T: AsyncRead> MockIo<T> {
+    /// Once the connection is closing: reads and drops what the client sends (so the close
+    /// does not turn into a reset that could cost the client the last answer); `Ready` at the
+    /// end of the client's stream.
+    fn drain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut this = self.project();
+        this.ctl.0.borrow_mut().queued = None;
+        let mut tmp = [0u8; 8192];
+        for _ in 0..DRAIN_READS {
+            let mut rb = ReadBuf::new(&mut tmp);
+            std::task::ready!(this.inner.as_mut().poll_read(cx, &mut rb))?;
+            if rb.filled().is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        // More to drop: let other connections run first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
 impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -389,56 +424,54 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for MockIo<T> {
             return Poll::Ready(Err(err));
         }
         if !self.ctl.0.borrow().upgraded {
-            {
-                let mut st = self.ctl.0.borrow_mut();
-                if st.held.is_some() {
-                    if !st.held_release {
-                        // Waiting for the handler's decision (released by its first write).
-                        // Keep reading into the held bytes, so the socket's readiness stays
-                        // registered and nothing the client sends is lost.
-                        drop(st);
-                        let mut tmp = [0u8; 8192];
-                        loop {
-                            let mut rb = ReadBuf::new(&mut tmp);
-                            match self.as_mut().project().inner.poll_read(cx, &mut rb) {
-                                Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
-                                    let mut st = self.ctl.0.borrow_mut();
-                                    let mut joined = st.held.take().unwrap_or_default().to_vec();
-                                    joined.extend_from_slice(rb.filled());
-                                    st.held = Some(Bytes::from(joined));
-                                }
-                                Poll::Ready(Ok(())) => {
-                                    self.ctl.0.borrow_mut().held_eof = true;
-                                    return Poll::Pending;
-                                }
-                                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                                Poll::Pending => return Poll::Pending,
-                            }
+            let before = buf.filled().len();
+            loop {
+                if self.ctl.0.borrow().closing {
+                    return self.drain(cx);
+                }
+                let queued = self.ctl.0.borrow_mut().queued.take();
+                let admitted = match queued {
+                    // Bytes kept back, as many as fit, once the request before them is answered.
+                    Some(queued) => {
+                        let mut st = self.ctl.0.borrow_mut();
+                        let n = queued.len().min(buf.remaining());
+                        let admitted = st.admit(&queued[..n]);
+                        buf.put_slice(&queued[..admitted]);
+                        if admitted < queued.len() && !st.closing {
+                            st.queued = Some(queued.slice(admitted..));
                         }
+                        admitted
                     }
-                    st.held_release = false;
-                    #[allow(clippy::expect_used)]
-                    // invariant: is_some() checked above, no path in between takes it
-                    let bytes = st.held.take().expect("checked");
-                    let n = bytes.len().min(buf.remaining());
-                    buf.put_slice(&bytes[..n]);
-                    if n < bytes.len() {
-                        st.held = Some(bytes.slice(n..));
-                        st.held_release = true;
+                    None => {
+                        std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
+                        let new = &buf.filled()[before..];
+                        if new.is_empty() {
+                            // End of stream.
+                            return Poll::Ready(Ok(()));
+                        }
+                        let mut st = self.ctl.0.borrow_mut();
+                        let admitted = st.admit(new);
+                        if admitted < new.len() {
+                            if !st.closing {
+                                st.queued = Some(Bytes::copy_from_slice(&new[admitted..]));
+                            }
+                            buf.set_filled(before + admitted);
+                        }
+                        admitted
                     }
-                    return Poll::Ready(Ok(()));
+                };
+                if admitted > 0 {
+                    break;
+                }
+                if !self.ctl.0.borrow().closing {
+                    // All kept back: `Busy::drop` wakes the connection once the request before
+                    // them is answered.
+                    return Poll::Pending;
                 }
             }
-            if let Some(poll) = self.as_mut().deliver_queued(cx, buf) {
-                return poll;
-            }
-            let before = buf.filled().len();
-            std::task::ready!(self.as_mut().project().inner.poll_read(cx, buf))?;
-            hold_after_upgrade_head(&self.ctl, buf, before);
-            keep_pipelined(&self.ctl, buf, before);
-            // Bytes that end exactly on a complete head need no timer (the usual case: a whole
-            // request in one read); a partial head or a body does.
-            if buf.filled().len() > before && !self.ctl.0.borrow().scan.between_heads() {
+            // Bytes that end exactly on a complete request need no timer (the usual case: a
+            // whole request in one read); a partial head or body does.
+            if !self.ctl.0.borrow().scan.between_heads() {
                 self.as_mut().arm_deadline(cx);
             }
             return Poll::Ready(Ok(()));
@@ -495,13 +528,6 @@ impl<T: AsyncWrite> AsyncWrite for MockIo<T> {
         std::task::ready!(self.as_mut().flush_interim(cx))?;
         {
             let mut s = self.ctl.0.borrow_mut();
-            if !s.upgraded && s.held.is_some() {
-                // The handler answered without switching: give actix the bytes it was kept from.
-                s.held_release = true;
-                if let Some(w) = &s.conn_waker {
-                    w.wake_by_ref();
-                }
-            }
             if s.swallow_continue && buf.starts_with(CONTINUE) {
                 s.swallow_continue = false;
                 return Poll::Ready(Ok(CONTINUE.len()));

@@ -12,7 +12,9 @@
 //! `Expect: 100-continue` decision, before any `100`), with the connection closed. It also
 //! wraps the app so the connection seam knows when a request is being served
 //! ([`ConnControl::busy`]): the seam's head timeout (`--header-timeout-ms`) runs only between
-//! requests, on every request of a keep-alive connection.
+//! requests, on every request of a keep-alive connection; and whether the request or its
+//! answer closes the connection ([`ConnControl::serving`], [`ConnControl::answered`]): nothing
+//! after it is read.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -119,10 +121,15 @@ where
     E: 'static,
 {
     apply_fn_factory(app, move |req: Request, srv: &F::Service| -> Served<E> {
-        let busy = req.conn_data::<ConnControl>().map(ConnControl::busy);
+        let busy = req
+            .conn_data::<ConnControl>()
+            .map(|c| c.serving(req.head()));
         let call = srv.call(req);
         Box::pin(async move {
             let resp = call.await?;
+            if let Some(busy) = &busy {
+                busy.answered(resp.head());
+            }
             Ok(match busy {
                 Some(busy) => resp.map_body(|_, body| BoxBody::new(Tracked { body, _busy: busy })),
                 None => resp,

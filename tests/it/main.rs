@@ -35,6 +35,8 @@ mod hostile;
 mod reload;
 // Custom reason phrases: kept up to a cap, then the default phrase with a load warning.
 mod reason_phrases;
+// Pipelined requests: one at a time across bodies, strict framing, nothing after a close.
+mod pipelining;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // The JSON shapes of the admin API and of understudy's own answers, key by key.
