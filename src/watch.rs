@@ -53,12 +53,13 @@ enum Stop {
 }
 
 impl WatchHandle {
-    /// `"native"` or `"poll"` (`"stopped"` only while it is being dropped).
-    pub fn mode(&self) -> &'static str {
+    /// How changes are noticed: [`WatchMode::Native`] or [`WatchMode::Poll`] (`None` only
+    /// while the handle is being dropped).
+    pub fn mode(&self) -> Option<WatchMode> {
         match self.stop {
-            Some(Stop::Native(_)) => "native",
-            Some(Stop::Poll(_)) => "poll",
-            None => "stopped",
+            Some(Stop::Native(_)) => Some(WatchMode::Native),
+            Some(Stop::Poll(_)) => Some(WatchMode::Poll),
+            None => None,
         }
     }
 }
@@ -264,17 +265,12 @@ mod tests {
             let handle = spawn(store.clone(), mode, Duration::from_secs(3600))
                 .expect("start watching")
                 .expect("a directory is watched");
-            let expected = if mode == WatchMode::Poll {
-                "poll"
-            } else {
-                "native"
-            };
-            assert_eq!(handle.mode(), expected);
+            assert_eq!(handle.mode(), Some(mode));
             let started = Instant::now();
             drop(handle);
             assert!(
                 started.elapsed() < Duration::from_secs(5),
-                "{expected}: drop took too long"
+                "{mode:?}: drop took too long"
             );
         }
         // Both threads are gone: only the test's own reference to the store is left.
