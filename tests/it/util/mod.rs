@@ -1,0 +1,19 @@
+//! Shared helpers, one file a topic, all re-exported here (tests write `crate::util::NAME`):
+//!
+//! - `scenarios`: temporary scenarios directories and small scenario documents;
+//! - `server`: the real `understudy` binary, as a `serve` child process and as the CLI;
+//! - `http`: requests through reqwest;
+//! - `wire`: raw HTTP over a socket;
+//! - `diag`: diagnostic lines, source positions and time formats.
+
+mod diag;
+mod http;
+mod scenarios;
+mod server;
+mod wire;
+
+pub use diag::*;
+pub use http::*;
+pub use scenarios::*;
+pub use server::*;
+pub use wire::*;
