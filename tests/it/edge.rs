@@ -4,8 +4,7 @@
 //! including the Expect and 103 behaviour over TLS.
 
 use std::ffi::OsStr;
-use std::io::{ErrorKind, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -16,112 +15,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::util::{Scenarios, Server, client, parse_raw, run_cli};
-
-/// A hang guard for reads that should finish (not a timing assertion).
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// How long the server must stay silent where no bytes are expected (`expect: ignore`).
-const SILENCE: Duration = Duration::from_secs(1);
+use crate::util::{
+    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, get_request, head_end,
+    parse_raw, read_exact_n, read_head, read_to_close, read_within, run_cli, send, text,
+};
 
 /// `HTTP/1.1 100 Continue` exactly as it goes on the wire.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-// ---------------------------------------------------------------------------------------
-// Raw socket helpers
-// ---------------------------------------------------------------------------------------
-
-/// Connects with the hang-guard read timeout.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(HANG_GUARD))
-        .expect("set read timeout");
-    stream
-}
-
-/// Writes `bytes` and flushes.
-fn send(stream: &mut TcpStream, bytes: &[u8]) {
-    stream.write_all(bytes).expect("write to server");
-    stream.flush().expect("flush");
-}
-
-/// Reads until the bytes received so far contain the end of a head (`\r\n\r\n`); returns
-/// everything read (which may run past that head only if the server sent more at once).
-fn read_head(stream: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) => panic!(
-                "connection closed before a complete head; got {:?}",
-                String::from_utf8_lossy(&got)
-            ),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(err) => panic!(
-                "reading a head failed ({err}); got so far {:?}",
-                String::from_utf8_lossy(&got)
-            ),
-        }
-    }
-    got
-}
-
-/// Reads until the server closes the connection.
-fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    stream.read_to_end(&mut got).unwrap_or_else(|err| {
-        panic!(
-            "reading until close failed ({err}); got so far {:?}",
-            String::from_utf8_lossy(&got)
-        )
-    });
-    got
-}
-
-/// Reads exactly `n` bytes.
-fn read_exact_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut got = vec![0u8; n];
-    stream
-        .read_exact(&mut got)
-        .unwrap_or_else(|err| panic!("reading {n} bytes failed ({err})"));
-    got
-}
-
-/// Whatever the server sends within `window` (empty when it stays silent); restores the
-/// hang-guard timeout afterwards.
-fn read_within(stream: &mut TcpStream, window: Duration) -> Vec<u8> {
-    stream
-        .set_read_timeout(Some(window))
-        .expect("set short timeout");
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    let deadline = Instant::now() + window;
-    while Instant::now() < deadline {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                break;
-            }
-            Err(err) => panic!("read failed: {err}"),
-        }
-    }
-    stream
-        .set_read_timeout(Some(HANG_GUARD))
-        .expect("restore timeout");
-    got
-}
-
-/// Whether `haystack` contains `needle`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Lossy text of some bytes, for messages.
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// The journal (`GET /__admin/requests`) read over a raw socket.
 fn journal(server: &Server) -> Vec<Value> {
@@ -551,11 +451,6 @@ fn hints_server() -> (Scenarios, Server) {
     (dir, server)
 }
 
-/// `GET path` over HTTP/1.1 with `Connection: close`.
-fn get_request(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-}
-
 #[test]
 fn early_hints_block_comes_before_the_final_status_line() {
     // Arrange
@@ -980,11 +875,7 @@ fn raw_upgrade_echoes_bytes_sent_with_the_request_head() {
         b"GET /tunnel HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo-proto\r\n\r\nearly bytes",
     );
     let mut got = read_head(&mut stream);
-    let end = got
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a head")
-        + 4;
+    let end = head_end(&got).expect("a head");
     while got.len() < end + b"early bytes".len() {
         got.extend(read_exact_n(&mut stream, 1));
     }

@@ -1,20 +1,17 @@
 //! Wire faults (`connection_reset`, `empty_response`, `malformed_response`, `truncated_body`,
 //! `no_response`) and pacing (`delayMs`, `chunks`), seen on raw sockets and by reqwest.
 
-use std::io::{ErrorKind, Read as _, Write as _};
+use std::io::{ErrorKind, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::util::{Scenarios, Server, client, fetch, fetch_json, get, parse_raw};
-
-/// A hang guard for reads that should finish (not a timing assertion).
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// How long a held connection must stay silent in the `no_response` tests.
-const SILENCE: Duration = Duration::from_secs(1);
+use crate::util::{
+    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, fetch, fetch_json, get, get_request,
+    head_end, parse_raw, read_until_end, send,
+};
 
 /// A scenario named `faults` with one `GET /NAME` route per fault (status 502, body
 /// `0123456789`), `/malformed-default` (no body), `/truncated` (status 200) and `/ok`.
@@ -56,26 +53,10 @@ fn fault_server() -> (Scenarios, Server) {
 
 /// Connects and sends `GET path` with `Connection: close`; reads time out after `timeout`.
 fn send_get(addr: SocketAddr, path: &str, timeout: Duration) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut stream = connect(addr);
     stream.set_read_timeout(Some(timeout)).expect("set timeout");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    stream.flush().expect("flush");
+    send(&mut stream, get_request(path).as_bytes());
     stream
-}
-
-/// Reads until EOF or an error: the bytes read and how reading ended.
-fn read_until_end(stream: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (bytes, Ok(())),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => return (bytes, Err(err)),
-        }
-    }
 }
 
 /// Reads until EOF, noting when each read returned (relative to `start`) and what it held.
@@ -195,11 +176,7 @@ async fn chunks_dribble_the_body_with_an_exact_content_length() {
 
     // Assert
     let all: Vec<u8> = reads.iter().flat_map(|(_, b)| b.clone()).collect();
-    let head_len = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of head")
-        + 4;
+    let head_len = head_end(&all).expect("end of head");
     let raw = parse_raw(all.clone());
     assert_eq!(raw.header("content-length"), Some("6"), "{raw:?}");
     assert_eq!(raw.header("transfer-encoding"), None, "{raw:?}");

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, client};
+use crate::util::{Scenarios, Server, client, get_request};
 
 /// A scenario with one `GET path` route answering `response`.
 fn answering(path: &str, response: serde_json::Value) -> serde_json::Value {
@@ -12,9 +12,7 @@ fn answering(path: &str, response: serde_json::Value) -> serde_json::Value {
 }
 
 fn get_raw(server: &Server, path: &str) -> crate::util::RawResponse {
-    server.raw(&format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    ))
+    server.raw(&get_request(path))
 }
 
 #[test]

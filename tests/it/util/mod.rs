@@ -4,16 +4,19 @@
 //! - `server`: the real `understudy` binary, as a `serve` child process and as the CLI;
 //! - `http`: requests through reqwest;
 //! - `wire`: raw HTTP over a socket;
+//! - `wait`: hang guards and silence windows;
 //! - `diag`: diagnostic lines, source positions and time formats.
 
 mod diag;
 mod http;
 mod scenarios;
 mod server;
+mod wait;
 mod wire;
 
 pub use diag::*;
 pub use http::*;
 pub use scenarios::*;
 pub use server::*;
+pub use wait::*;
 pub use wire::*;
