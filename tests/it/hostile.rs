@@ -8,13 +8,13 @@
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::util::{
     HANG_GUARD, Scenarios, Server, connect, get_request, head_end, parse_raw, raw,
-    read_to_close_or_reset,
+    read_to_close_or_reset, wait_until,
 };
 
 /// How far above its baseline the server's memory may stay after an attack is over. The
@@ -57,18 +57,6 @@ fn assert_serves(server: &Server) {
     assert_eq!(resp.body, b"hi");
 }
 
-/// Waits (bounded) until `probe` is true; returns whether it became true.
-fn eventually(mut probe: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + HANG_GUARD;
-    while Instant::now() < deadline {
-        if probe() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    probe()
-}
-
 /// Warms the server up (one of each request kind) and returns its resident memory.
 fn baseline_rss(server: &Server) -> u64 {
     for _ in 0..20 {
@@ -81,7 +69,7 @@ fn baseline_rss(server: &Server) -> u64 {
 /// Waits until the server is back within the margin of its baseline memory and, when given,
 /// its baseline descriptor count; panics with the numbers otherwise.
 fn assert_back_to_baseline(server: &Server, rss: u64, fds: Option<usize>) {
-    let ok = eventually(|| {
+    let ok = wait_until(HANG_GUARD, Duration::from_millis(100), || {
         server.rss_kib() <= rss + RSS_MARGIN_KIB && fds.is_none_or(|f| server.open_fds() <= f + 2)
     });
     assert!(
@@ -475,7 +463,8 @@ fn thousands_of_idle_connections_then_memory_returns_to_baseline() {
         }
         // The server holds them all (accepted, one descriptor each) and still answers.
         assert!(
-            eventually(|| server.open_fds() >= fds + IDLE),
+            wait_until(HANG_GUARD, Duration::from_millis(100), || server.open_fds()
+                >= fds + IDLE),
             "server holds {} descriptors, expected {} more than {fds}",
             server.open_fds(),
             IDLE
@@ -509,7 +498,11 @@ fn max_connections_holds_extra_clients_until_one_closes() {
     let fds = server.open_fds();
     let first = TcpStream::connect(server.addr).expect("first");
     let _second = TcpStream::connect(server.addr).expect("second");
-    assert!(eventually(|| server.open_fds() >= fds + 2));
+    assert!(wait_until(
+        HANG_GUARD,
+        Duration::from_millis(100),
+        || server.open_fds() >= fds + 2
+    ));
 
     // The third connects (the kernel's backlog) but is not served while two are open.
     let mut third = connect(server.addr);

@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, fetch_json, get, line_col_of, one_route, pretty};
+use crate::util::{
+    Scenarios, Server, client, eventually, fetch_json, get, line_col_of, one_route, pretty,
+    wait_until,
+};
 
 /// Longest wait for a reload to become visible (a hang guard, not a timing assertion).
 const WAIT: Duration = Duration::from_secs(10);
@@ -40,32 +43,22 @@ fn serve_auto(dir: &Path) -> Server {
     serve_watching(dir, &["--watch", "auto"])
 }
 
-/// Polls `probe` every [`TICK`] until it returns `Ok`, for at most [`WAIT`]; panics with
-/// `what` and the last `Err` otherwise.
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("waited {WAIT:?} for {what}; last observation: {last}")
-            }
-            Err(_) => tokio::time::sleep(TICK).await,
-        }
-    }
-}
-
 /// Waits until `GET path` answers `200` with `body`.
 async fn wait_for_body(server: &Server, path: &str, body: &str) {
     let url = server.url(path);
-    eventually(&format!("GET {path} to answer {body:?}"), async || {
-        let got = get(url.clone()).await;
-        if got == (200, body.to_owned()) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
+    eventually(
+        &format!("GET {path} to answer {body:?}"),
+        WAIT,
+        TICK,
+        async || {
+            let got = get(url.clone()).await;
+            if got == (200, body.to_owned()) {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
     .await;
 }
 
@@ -131,13 +124,18 @@ fn route_text(path: &str, body: &str) -> String {
 
 /// Waits until some server log line matches `pattern`.
 async fn wait_for_log(server: &Server, pattern: &regex::Regex) -> String {
-    eventually(&format!("a log line matching {pattern}"), async || {
-        let logs = server.logs();
-        logs.iter()
-            .find(|l| pattern.is_match(l))
-            .cloned()
-            .ok_or_else(|| format!("{logs:#?}"))
-    })
+    eventually(
+        &format!("a log line matching {pattern}"),
+        WAIT,
+        TICK,
+        async || {
+            let logs = server.logs();
+            logs.iter()
+                .find(|l| pattern.is_match(l))
+                .cloned()
+                .ok_or_else(|| format!("{logs:#?}"))
+        },
+    )
     .await
 }
 
@@ -224,7 +222,7 @@ async fn a_deleted_file_loses_its_routes() {
 
     // Assert
     let url = server.url("/gone");
-    let headers = eventually("GET /gone to stop matching", async || {
+    let headers = eventually("GET /gone to stop matching", WAIT, TICK, async || {
         let resp = client()
             .get(url.clone())
             .send()
@@ -270,7 +268,7 @@ async fn a_renamed_file_keeps_answering_under_its_new_name() {
     // Assert: the route answers throughout, and the scenario is now called `b`.
     let url = server.url("/a");
     let mut answers = Vec::new();
-    let list = eventually("scenario b to replace a", async || {
+    let list = eventually("scenario b to replace a", WAIT, TICK, async || {
         answers.push(get(url.clone()).await);
         let list = scenarios(&server).await;
         let names: Vec<&Value> = list.iter().map(|s| &s["name"]).collect();
@@ -352,7 +350,7 @@ async fn broken_edit_keeps_the_old_answer_until_fixed() {
         "{}:{line}:{col}: at routes[0].response.status: ",
         a.display()
     );
-    let entry = eventually("scenario a to report its error", async || {
+    let entry = eventually("scenario a to report its error", WAIT, TICK, async || {
         let entry = listed(&server, "a").await.ok_or("a not listed")?;
         if entry["status"] == "error" {
             Ok(entry)
@@ -445,7 +443,7 @@ async fn an_api_scenario_survives_file_edits_and_reloads() {
     save_in_place(&a, &route_text("/a", "a2"));
     wait_for_body(&server, "/a", "a2").await;
     std::fs::remove_file(&b).expect("delete b.json");
-    eventually("GET /b to stop matching", async || {
+    eventually("GET /b to stop matching", WAIT, TICK, async || {
         match get(server.url("/b")).await {
             (404, _) => Ok(()),
             other => Err(format!("{other:?}")),
@@ -823,14 +821,11 @@ fn reload_storm_under_load_never_fails_a_request() {
     }
 
     // Wait (bounded) until every client has seen the final version, then stop them.
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline
-        && !clients
+    wait_until(WAIT, TICK, || {
+        clients
             .iter()
             .all(|(h, seen)| h.is_finished() || seen.load(Ordering::SeqCst) == final_version)
-    {
-        thread::sleep(TICK);
-    }
+    });
     stop.store(true, Ordering::SeqCst);
     let logs: Vec<ClientLog> = clients
         .into_iter()

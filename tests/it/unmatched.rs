@@ -1,6 +1,8 @@
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, one_route};
+use crate::util::{Scenarios, Server, client, one_route, poll};
 
 /// Sends `request` and returns status, the unmatched marker header and the JSON body.
 async fn unmatched(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
@@ -238,7 +240,7 @@ async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
         assert_eq!(resp.status(), 404);
     }
     // The next unmatched request, a second later, writes the count of the last burst second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let resp = http
         .get(server.url("/nowhere"))
         .send()
@@ -260,14 +262,13 @@ async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
             .sum();
         (lines, counted)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let (lines, counted) = loop {
-        let (lines, counted) = tally(&server.logs());
-        if lines + counted >= 101 || std::time::Instant::now() > deadline {
-            break (lines, counted);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let (lines, counted) = poll(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || tally(&server.logs()),
+        |(lines, counted)| lines + counted >= 101,
+    )
+    .await;
     assert_eq!(lines + counted, 101, "{lines} lines + {counted} counted");
     assert!(counted > 0, "nothing was counted: {lines} lines");
     assert!(lines <= 61, "{lines} one-line entries for 101 requests");

@@ -4,7 +4,7 @@
 //! - `server`: the real `understudy` binary, as a `serve` child process and as the CLI;
 //! - `http`: requests through reqwest;
 //! - `wire`: raw HTTP over a socket;
-//! - `wait`: hang guards and silence windows;
+//! - `wait`: hang guards, silence windows and bounded polling;
 //! - `diag`: diagnostic lines, source positions and time formats.
 
 mod diag;
