@@ -16,25 +16,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::util::{
-    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, get_request, head_end,
-    parse_raw, read_exact_n, read_head, read_to_close, read_within, run_cli, send, text,
+    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, entries, get_request,
+    head_end, journal, journal_raw, parse_raw, read_exact_n, read_head, read_to_close, read_within,
+    run_cli, send, text,
 };
 
 /// `HTTP/1.1 100 Continue` exactly as it goes on the wire.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// The journal (`GET /__admin/requests`) read over a raw socket.
-fn journal(server: &Server) -> Vec<Value> {
-    let resp = server.raw("GET /__admin/requests HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    assert!(
-        resp.status_line.starts_with("HTTP/1.1 200 "),
-        "journal status: {}",
-        resp.status_line
-    );
-    let doc: Value = serde_json::from_slice(&resp.body)
-        .unwrap_or_else(|err| panic!("journal is not JSON ({err}): {:?}", text(&resp.body)));
-    doc["requests"].as_array().expect("requests array").clone()
-}
 
 /// A `PUT path` head with `Content-Length: len` and `Expect: 100-continue`.
 fn expect_head(path: &str, len: usize) -> String {
@@ -187,7 +175,7 @@ fn expect_reject_answers_at_once_without_100_or_body_and_closes() {
     // Act: a large body is announced but never sent.
     send(&mut stream, expect_head("/reject", 10_000_000).as_bytes());
     let all = read_to_close(&mut stream);
-    let entries = journal(&server);
+    let journal = journal_raw(&server);
 
     // Assert: the final answer first, then the server closes.
     assert!(
@@ -204,6 +192,7 @@ fn expect_reject_answers_at_once_without_100_or_body_and_closes() {
         resp.headers
     );
     assert_eq!(text(&resp.body), "no uploads here");
+    let entries = entries(&journal);
     let entry = entries
         .iter()
         .find(|e| e["path"] == "/reject")
@@ -222,7 +211,7 @@ fn expect_reject_is_decided_on_the_head_alone_skipping_body_matchers() {
     // Act
     send(&mut stream, expect_head("/reject-body", 1_000).as_bytes());
     let all = read_to_close(&mut stream);
-    let entries = journal(&server);
+    let journal = journal_raw(&server);
 
     // Assert
     assert!(
@@ -231,6 +220,7 @@ fn expect_reject_is_decided_on_the_head_alone_skipping_body_matchers() {
         text(&all)
     );
     assert!(!contains(&all, b"100 Continue"), "{:?}", text(&all));
+    let entries = entries(&journal);
     assert!(
         entries
             .iter()
@@ -649,8 +639,7 @@ async fn websocket_handshake_negotiates_the_subprotocol_and_is_journaled() {
     // Act
     let (mut ws, response) = open_ws(&server).await;
     let welcome = next_text(&mut ws).await;
-    let (status, journal) =
-        crate::util::fetch_json(client().get(server.url("/__admin/requests"))).await;
+    let journal = journal(&server, "").await;
 
     // Assert
     assert_eq!(response.status().as_u16(), 101);
@@ -664,8 +653,7 @@ async fn websocket_handshake_negotiates_the_subprotocol_and_is_journaled() {
         response.headers()
     );
     assert_eq!(welcome, "welcome", "the onOpen text comes first");
-    assert_eq!(status, 200);
-    let entries = journal["requests"].as_array().expect("requests");
+    let entries = entries(&journal);
     assert!(
         entries
             .iter()

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::util::{
-    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, fetch, fetch_json, get, get_request,
-    head_end, parse_raw, read_until_end, send,
+    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, entries, fetch, get, get_request,
+    head_end, journal, parse_raw, read_until_end, send,
 };
 
 /// A scenario named `faults` with one `GET /NAME` route per fault (status 502, body
@@ -445,11 +445,10 @@ async fn faulted_requests_are_journaled_with_their_fault_and_status() {
         held.push(stream);
     }
     let _ = get(server.url("/ok")).await;
-    let (status, journal) = fetch_json(client().get(server.url("/__admin/requests"))).await;
+    let journal = journal(&server, "").await;
 
     // Assert
-    assert_eq!(status, 200, "{journal:#}");
-    let entries = journal["requests"].as_array().expect("requests array");
+    let entries = entries(&journal);
     for (path, fault, code) in cases {
         let entry = entries
             .iter()

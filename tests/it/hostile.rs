@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::util::{
-    HANG_GUARD, Scenarios, Server, connect, get_request, head_end, parse_raw, raw,
-    read_to_close_or_reset, wait_until,
+    HANG_GUARD, Scenarios, Server, connect, entries, get_request, head_end, journal_raw, parse_raw,
+    raw, read_to_close_or_reset, wait_until,
 };
 
 /// How far above its baseline the server's memory may stay after an attack is over. The
@@ -213,12 +213,8 @@ fn oversized_header_fields_get_431_and_the_connection_closes() {
     assert_serves(&server);
 
     // The refusals are in the journal.
-    let journal =
-        server.raw("GET /__admin/requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let journal: serde_json::Value = serde_json::from_slice(&journal.body).expect("journal");
-    let statuses: Vec<_> = journal["requests"]
-        .as_array()
-        .expect("requests")
+    let journal = journal_raw(&server);
+    let statuses: Vec<_> = entries(&journal)
         .iter()
         .map(|e| e["status"].as_u64())
         .collect();

@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, client, eventually, fetch_json, get, line_col_of, one_route, pretty,
-    wait_until,
+    Scenarios, Server, admin_post, client, eventually, fetch_json, get, line_col_of, one_route,
+    pretty, scenario_list, scenario_state, set_state, wait_until,
 };
 
 /// Longest wait for a reload to become visible (a hang guard, not a timing assertion).
@@ -62,10 +62,9 @@ async fn wait_for_body(server: &Server, path: &str, body: &str) {
     .await;
 }
 
-/// `GET /__admin/scenarios`.
+/// `GET /__admin/scenarios` as a list.
 async fn scenarios(server: &Server) -> Vec<Value> {
-    let (status, body) = fetch_json(client().get(server.url("/__admin/scenarios"))).await;
-    assert_eq!(status, 200, "GET /__admin/scenarios: {body}");
+    let body = scenario_list(server).await;
     body.as_array()
         .unwrap_or_else(|| panic!("/__admin/scenarios is not an array: {body}"))
         .clone()
@@ -77,22 +76,6 @@ async fn listed(server: &Server, name: &str) -> Option<Value> {
         .await
         .into_iter()
         .find(|s| s["name"] == name)
-}
-
-/// `GET /__admin/scenarios/{name}` → its `state`.
-async fn state_of(server: &Server, name: &str) -> Value {
-    let url = server.url(&format!("/__admin/scenarios/{name}"));
-    let (status, body) = fetch_json(client().get(url)).await;
-    assert_eq!(status, 200, "GET /__admin/scenarios/{name}: {body}");
-    body["state"].clone()
-}
-
-/// `PUT /__admin/scenarios/{name}/state` with `{"state": state}`.
-async fn set_state(server: &Server, name: &str, state: &str) {
-    let url = server.url(&format!("/__admin/scenarios/{name}/state"));
-    let (status, body) = fetch_json(client().put(url).json(&json!({ "state": state }))).await;
-    assert_eq!(status, 200, "PUT /__admin/scenarios/{name}/state: {body}");
-    assert_eq!(body["state"], state, "state set for {name}");
 }
 
 /// Saves like vim/IntelliJ: write a hidden temp file next to `path`, then rename it over.
@@ -403,7 +386,7 @@ async fn a_changed_file_resets_its_state_and_only_its_state() {
     let a = dir.write_json("a.json", &one_route("/a", "a1"));
     dir.write_json("b.json", &one_route("/b", "b"));
     let server = serve_auto(dir.path());
-    assert_eq!(state_of(&server, "a").await, "start");
+    assert_eq!(scenario_state(&server, "a").await, "start");
     set_state(&server, "a", "x").await;
     set_state(&server, "b", "x").await;
 
@@ -413,12 +396,12 @@ async fn a_changed_file_resets_its_state_and_only_its_state() {
     // Assert
     wait_for_body(&server, "/a", "a2").await;
     assert_eq!(
-        state_of(&server, "a").await,
+        scenario_state(&server, "a").await,
         "start",
         "the changed file starts over"
     );
     assert_eq!(
-        state_of(&server, "b").await,
+        scenario_state(&server, "b").await,
         "x",
         "the unchanged file keeps its state"
     );
@@ -450,7 +433,7 @@ async fn an_api_scenario_survives_file_edits_and_reloads() {
         }
     })
     .await;
-    let (status, body) = fetch_json(client().post(server.url("/__admin/reload"))).await;
+    let (status, body) = admin_post(&server, "reload").await;
     assert_eq!(status, 200, "POST /__admin/reload: {body}");
 
     // Assert
@@ -458,7 +441,7 @@ async fn an_api_scenario_survives_file_edits_and_reloads() {
         get(server.url("/api1")).await,
         (200, "from the api".to_owned())
     );
-    assert_eq!(state_of(&server, "api1").await, "y");
+    assert_eq!(scenario_state(&server, "api1").await, "y");
     let entry = listed(&server, "api1").await.expect("api1 listed");
     assert_eq!(entry["source"], "api", "{entry}");
     assert_eq!(entry["status"], "ok", "{entry}");
@@ -570,7 +553,7 @@ async fn watch_off_serves_an_edit_only_after_post_reload() {
     }
 
     // Act
-    let (status, body) = fetch_json(client().post(server.url("/__admin/reload"))).await;
+    let (status, body) = admin_post(&server, "reload").await;
 
     // Assert
     assert_eq!(status, 200, "POST /__admin/reload: {body}");

@@ -8,43 +8,13 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, client, diags_for, fetch, fetch_json, get, is_rfc3339, line_col_of,
-    logged_diag, run_cli, stdout_of,
+    Scenarios, Server, admin_post, client, diags_for, fetch, fetch_json, get, is_rfc3339,
+    line_col_of, logged_diag, mismatches_of, run_cli, scenario_state, stdout_of, unmatched,
 };
 
 /// `GET url` → status only.
 async fn status_of(url: String) -> u16 {
     get(url).await.0
-}
-
-/// `POST /__admin/{path}` with no body: status and JSON body.
-async fn admin_post(server: &Server, path: &str) -> (u16, Value) {
-    fetch_json(client().post(server.url(&format!("/__admin/{path}")))).await
-}
-
-/// `GET /__admin/scenarios/{name}`'s `state`.
-async fn admin_state(server: &Server, name: &str) -> Value {
-    let (status, body) =
-        fetch_json(client().get(server.url(&format!("/__admin/scenarios/{name}")))).await;
-    assert_eq!(status, 200, "{body:#}");
-    body["state"].clone()
-}
-
-/// The mismatches listed for `route` in an unmatched report, if it is among the near misses.
-fn mismatches_of(report: &Value, route: &str) -> Option<Vec<String>> {
-    let miss = report["nearMisses"]
-        .as_array()
-        .expect("nearMisses array")
-        .iter()
-        .find(|m| m["route"] == route)?;
-    Some(
-        miss["mismatches"]
-            .as_array()
-            .expect("mismatches array")
-            .iter()
-            .map(|v| v.as_str().expect("mismatch string").to_owned())
-            .collect(),
-    )
 }
 
 /// A scenario `name` with one templated `GET path` route answering `200` with text `body`.
@@ -235,17 +205,7 @@ async fn fall_through_with_no_later_route_is_unmatched_with_a_near_miss_report()
 
     // Act
     let first = get(server.url("/token")).await;
-    let resp = client()
-        .get(server.url("/token"))
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let marker = resp
-        .headers()
-        .get("x-understudy-unmatched")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let report: Value = resp.json().await.expect("JSON report");
+    let (status, marker, report) = unmatched(client().get(server.url("/token"))).await;
 
     // Assert
     assert_eq!(first, (200, "t1".to_owned()));
@@ -255,7 +215,7 @@ async fn fall_through_with_no_later_route_is_unmatched_with_a_near_miss_report()
     assert_eq!(report["request"]["path"], "/token");
     assert_eq!(
         mismatches_of(&report, "once/post-token"),
-        Some(vec!["method".to_owned()]),
+        vec!["method".to_owned()],
         "{report:#}"
     );
     for miss in report["nearMisses"].as_array().expect("array") {
@@ -373,7 +333,7 @@ async fn initial_state_defaults_to_start() {
 
     // Act
     let answer = get(server.url("/x")).await;
-    let state = admin_state(&server, "s").await;
+    let state = scenario_state(&server, "s").await;
 
     // Assert
     assert_eq!(answer, (200, "start".to_owned()));
@@ -399,7 +359,7 @@ async fn custom_initial_state_is_the_first_state() {
 
     // Act
     let answer = get(server.url("/cart")).await;
-    let state = admin_state(&server, "cart").await;
+    let state = scenario_state(&server, "cart").await;
 
     // Assert
     assert_eq!(answer, (200, "empty".to_owned()));
@@ -468,7 +428,7 @@ async fn login_then_me_flow_follows_set_state() {
     // Act
     let before = get(server.url("/me")).await.0;
     let login = fetch(http.post(server.url("/login"))).await.0;
-    let state_after_login = admin_state(&server, "auth").await;
+    let state_after_login = scenario_state(&server, "auth").await;
     let me = fetch_json(http.get(server.url("/me"))).await;
     let logout = fetch(http.post(server.url("/logout"))).await.0;
     let after = get(server.url("/me")).await.0;
@@ -505,7 +465,7 @@ async fn near_miss_names_state_when_it_is_the_only_failed_matcher() {
     assert_eq!(status, 404, "{report:#}");
     assert_eq!(
         mismatches_of(&report, "auth/me"),
-        Some(vec!["state".to_owned()]),
+        vec!["state".to_owned()],
         "{report:#}"
     );
 }
@@ -535,7 +495,7 @@ async fn admin_put_state_moves_the_scenario() {
     )
     .await;
     let after = get(server.url("/me")).await;
-    let state = admin_state(&server, "auth").await;
+    let state = scenario_state(&server, "auth").await;
 
     // Assert
     assert_eq!(before, 404);
@@ -591,7 +551,7 @@ async fn state_check_and_set_is_atomic_under_concurrent_requests() {
             *counts.entry(task.await.expect("task")).or_default() += 1;
         }
         rounds.push(counts);
-        states.push(admin_state(&server, "lock").await);
+        states.push(scenario_state(&server, "lock").await);
         let (reset, body) = admin_post(&server, "scenarios/lock/reset").await;
         assert_eq!(reset, 200, "{body:#}");
     }

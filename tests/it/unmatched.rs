@@ -2,19 +2,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, one_route, poll};
-
-/// Sends `request` and returns status, the unmatched marker header and the JSON body.
-async fn unmatched(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
-    let resp = request.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let marker = resp
-        .headers()
-        .get("x-understudy-unmatched")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let body = resp.json().await.expect("JSON body");
-    (status, marker, body)
-}
+use crate::util::{Scenarios, Server, client, mismatches_of, one_route, poll, unmatched};
 
 /// The `route` names of a report's near misses, in order.
 fn near_miss_routes(body: &Value) -> Vec<String> {
@@ -23,22 +11,6 @@ fn near_miss_routes(body: &Value) -> Vec<String> {
         .expect("nearMisses array")
         .iter()
         .map(|m| m["route"].as_str().expect("route string").to_owned())
-        .collect()
-}
-
-/// The mismatches listed for `route` in a report.
-fn mismatches_of(body: &Value, route: &str) -> Vec<String> {
-    let miss = body["nearMisses"]
-        .as_array()
-        .expect("nearMisses array")
-        .iter()
-        .find(|m| m["route"] == route)
-        .unwrap_or_else(|| panic!("{route} not among the near misses: {body:#}"));
-    miss["mismatches"]
-        .as_array()
-        .expect("mismatches array")
-        .iter()
-        .map(|v| v.as_str().expect("mismatch string").to_owned())
         .collect()
 }
 

@@ -3,10 +3,12 @@
 //! - `scenarios`: temporary scenarios directories and small scenario documents;
 //! - `server`: the real `understudy` binary, as a `serve` child process and as the CLI;
 //! - `http`: requests through reqwest;
+//! - `admin`: the admin API calls tests share, and the unmatched report;
 //! - `wire`: raw HTTP over a socket;
 //! - `wait`: hang guards, silence windows and bounded polling;
 //! - `diag`: diagnostic lines, source positions and time formats.
 
+mod admin;
 mod diag;
 mod http;
 mod scenarios;
@@ -14,6 +16,7 @@ mod server;
 mod wait;
 mod wire;
 
+pub use admin::*;
 pub use diag::*;
 pub use http::*;
 pub use scenarios::*;
