@@ -4,7 +4,7 @@
 //! waits are hang guards.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,8 +15,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, admin_post, client, eventually, fetch_json, get, line_col_of, one_route,
-    pretty, scenario_list, scenario_state, set_state, wait_until,
+    Scenarios, Server, admin_post, client, connect, eventually, fetch_json, get, line_col_of,
+    one_route, pretty, read_response, scenario_list, scenario_state, send, set_state, text,
+    wait_until,
 };
 
 /// Longest wait for a reload to become visible (a hang guard, not a timing assertion).
@@ -587,99 +588,6 @@ fn storm_version(n: u32) -> (bool, String) {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection that sends `GET path` again and again.
-struct KeepAlive {
-    reader: BufReader<TcpStream>,
-}
-
-impl KeepAlive {
-    fn connect(addr: SocketAddr) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(WAIT))?;
-        stream.set_write_timeout(Some(WAIT))?;
-        stream.set_nodelay(true)?;
-        Ok(KeepAlive {
-            reader: BufReader::new(stream),
-        })
-    }
-
-    /// `GET path` → status code and body text.
-    fn get(&mut self, path: &str) -> Result<(u16, String), String> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: understudy\r\n\r\n");
-        let stream = self.reader.get_mut();
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|e| format!("write: {e}"))?;
-        let status_line = self.line()?;
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-        let mut length = None;
-        let mut chunked = false;
-        let mut close = false;
-        loop {
-            let line = self.line()?;
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .parse::<usize>()
-                        .map_err(|e| format!("content-length {value:?}: {e}"))?,
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            }
-        }
-        let body = if chunked {
-            let mut body = Vec::new();
-            loop {
-                let size_line = self.line()?;
-                let size =
-                    usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
-                        .map_err(|e| format!("chunk size {size_line:?}: {e}"))?;
-                let mut chunk = vec![0; size + 2];
-                self.reader
-                    .read_exact(&mut chunk)
-                    .map_err(|e| format!("read chunk: {e}"))?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..size]);
-            }
-            body
-        } else {
-            let mut body = vec![0; length.unwrap_or(0)];
-            self.reader
-                .read_exact(&mut body)
-                .map_err(|e| format!("read body: {e}"))?;
-            body
-        };
-        if close {
-            return Err(format!(
-                "server closed the keep-alive connection (status {status})"
-            ));
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => Err("connection closed by the server".into()),
-            Ok(_) => Ok(line.trim_end_matches(['\r', '\n']).to_owned()),
-            Err(e) => Err(format!("read: {e}")),
-        }
-    }
-}
-
 /// What one storm client saw.
 #[derive(Default)]
 struct ClientLog {
@@ -690,7 +598,16 @@ struct ClientLog {
     last: Option<u32>,
 }
 
-/// Sends `GET /storm` on one keep-alive connection until `stop`, checking every answer.
+/// One keep-alive HTTP/1.1 connection to `addr`.
+fn keep_alive(addr: SocketAddr) -> TcpStream {
+    let stream = connect(addr);
+    stream.set_nodelay(true).expect("set TCP_NODELAY");
+    stream
+}
+
+/// Sends `GET /storm` again and again on one keep-alive connection until `stop`, checking
+/// every answer. A broken connection panics the thread (which fails the test); an answer
+/// that closes the connection is a failure, and the client connects again.
 fn storm_client(
     addr: SocketAddr,
     started: Arc<AtomicU32>,
@@ -698,33 +615,31 @@ fn storm_client(
     stop: Arc<AtomicBool>,
 ) -> ClientLog {
     let mut log = ClientLog::default();
-    let mut conn = None;
+    let mut stream = keep_alive(addr);
     while !stop.load(Ordering::SeqCst) {
         if log.failures.len() >= 20 {
             break;
         }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match KeepAlive::connect(addr) {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    log.failures.push(format!("connect: {e}"));
-                    continue;
-                }
-            },
-        };
         log.requests += 1;
-        let answer = c.get("/storm");
+        send(
+            &mut stream,
+            b"GET /storm HTTP/1.1\r\nHost: understudy\r\n\r\n",
+        );
+        let answer = read_response(&mut stream);
         // Highest version whose write had begun when the answer arrived.
         let written = started.load(Ordering::SeqCst);
-        let (status, body) = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                log.failures.push(format!("request {}: {e}", log.requests));
-                conn = None;
-                continue;
-            }
-        };
+        let (status, body) = (answer.status(), text(&answer.body));
+        if answer
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        {
+            log.failures.push(format!(
+                "request {}: server closed the keep-alive connection (status {status})",
+                log.requests
+            ));
+            stream = keep_alive(addr);
+            continue;
+        }
         if status != 200 {
             log.failures.push(format!(
                 "request {}: status {status}, body {body:?}",

@@ -127,6 +127,24 @@ pub fn read_head(stream: &mut TcpStream) -> Vec<u8> {
     got
 }
 
+/// Reads one response off a kept-alive connection: its head, then exactly `Content-Length`
+/// body bytes, leaving the connection open for the next request.
+pub fn read_response(stream: &mut TcpStream) -> RawResponse {
+    let mut got = read_head(stream);
+    let end = head_end(&got).expect("read_head stops after a head");
+    let len = parse_raw(got[..end].to_vec()).content_length();
+    if got.len() < end + len {
+        got.extend(read_exact_n(stream, end + len - got.len()));
+    }
+    assert_eq!(
+        got.len(),
+        end + len,
+        "bytes past the response: {:?}",
+        text(&got)
+    );
+    parse_raw(got)
+}
+
 /// Reads until EOF or an error: the bytes read and how reading ended.
 pub fn read_until_end(stream: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
     let mut bytes = Vec::new();
