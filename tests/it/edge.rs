@@ -6,7 +6,7 @@
 use std::ffi::OsStr;
 use std::net::Shutdown;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::util::{
-    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, entries, get_request,
-    head_end, journal, journal_raw, parse_raw, read_exact_n, read_head, read_to_close, read_within,
-    run_cli, send, text,
+    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, curl, curl_upload, entries,
+    get_request, head_end, journal, journal_raw, parse_raw, read_exact_n, read_head, read_to_close,
+    read_within, run, run_cli, send, text, upload_file,
 };
 
 /// `HTTP/1.1 100 Continue` exactly as it goes on the wire.
@@ -259,41 +259,6 @@ fn requests_without_expect_are_answered_normally_whatever_the_route_mode() {
 // Expect: 100-continue as curl does it
 // ---------------------------------------------------------------------------------------
 
-/// A `curl` command with no proxy and no inherited CA settings.
-fn curl() -> Command {
-    let mut cmd = Command::new("curl");
-    for var in [
-        "CURL_CA_BUNDLE",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "CURL_HOME",
-    ] {
-        cmd.env_remove(var);
-    }
-    // `-q` first: ignore any ~/.curlrc.
-    cmd.args(["-q", "-sS", "-v", "--http1.1", "--noproxy", "*"]);
-    cmd
-}
-
-/// Runs a command to completion.
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("run command")
-}
-
-/// Writes a `len`-byte upload file into `dir`.
-fn upload_file(dir: &Path, len: usize) -> PathBuf {
-    let path = dir.join("upload.bin");
-    let bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-    std::fs::write(&path, bytes).expect("write upload file");
-    path
-}
-
 /// Size of the upload file used with curl: above curl's own 1 MiB Expect threshold.
 const UPLOAD_LEN: usize = 1_500_000;
 
@@ -311,22 +276,6 @@ fn curl_expect_scenario() -> Value {
               "response": { "status": 413, "body": "quota exceeded" } }
         ]
     })
-}
-
-/// `curl -T file -H 'Expect: 100-continue' URL`, printing `size_upload` after the body.
-fn curl_upload(mut cmd: Command, file: &Path, url: &str) -> (Output, String, u64) {
-    cmd.args(["-H", "Expect: 100-continue", "-T"])
-        .arg(file)
-        .args(["-w", "\n%{size_upload}"])
-        .arg(url);
-    let out = run(&mut cmd);
-    let stdout = text(&out.stdout);
-    let (body, size) = stdout.rsplit_once('\n').unwrap_or(("", stdout.as_str()));
-    let size = size
-        .trim()
-        .parse::<f64>()
-        .unwrap_or_else(|err| panic!("size_upload {size:?} ({err}); stdout {stdout:?}"));
-    (out, body.to_owned(), size as u64)
 }
 
 #[test]

@@ -1,10 +1,8 @@
-use std::process::Command;
-
 use base64::Engine as _;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, client, get_request};
+use crate::util::{Scenarios, Server, client, curl, get_request, run};
 
 /// A scenario with one `GET path` route answering `response`.
 fn answering(path: &str, response: serde_json::Value) -> serde_json::Value {
@@ -351,12 +349,10 @@ fn expect_100_continue_gets_an_interim_100_by_default() {
     let server = Server::start(dir.path());
 
     // Act: curl waits for the interim response before it sends the body.
-    let out = Command::new("curl")
-        .args(["-sS", "-v", "--http1.1", "--noproxy", "*", "-X", "PUT"])
+    let out = run(curl()
+        .args(["-X", "PUT"])
         .args(["-H", "Expect: 100-continue", "--data-binary", "the payload"])
-        .arg(server.url("/upload"))
-        .output()
-        .expect("run curl");
+        .arg(server.url("/upload")));
 
     // Assert
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,10 +5,12 @@
 //! - `http`: requests through reqwest;
 //! - `admin`: the admin API calls tests share, and the unmatched report;
 //! - `wire`: raw HTTP over a socket;
+//! - `curl_client`: curl as a second client;
 //! - `wait`: hang guards, silence windows and bounded polling;
 //! - `diag`: diagnostic lines, source positions and time formats.
 
 mod admin;
+mod curl_client;
 mod diag;
 mod http;
 mod scenarios;
@@ -17,6 +19,7 @@ mod wait;
 mod wire;
 
 pub use admin::*;
+pub use curl_client::*;
 pub use diag::*;
 pub use http::*;
 pub use scenarios::*;
