@@ -13,7 +13,8 @@ use std::process::Output;
 use serde_json::json;
 
 use crate::util::{
-    Scenarios, Server, admin_post, get, one_route, parse_diag, scenario_list, understudy,
+    Scenarios, Server, admin_post, get, logged_diags, one_route, parse_diag, scenario_list,
+    understudy,
 };
 
 /// The committed corpus.
@@ -476,11 +477,7 @@ async fn serve_reports_every_bad_file_and_serves_the_good_one() {
     let logs = server.logs();
     for file in &files {
         let shown = file.display().to_string();
-        let logged = logs.iter().any(|l| {
-            l.find(&shown)
-                .and_then(|i| parse_diag(&l[i..]))
-                .is_some_and(|d| d.file == shown)
-        });
+        let logged = logged_diags(&logs, file).iter().any(|d| d.file == shown);
         assert!(logged, "serve did not log {shown}: {logs:#?}");
     }
     // Assert: the listing marks exactly the bad files as errors.

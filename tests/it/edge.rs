@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::util::{
     HANG_GUARD, SILENCE, Scenarios, Server, client, connect, contains, curl, curl_upload, entries,
     get_request, head_end, journal, journal_raw, parse_raw, read_exact_n, read_head, read_to_close,
-    read_within, run, run_cli, send, text, upload_file,
+    read_within, run, send, text, upload_file, validate,
 };
 
 /// `HTTP/1.1 100 Continue` exactly as it goes on the wire.
@@ -496,7 +496,7 @@ fn an_informational_status_outside_1xx_or_101_is_a_load_error() {
     }
 
     // Act
-    let out = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
 
     // Assert
     let stdout = text(&out.stdout);

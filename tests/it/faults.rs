@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::util::{
-    HANG_GUARD, SILENCE, Scenarios, Server, client, connect, entries, fetch, get, get_request,
-    head_end, journal, parse_raw, read_until_end, send,
+    HANG_GUARD, SILENCE, Scenarios, Server, client, client_with_timeout, connect, entries, fetch,
+    get, get_request, head_end, journal, parse_raw, read_until_end, send,
 };
 
 /// A scenario named `faults` with one `GET /NAME` route per fault (status 502, body
@@ -81,15 +81,6 @@ fn time_to_first_byte(addr: SocketAddr, path: &str) -> (Duration, Vec<u8>) {
     let reads = timed_reads(&mut stream, start);
     let first = reads.first().map(|(t, _)| *t).expect("some bytes");
     (first, reads.into_iter().flat_map(|(_, b)| b).collect())
-}
-
-/// A reqwest client that gives up after `timeout`.
-fn client_with_timeout(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .build()
-        .expect("build client")
 }
 
 // ---------------------------------------------------------------------------------------

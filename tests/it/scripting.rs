@@ -2,14 +2,14 @@
 //! states (`initialState`, `whenState`, `setState`) and response templates.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, admin_post, client, diags_for, fetch, fetch_json, get, is_rfc3339,
-    line_col_of, logged_diag, mismatches_of, run_cli, scenario_state, stdout_of, unmatched,
+    HANG_GUARD, Scenarios, Server, admin_post, client, client_with_timeout, diags_for, fetch,
+    fetch_json, get, is_rfc3339, line_col_of, logged_diag, mismatches_of, scenario_state,
+    stdout_of, unmatched, validate,
 };
 
 /// `GET url` → status only.
@@ -866,7 +866,7 @@ async fn template_syntax_error_in_a_body_is_a_load_error_at_its_position() {
     let (line, col) = line_col_of(text, "\"hello {{");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
     let server = Server::start(dir.path());
     let bad = status_of(server.url("/bad")).await;
     let good = get(server.url("/good")).await;
@@ -903,7 +903,7 @@ fn template_syntax_error_in_a_header_value_names_that_header() {
     let at = line_col_of(text, "\"{{ 1 + }}\"");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
 
     // Assert
     let stdout = stdout_of(&out);
@@ -925,7 +925,7 @@ fn template_syntax_error_deep_in_a_json_body_names_that_string() {
     let at = line_col_of(text, "\"{% for x in %}\"");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
 
     // Assert
     let stdout = stdout_of(&out);
@@ -962,11 +962,7 @@ async fn render_errors_answer_500_and_the_server_keeps_serving() {
         }),
     );
     let server = Server::start(dir.path());
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
+    let http = client_with_timeout(HANG_GUARD);
 
     // Act
     let mut failed = Vec::new();
@@ -975,7 +971,7 @@ async fn render_errors_answer_500_and_the_server_keeps_serving() {
             .get(server.url(path))
             .send()
             .await
-            .unwrap_or_else(|err| panic!("{path} did not answer in 30 s: {err}"));
+            .unwrap_or_else(|err| panic!("{path} did not answer in {HANG_GUARD:?}: {err}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         failed.push((path, status, text));

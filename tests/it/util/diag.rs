@@ -59,6 +59,14 @@ pub fn logged_diag(logs: &[String], file: &Path, path: &str) -> Option<String> {
         .cloned()
 }
 
+/// The diagnostic in every log line that names `file`, parsed from where the name starts.
+pub fn logged_diags(logs: &[String], file: &Path) -> Vec<DiagLine> {
+    let name = file.display().to_string();
+    logs.iter()
+        .filter_map(|l| l.find(&name).and_then(|i| parse_diag(&l[i..])))
+        .collect()
+}
+
 /// Whether `text` is an RFC 3339 date-time such as `2024-05-01T12:30:00.123Z`.
 pub fn is_rfc3339(text: &str) -> bool {
     let re = regex::Regex::new(

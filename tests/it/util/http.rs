@@ -1,11 +1,23 @@
 //! HTTP through reqwest: the shared client and one-call requests.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 /// A reqwest client that never goes through a proxy.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .build()
+        .expect("build reqwest client")
+}
+
+/// A reqwest client that never goes through a proxy and gives up on a request after
+/// `timeout`.
+pub fn client_with_timeout(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
         .build()
         .expect("build reqwest client")
 }

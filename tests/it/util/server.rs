@@ -57,6 +57,11 @@ where
     understudy().args(args).output().expect("run understudy")
 }
 
+/// `understudy validate PATH` to completion.
+pub fn validate(path: &Path) -> Output {
+    run_cli([OsStr::new("validate"), path.as_os_str()])
+}
+
 /// The stdout of a finished command as text.
 pub fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
