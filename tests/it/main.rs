@@ -1,7 +1,8 @@
 //! Integration tests: each test spawns the real `understudy` binary on port 0 with its own
 //! scenarios directory and talks to it over real sockets.
 
-// Shared helpers: scenario dirs, the server child process, raw HTTP, CLI runner.
+// Shared helpers (`util/`): scenario dirs, the server process and CLI, reqwest and raw HTTP,
+// admin calls, curl, bounded waits, diagnostics.
 mod util;
 
 // Admin API: the reserved `/__admin/` prefix, health counts, the admin token.
@@ -12,14 +13,16 @@ mod admin_api;
 mod bad_files;
 // Command line: `validate`, `schema`, `health`, serve flags and their env twins.
 mod cli;
-// HTTP edges: Expect modes, 103 Early Hints, WebSocket scripts, raw upgrades, TLS.
-mod edge;
 // The Rust embedding API: `MockServer` from a dir, a file or inline JSON, in #[test] and tokio.
 mod embedded;
+// `Expect: 100-continue` per route: continue, continueAfterMs, ignore, reject; raw and curl.
+mod expect;
 // Wire faults (reset, empty, malformed, truncated, no response) and pacing (delays, chunks).
 mod faults;
 // `file` bodies: confinement to the scenarios directory (`..`, absolute, symlinks).
 mod file_bodies;
+// Interim 1xx responses (102, 103 Early Hints) before the final answer.
+mod informational;
 // The request journal: entries, bounds by entries and bytes, truncation, filters, count.
 mod journal;
 // Scenario loading in `serve`: broken files, ignored files, subfolders, format errors.
@@ -29,11 +32,17 @@ mod matching;
 // Hostile clients (slowloris, oversized heads and bodies, malformed requests, pipelining,
 // idle connections, resets) and the limits that hold them.
 mod hostile;
+// Raw protocol upgrades: the 101 switch, then bytes echoed both ways.
+mod raw_upgrade;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.
 mod scripting;
+// TLS: self-signed and PEM certificates, checked with curl; Expect and 103 over TLS.
+mod tls;
 // Requests no route matches: the 404 report and its near misses.
 mod unmatched;
+// WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.
+mod websocket;
