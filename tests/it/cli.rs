@@ -1,3 +1,6 @@
+//! The command line: `validate` (exit codes, positions, several paths), `schema`, `health`,
+//! `serve` flags and their `UNDERSTUDY_*` environment twins, and the default bind address.
+
 use std::ffi::OsStr;
 use std::net::TcpListener;
 

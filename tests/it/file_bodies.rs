@@ -1,3 +1,6 @@
+//! `file` response bodies stay inside the scenarios directory: `..` escapes, absolute paths
+//! and symlinks leading out are load errors; links and `..` that stay inside are served.
+
 use serde_json::json;
 
 use crate::util::{Scenarios, Server, get, logged_diag, one_route};

@@ -1,3 +1,7 @@
+//! Scenario loading in `serve` and `validate`: a broken file never takes the good ones down,
+//! editor leftovers and hidden folders are ignored, default names, unknown keys, the BOM,
+//! `$schema`, and duplicate route ids and scenario names.
+
 use serde_json::json;
 
 use crate::util::{

@@ -1,3 +1,6 @@
+//! Answers on the wire: status lines and reason phrases, repeated headers, default
+//! Content-Types per body kind, HEAD from GET routes, and the default `100 Continue`.
+
 use base64::Engine as _;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;

@@ -1,3 +1,6 @@
+//! Requests no route matches: the 404 report with its marker header, near misses ordered
+//! by how many matchers failed, and the capped log lines for unmatched requests.
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
