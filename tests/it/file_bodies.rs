@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, get, logged_diag, one_route};
+use crate::util::{Scenarios, Server, answering, get, logged_diag, one_route};
 
 /// A scenario whose only route `GET path` answers with `file`.
 fn serving_file(path: &str, file: &str) -> serde_json::Value {
-    json!({ "routes": [ { "request": { "method": "GET", "path": path }, "response": { "status": 200, "file": file } } ] })
+    answering(path, json!({ "status": 200, "file": file }))
 }
 
 const FILE_PATH: &str = "routes[0].response.file";

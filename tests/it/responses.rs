@@ -5,12 +5,7 @@ use base64::Engine as _;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, client, curl, get_request, run};
-
-/// A scenario with one `GET path` route answering `response`.
-fn answering(path: &str, response: serde_json::Value) -> serde_json::Value {
-    json!({ "routes": [ { "request": { "method": "GET", "path": path }, "response": response } ] })
-}
+use crate::util::{Scenarios, Server, answering, client, curl, get_request, run};
 
 fn get_raw(server: &Server, path: &str) -> crate::util::RawResponse {
     server.raw(&get_request(path))

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A fresh temporary folder holding a `scenarios/` directory; the folder around it is
 /// "outside" the scenarios directory (for confinement tests).
@@ -57,11 +57,12 @@ pub fn pretty(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).expect("serialize JSON")
 }
 
+/// A scenario with one route `GET path` answering `response`.
+pub fn answering(path: &str, response: Value) -> Value {
+    json!({ "routes": [ { "request": { "method": "GET", "path": path }, "response": response } ] })
+}
+
 /// A minimal scenario with one route `GET path` answering `200` with `body`.
 pub fn one_route(path: &str, body: &str) -> Value {
-    serde_json::json!({
-        "routes": [
-            { "request": { "method": "GET", "path": path }, "response": { "status": 200, "body": body } }
-        ]
-    })
+    answering(path, json!({ "status": 200, "body": body }))
 }
