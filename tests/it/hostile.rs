@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::util::{
-    HANG_GUARD, Scenarios, Server, connect, entries, get_request, head_end, journal_raw, parse_raw,
-    raw, read_to_close_or_reset, wait_until,
+    HANG_GUARD, Scenarios, Server, connect, entries, get_request, head_end, journal_raw, next_msg,
+    parse_raw, raw, read_to_close_or_reset, wait_until, ws_connect,
 };
 
 /// How far above its baseline the server's memory may stay after an attack is over. The
@@ -585,18 +585,11 @@ async fn websocket_messages_over_the_limit_close_with_1009() {
     let dir = scenarios();
     let server = Server::start_with(dir.path(), &["--ws-max-message-bytes", "1024"]);
     let url = format!("ws://{}/ws", server.addr);
-    let (mut ws, _) = tokio::time::timeout(HANG_GUARD, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("handshake in time")
-        .expect("handshake");
+    let (mut ws, _) = ws_connect(url).await;
     ws.send(Message::text("a".repeat(1000)))
         .await
         .expect("send");
-    let echo = tokio::time::timeout(HANG_GUARD, ws.next())
-        .await
-        .expect("echo in time")
-        .expect("echo")
-        .expect("echo frame");
+    let echo = next_msg(&mut ws).await;
     assert_eq!(echo, Message::text("a".repeat(1000)));
 
     ws.send(Message::text("b".repeat(2000)))

@@ -3,13 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::SinkExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::handshake::client::Response;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::util::{HANG_GUARD, Scenarios, Server, client, entries, journal};
+use crate::util::{Scenarios, Server, Ws, client, entries, journal, next_msg, ws_connect};
 
 /// Scenario `ws`: one scripted WebSocket route on `/ws`.
 fn ws_scenario() -> Value {
@@ -34,18 +35,6 @@ fn ws_scenario() -> Value {
     })
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next message, with a hang guard.
-async fn next_msg(ws: &mut Ws) -> Message {
-    tokio::time::timeout(HANG_GUARD, ws.next())
-        .await
-        .expect("a WebSocket message within the hang guard")
-        .expect("stream not ended")
-        .expect("no WebSocket error")
-}
-
 /// The next text message (fails on anything else).
 async fn next_text(ws: &mut Ws) -> String {
     match next_msg(ws).await {
@@ -55,12 +44,7 @@ async fn next_text(ws: &mut Ws) -> String {
 }
 
 /// Opens `/ws` offering `other, chat.v1`; returns the stream and the handshake response.
-async fn open_ws(
-    server: &Server,
-) -> (
-    Ws,
-    tokio_tungstenite::tungstenite::handshake::client::Response,
-) {
+async fn open_ws(server: &Server) -> (Ws, Response) {
     let mut request = format!("ws://{}/ws", server.addr)
         .into_client_request()
         .expect("ws request");
@@ -68,10 +52,7 @@ async fn open_ws(
         "sec-websocket-protocol",
         HeaderValue::from_static("other, chat.v1"),
     );
-    tokio::time::timeout(HANG_GUARD, tokio_tungstenite::connect_async(request))
-        .await
-        .expect("handshake within the hang guard")
-        .expect("WebSocket handshake")
+    ws_connect(request).await
 }
 
 #[tokio::test]

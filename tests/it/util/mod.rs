@@ -6,6 +6,7 @@
 //! - `admin`: the admin API calls tests share, and the unmatched report;
 //! - `wire`: raw HTTP over a socket;
 //! - `curl_client`: curl as a second client;
+//! - `ws`: WebSocket clients;
 //! - `wait`: hang guards, silence windows and bounded polling;
 //! - `diag`: diagnostic lines, source positions and time formats.
 
@@ -17,6 +18,7 @@ mod scenarios;
 mod server;
 mod wait;
 mod wire;
+mod ws;
 
 pub use admin::*;
 pub use curl_client::*;
@@ -26,3 +28,4 @@ pub use scenarios::*;
 pub use server::*;
 pub use wait::*;
 pub use wire::*;
+pub use ws::*;
