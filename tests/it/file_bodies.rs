@@ -1,6 +1,8 @@
 //! `file` response bodies stay inside the scenarios directory: `..` escapes, absolute paths
 //! and symlinks leading out are load errors; links and `..` that stay inside are served.
 
+use std::path::Path;
+
 use serde_json::json;
 
 use crate::util::{Scenarios, Server, answering, get, logged_diag, one_route};
@@ -11,6 +13,16 @@ fn serving_file(path: &str, file: &str) -> serde_json::Value {
 }
 
 const FILE_PATH: &str = "routes[0].response.file";
+
+/// Asserts that the server logged a diagnostic for `file` at [`FILE_PATH`].
+fn assert_logged_file_problem(server: &Server, file: &Path) {
+    assert!(
+        logged_diag(&server.logs(), file, FILE_PATH).is_some(),
+        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
+        file.display(),
+        server.logs()
+    );
+}
 
 #[tokio::test]
 async fn file_escaping_with_dotdot_is_a_load_error() {
@@ -34,12 +46,7 @@ async fn file_escaping_with_dotdot_is_a_load_error() {
         (200, "still here".to_owned()),
         "the other file still serves"
     );
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
     assert_eq!(health["errors"], 1);
 }
 
@@ -66,12 +73,7 @@ async fn absolute_file_path_is_a_load_error() {
         "a scenario with an absolute `file` must not load"
     );
     assert_eq!(good, (200, "still here".to_owned()));
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
 }
 
 #[cfg(unix)]
@@ -98,12 +100,7 @@ async fn symlink_pointing_outside_the_scenarios_dir_is_a_load_error() {
     );
     assert!(!linked.1.contains("outside data"));
     assert_eq!(good, (200, "still here".to_owned()));
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
     assert_eq!(health["errors"], 1);
 }
 

@@ -17,6 +17,20 @@ async fn status_of(url: String) -> u16 {
     get(url).await.0
 }
 
+/// `GET path` `n` times, one after the other → each status and body.
+async fn get_times(server: &Server, path: &str, n: usize) -> Vec<(u16, String)> {
+    let mut answers = Vec::new();
+    for _ in 0..n {
+        answers.push(get(server.url(path)).await);
+    }
+    answers
+}
+
+/// `(status, body)` pairs as [`get`] returns them.
+fn owned(answers: &[(u16, &str)]) -> Vec<(u16, String)> {
+    answers.iter().map(|&(s, b)| (s, b.to_owned())).collect()
+}
+
 /// A scenario `name` with one templated `GET path` route answering `200` with text `body`.
 fn text_template(name: &str, path: &str, body: &str) -> Value {
     json!({
@@ -52,22 +66,16 @@ async fn script_repeats_steps_then_repeats_the_last_answer() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut answers = Vec::new();
-    for _ in 0..5 {
-        answers.push(get(server.url("/pay")).await);
-    }
+    let answers = get_times(&server, "/pay", 5).await;
 
     // Assert
-    let expected: Vec<(u16, String)> = [
+    let expected = owned(&[
         (503, "busy"),
         (503, "busy"),
         (200, "paid"),
         (200, "paid"),
         (200, "paid"),
-    ]
-    .into_iter()
-    .map(|(s, b)| (s, b.to_owned()))
-    .collect();
+    ]);
     assert_eq!(answers, expected);
 }
 
@@ -135,10 +143,11 @@ async fn cycle_starts_the_script_again() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut bodies = Vec::new();
-    for _ in 0..9 {
-        bodies.push(get(server.url("/light")).await.1);
-    }
+    let bodies: Vec<String> = get_times(&server, "/light", 9)
+        .await
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
 
     // Assert
     assert_eq!(
@@ -167,21 +176,15 @@ async fn fall_through_hands_over_to_a_later_route() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut answers = Vec::new();
-    for _ in 0..4 {
-        answers.push(get(server.url("/job")).await);
-    }
+    let answers = get_times(&server, "/job", 4).await;
 
     // Assert
-    let expected: Vec<(u16, String)> = [
+    let expected = owned(&[
         (202, "queued"),
         (201, "done"),
         (200, "steady"),
         (200, "steady"),
-    ]
-    .into_iter()
-    .map(|(s, b)| (s, b.to_owned()))
-    .collect();
+    ]);
     assert_eq!(answers, expected);
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, mismatches_of, one_route, poll, unmatched};
+use crate::util::{Scenarios, Server, client, fetch, mismatches_of, one_route, poll, unmatched};
 
 /// The `route` names of a report's near misses, in order.
 fn near_miss_routes(body: &Value) -> Vec<String> {
@@ -207,21 +207,11 @@ async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
     // A burst far above 20 a second: whatever second boundaries it straddles, one second
     // gets more than 20 of them.
     for _ in 0..100 {
-        let resp = http
-            .get(server.url("/nowhere"))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(resp.status(), 404);
+        assert_eq!(fetch(http.get(server.url("/nowhere"))).await.0, 404);
     }
     // The next unmatched request, a second later, writes the count of the last burst second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let resp = http
-        .get(server.url("/nowhere"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), 404);
+    assert_eq!(fetch(http.get(server.url("/nowhere"))).await.0, 404);
 
     let tally = |logs: &[String]| {
         let lines = logs
