@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::util::{
     SILENCE, Scenarios, Server, connect, contains, curl, curl_upload, entries, journal_raw,
-    parse_raw, read_head, read_to_close, read_within, send, text, upload_file,
+    parse_raw, read_head, read_to_close, read_within, send, serve_scenario, text, upload_file,
 };
 
 /// `HTTP/1.1 100 Continue` exactly as it goes on the wire.
@@ -53,10 +53,7 @@ fn expect_scenario() -> Value {
 
 /// A server over [`expect_scenario`].
 fn expect_server() -> (Scenarios, Server) {
-    let dir = Scenarios::new();
-    dir.write_json("expect.json", &expect_scenario());
-    let server = Server::start(dir.path());
-    (dir, server)
+    serve_scenario("expect.json", &expect_scenario())
 }
 
 #[test]
@@ -270,9 +267,7 @@ fn curl_expect_scenario() -> Value {
 #[test]
 fn curl_uploads_after_100_on_a_continue_route() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("curl-expect.json", &curl_expect_scenario());
-    let server = Server::start(dir.path());
+    let (dir, server) = serve_scenario("curl-expect.json", &curl_expect_scenario());
     let file = upload_file(dir.outside(), UPLOAD_LEN);
 
     // Act
@@ -294,9 +289,7 @@ fn curl_uploads_after_100_on_a_continue_route() {
 #[test]
 fn curl_gets_the_final_answer_without_uploading_on_a_reject_route() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("curl-expect.json", &curl_expect_scenario());
-    let server = Server::start(dir.path());
+    let (dir, server) = serve_scenario("curl-expect.json", &curl_expect_scenario());
     let file = upload_file(dir.outside(), UPLOAD_LEN);
 
     // Act
@@ -322,9 +315,7 @@ fn curl_gets_the_final_answer_without_uploading_on_a_reject_route() {
 #[test]
 fn curl_sends_the_body_after_its_own_timeout_on_an_ignore_route() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("curl-expect.json", &curl_expect_scenario());
-    let server = Server::start(dir.path());
+    let (dir, server) = serve_scenario("curl-expect.json", &curl_expect_scenario());
     let file = upload_file(dir.outside(), UPLOAD_LEN);
     let mut cmd = curl();
     cmd.args(["--expect100-timeout", "0.5"]);

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::util::{
     HANG_GUARD, SILENCE, Scenarios, Server, client, client_with_timeout, connect, entries, fetch,
-    get, get_request, head_end, journal, parse_raw, read_until_end, send,
+    get, get_request, head_end, journal, parse_raw, read_until_end, send, serve_scenario,
 };
 
 /// A scenario named `faults` with one `GET /NAME` route per fault (status 502, body
@@ -45,10 +45,7 @@ fn fault_scenario() -> Value {
 
 /// A server over [`fault_scenario`] (the temp dir is returned to keep it alive).
 fn fault_server() -> (Scenarios, Server) {
-    let dir = Scenarios::new();
-    dir.write_json("faults.json", &fault_scenario());
-    let server = Server::start(dir.path());
-    (dir, server)
+    serve_scenario("faults.json", &fault_scenario())
 }
 
 /// Connects and sends `GET path` with `Connection: close`; reads time out after `timeout`.

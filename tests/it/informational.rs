@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::util::{
     Scenarios, Server, connect, contains, get_request, parse_raw, read_head, read_to_close, send,
-    text, validate,
+    serve_scenario, text, validate,
 };
 
 /// The 103 block of the `/hints` routes, byte for byte.
@@ -35,10 +35,7 @@ fn hints_scenario() -> Value {
 }
 
 fn hints_server() -> (Scenarios, Server) {
-    let dir = Scenarios::new();
-    dir.write_json("hints.json", &hints_scenario());
-    let server = Server::start(dir.path());
-    (dir, server)
+    serve_scenario("hints.json", &hints_scenario())
 }
 
 #[test]

@@ -7,19 +7,16 @@ use serde_json::json;
 
 use crate::util::{
     Scenarios, Server, connect, get_request, head_end, read_exact_n, read_head, read_to_close,
-    send, text,
+    send, serve_scenario, text,
 };
 
 fn upgrade_server() -> (Scenarios, Server) {
-    let dir = Scenarios::new();
-    dir.write_json(
+    serve_scenario(
         "tunnel.json",
         &json!({ "name": "tunnel", "routes": [ { "id": "echo",
             "request": { "method": "GET", "path": "/tunnel" },
             "response": { "status": 101, "upgrade": { "protocol": "echo-proto" } } } ] }),
-    );
-    let server = Server::start(dir.path());
-    (dir, server)
+    )
 }
 
 #[test]

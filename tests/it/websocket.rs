@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::handshake::client::Response;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::util::{Scenarios, Server, Ws, client, entries, journal, next_msg, ws_connect};
+use crate::util::{Server, Ws, client, entries, journal, next_msg, serve_scenario, ws_connect};
 
 /// Scenario `ws`: one scripted WebSocket route on `/ws`.
 fn ws_scenario() -> Value {
@@ -58,9 +58,7 @@ async fn open_ws(server: &Server) -> (Ws, Response) {
 #[tokio::test]
 async fn websocket_handshake_negotiates_the_subprotocol_and_is_journaled() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("ws.json", &ws_scenario());
-    let server = Server::start(dir.path());
+    let (_dir, server) = serve_scenario("ws.json", &ws_scenario());
 
     // Act
     let (mut ws, response) = open_ws(&server).await;
@@ -92,9 +90,7 @@ async fn websocket_handshake_negotiates_the_subprotocol_and_is_journaled() {
 #[tokio::test]
 async fn websocket_script_runs_rules_actions_echo_pings_and_close() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("ws.json", &ws_scenario());
-    let server = Server::start(dir.path());
+    let (_dir, server) = serve_scenario("ws.json", &ws_scenario());
     let (mut ws, _) = open_ws(&server).await;
     assert_eq!(next_text(&mut ws).await, "welcome");
 
@@ -174,9 +170,7 @@ async fn websocket_script_runs_rules_actions_echo_pings_and_close() {
 #[tokio::test]
 async fn plain_request_to_a_websocket_route_gets_426() {
     // Arrange
-    let dir = Scenarios::new();
-    dir.write_json("ws.json", &ws_scenario());
-    let server = Server::start(dir.path());
+    let (_dir, server) = serve_scenario("ws.json", &ws_scenario());
 
     // Act
     let resp = client()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{RawResponse, client, raw};
+use super::{RawResponse, Scenarios, client, raw};
 
 /// How long a server may take to print its `listening on` line (a hang guard, not a
 /// timing assertion).
@@ -65,6 +65,15 @@ pub fn validate(path: &Path) -> Output {
 /// The stdout of a finished command as text.
 pub fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh scenarios directory holding `doc` as `file`, and a server over it (return the
+/// directory too: it is deleted on drop).
+pub fn serve_scenario(file: &str, doc: &Value) -> (Scenarios, Server) {
+    let dir = Scenarios::new();
+    dir.write_json(file, doc);
+    let server = Server::start(dir.path());
+    (dir, server)
 }
 
 /// A running `understudy` server child process, killed on drop.
