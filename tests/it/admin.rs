@@ -1,3 +1,6 @@
+//! The admin API's ground rules: health counts, the admin token (admin calls only, never mock
+//! routes) and the reserved `/__admin/` prefix no scenario can answer.
+
 use serde_json::{Value, json};
 
 use crate::util::{Scenarios, Server, client, fetch, get, one_route};

@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, fetch, fetch_json, get, is_rfc3339, one_route};
+use crate::util::{
+    Scenarios, Server, admin_post, client, fetch, fetch_json, get, is_rfc3339, journal, one_route,
+    scenario, scenario_list, scenario_state, set_state,
+};
 
 /// The entries of `GET /__admin/scenarios` named `name`.
 fn entries_named<'a>(list: &'a Value, name: &str) -> Vec<&'a Value> {
@@ -14,18 +17,6 @@ fn entries_named<'a>(list: &'a Value, name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// `GET /__admin/scenarios` (no token).
-async fn scenario_list(server: &Server) -> Value {
-    let (status, body) = fetch_json(client().get(server.url("/__admin/scenarios"))).await;
-    assert_eq!(status, 200, "{body:#}");
-    body
-}
-
-/// `GET /__admin/scenarios/{name}` (no token): status and body.
-async fn scenario(server: &Server, name: &str) -> (u16, Value) {
-    fetch_json(client().get(server.url(&format!("/__admin/scenarios/{name}")))).await
-}
-
 /// `PUT /__admin/scenarios/{name}` with `doc`: status and body.
 async fn put_scenario(server: &Server, name: &str, doc: &Value) -> (u16, Value) {
     fetch_json(
@@ -34,11 +25,6 @@ async fn put_scenario(server: &Server, name: &str, doc: &Value) -> (u16, Value) 
             .json(doc),
     )
     .await
-}
-
-/// `POST /__admin/{path}` with no body: status and body.
-async fn post(server: &Server, path: &str) -> (u16, Value) {
-    fetch_json(client().post(server.url(&format!("/__admin/{path}")))).await
 }
 
 /// A scenario named `name` with one route `GET path` answering `200` with `body`.
@@ -404,11 +390,11 @@ async fn deleting_a_file_scenario_hides_it_until_its_file_changes() {
     let (delete_status, _) =
         fetch_json(client().delete(server.url("/__admin/scenarios/disk"))).await;
     let hidden = get(server.url("/disk")).await;
-    let (reload_same, _) = post(&server, "reload").await;
+    let (reload_same, _) = admin_post(&server, "reload").await;
     let still_hidden = get(server.url("/disk")).await;
     let list = scenario_list(&server).await;
     dir.write_json("disk.json", &named_route("disk", "/disk", "v2"));
-    let (reload_changed, _) = post(&server, "reload").await;
+    let (reload_changed, _) = admin_post(&server, "reload").await;
     let back = get(server.url("/disk")).await;
 
     // Assert
@@ -464,11 +450,11 @@ async fn set_state_moves_a_scenario_and_its_reset_restores_the_initial_state() {
             .json(&json!({ "state": "on" })),
     )
     .await;
-    let door_moved = scenario(&server, "door").await.1["state"].clone();
-    let lamp_moved = scenario(&server, "team/lamp").await.1["state"].clone();
-    let (reset_status, reset) = post(&server, "scenarios/door/reset").await;
-    let door_after = scenario(&server, "door").await.1["state"].clone();
-    let lamp_after = scenario(&server, "team/lamp").await.1["state"].clone();
+    let door_moved = scenario_state(&server, "door").await;
+    let lamp_moved = scenario_state(&server, "team/lamp").await;
+    let (reset_status, reset) = admin_post(&server, "scenarios/door/reset").await;
+    let door_after = scenario_state(&server, "door").await;
+    let lamp_after = scenario_state(&server, "team/lamp").await;
 
     // Assert
     assert_eq!(door_status, 200, "{door:#}");
@@ -500,8 +486,8 @@ async fn set_state_rejects_bad_bodies_and_unknown_scenarios() {
             .json(&json!({ "state": "x" })),
     )
     .await;
-    let reset_unknown = post(&server, "scenarios/nobody/reset").await;
-    let state = scenario(&server, "door").await.1["state"].clone();
+    let reset_unknown = admin_post(&server, "scenarios/nobody/reset").await;
+    let state = scenario_state(&server, "door").await;
 
     // Assert
     assert_eq!(empty.0, 400, "{:#}", empty.1);
@@ -527,26 +513,20 @@ async fn reset_all_restores_every_state_and_empties_the_journal() {
         &json!({ "routes": [ { "request": { "path": "/b" }, "response": { "status": 200 } } ] }),
     );
     let server = Server::start_with(dir.path(), &["--journal-size", "1"]);
-    let http = client();
     for name in ["a", "b"] {
-        let (status, _) = fetch_json(
-            http.put(server.url(&format!("/__admin/scenarios/{name}/state")))
-                .json(&json!({ "state": "moved" })),
-        )
-        .await;
-        assert_eq!(status, 200);
+        set_state(&server, name, "moved").await;
     }
     for path in ["/a", "/b", "/a"] {
         assert_eq!(get(server.url(path)).await.0, 200);
     }
-    let (_, before) = fetch_json(http.get(server.url("/__admin/requests"))).await;
-    let a_before = scenario(&server, "a").await.1["state"].clone();
+    let before = journal(&server, "").await;
+    let a_before = scenario_state(&server, "a").await;
 
     // Act
-    let (status, _) = post(&server, "reset").await;
-    let (_, after) = fetch_json(http.get(server.url("/__admin/requests"))).await;
-    let a = scenario(&server, "a").await.1["state"].clone();
-    let b = scenario(&server, "b").await.1["state"].clone();
+    let (status, _) = admin_post(&server, "reset").await;
+    let after = journal(&server, "").await;
+    let a = scenario_state(&server, "a").await;
+    let b = scenario_state(&server, "b").await;
 
     // Assert
     assert_eq!(before["evicted"], 2, "{before:#}");
@@ -567,7 +547,7 @@ async fn reload_picks_up_a_new_file_and_keeps_api_scenarios() {
     dir.write_json("new.json", &one_route("/new", "new"));
 
     // Act
-    let (status, body) = post(&server, "reload").await;
+    let (status, body) = admin_post(&server, "reload").await;
     let new = get(server.url("/new")).await;
     let mem = get(server.url("/mem")).await;
     let old = get(server.url("/old")).await;
@@ -609,7 +589,7 @@ async fn reload_reports_broken_files_and_keeps_the_good_ones() {
     );
 
     // Act
-    let (status, body) = post(&server, "reload").await;
+    let (status, body) = admin_post(&server, "reload").await;
     let good = get(server.url("/good")).await;
 
     // Assert

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, fetch_json, raw};
+use crate::util::{self, Scenarios, Server, entries, raw};
 
 /// Routes for these tests: a JSON matcher on POST, a WebSocket route, a rejecting `Expect`
 /// route whose template fails to render, and a rejecting script.
@@ -44,8 +44,7 @@ fn server() -> (Scenarios, Server) {
 }
 
 async fn journal(server: &Server) -> Vec<Value> {
-    let (_, list) = fetch_json(client().get(server.url("/__admin/requests"))).await;
-    list["requests"].as_array().cloned().unwrap_or_default()
+    entries(&util::journal(server, "").await).clone()
 }
 
 /// Java's `HttpClient` (HTTP/2 preferred) and `curl --http2` send `Upgrade: h2c` on plain-http

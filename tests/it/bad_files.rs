@@ -12,7 +12,10 @@ use std::process::Output;
 
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, client, fetch_json, get, one_route, parse_diag, understudy};
+use crate::util::{
+    Scenarios, Server, admin_post, get, logged_diags, one_route, parse_diag, scenario_list,
+    understudy,
+};
 
 /// The committed corpus.
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_scenarios");
@@ -462,24 +465,19 @@ async fn serve_reports_every_bad_file_and_serves_the_good_one() {
     let server = Server::start(dir.path());
     let good = get(server.url("/good")).await;
     let adversarial = get(server.url(&format!("/{}", "x".repeat(64)))).await;
-    let (status, health) = fetch_json(client().get(server.url("/__admin/health"))).await;
-    let (_, listed) = fetch_json(client().get(server.url("/__admin/scenarios"))).await;
+    let health = server.health().await;
+    let listed = scenario_list(&server).await;
 
     // Assert: the good file answers, the adversarial path is simply unmatched.
     assert_eq!(good, (200, "still serving".to_owned()));
     assert_eq!(adversarial.0, 404, "{adversarial:?}");
-    assert_eq!(status, 200);
     let bad = files.len() - WARN_ONLY.len();
     assert_eq!(health["errors"], bad, "{health}");
     // Assert: one log line per problem, FILE:LINE:COL: at PATH, for every file.
     let logs = server.logs();
     for file in &files {
         let shown = file.display().to_string();
-        let logged = logs.iter().any(|l| {
-            l.find(&shown)
-                .and_then(|i| parse_diag(&l[i..]))
-                .is_some_and(|d| d.file == shown)
-        });
+        let logged = logged_diags(&logs, file).iter().any(|d| d.file == shown);
         assert!(logged, "serve did not log {shown}: {logs:#?}");
     }
     // Assert: the listing marks exactly the bad files as errors.
@@ -519,7 +517,7 @@ async fn a_file_body_swapped_for_an_outside_symlink_is_refused_at_reload() {
     )
     .expect("symlink");
     dir.write_json("body.json", &scenario("/greeting-v2"));
-    let (status, report) = fetch_json(client().post(server.url("/__admin/reload"))).await;
+    let (status, report) = admin_post(&server, "reload").await;
     let old = get(server.url("/greeting")).await;
     let new = get(server.url("/greeting-v2")).await;
 
@@ -529,7 +527,7 @@ async fn a_file_body_swapped_for_an_outside_symlink_is_refused_at_reload() {
         assert_eq!(old, (200, "hello from inside".to_owned()));
         assert_eq!(new.0, 404, "{new:?}");
         assert!(!new.1.contains("top secret"));
-        let (_, listed) = fetch_json(client().get(server.url("/__admin/scenarios"))).await;
+        let listed = scenario_list(&server).await;
         let entry = listed
             .as_array()
             .and_then(|a| a.iter().find(|s| s["name"] == "body"))

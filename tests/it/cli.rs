@@ -1,11 +1,14 @@
+//! The command line: `validate` (exit codes, positions, several paths), `schema`, `health`,
+//! `serve` flags and their `UNDERSTUDY_*` environment twins, and the default bind address.
+
 use std::ffi::OsStr;
 use std::net::TcpListener;
 
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, client, diags_for, fetch, get, line_col_of, one_route, parse_diag, run_cli,
-    stdout_of, understudy,
+    Scenarios, Server, client, diags_for, fetch, get, line_col_of, logged_diags, one_route,
+    parse_diag, run_cli, stdout_of, understudy, validate,
 };
 
 #[test]
@@ -16,8 +19,8 @@ fn validate_accepts_a_good_directory_and_a_single_good_file() {
     dir.write_json("nested/b.json", &one_route("/b", "b"));
 
     // Act
-    let on_dir = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
-    let on_file = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let on_dir = validate(dir.path());
+    let on_file = validate(&file);
 
     // Assert
     assert_eq!(
@@ -49,7 +52,7 @@ fn validate_reports_a_bad_status_at_its_exact_position() {
     let (line, col) = line_col_of(text, "1000");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
 
     // Assert
     let stdout = stdout_of(&out);
@@ -83,7 +86,7 @@ fn validate_reports_a_json_syntax_error_with_its_position() {
     let file = dir.write("syntax.json", text);
 
     // Act
-    let out = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
 
     // Assert
     let stdout = stdout_of(&out);
@@ -157,7 +160,7 @@ fn validate_fails_for_a_missing_path() {
     let missing = dir.path().join("does-not-exist.json");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), missing.as_os_str()]);
+    let out = validate(&missing);
 
     // Assert
     assert_eq!(out.status.code(), Some(1), "stdout: {}", stdout_of(&out));
@@ -304,22 +307,17 @@ fn serve_logs_one_diagnostic_line_per_problem_in_a_bad_file() {
 
     // Act
     let server = Server::start(dir.path());
-    let validate = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
+    let validated_out = validate(dir.path());
 
     // Assert
-    let name = file.display().to_string();
-    let logged: Vec<_> = server
-        .logs()
-        .iter()
-        .filter_map(|l| l.find(&name).and_then(|i| parse_diag(&l[i..])))
-        .collect();
+    let logged = logged_diags(&server.logs(), &file);
     let mut logged_paths: Vec<_> = logged.iter().map(|d| d.path.clone()).collect();
     logged_paths.sort();
     assert_eq!(
         logged_paths,
         vec!["routes[0].request.path", "routes[1].response.status"]
     );
-    let validated = diags_for(&stdout_of(&validate), &file);
+    let validated = diags_for(&stdout_of(&validated_out), &file);
     assert_eq!(
         validated, logged,
         "serve and validate report the same problems"

@@ -9,21 +9,12 @@ use serde_json::json;
 use understudy::JournalLimits;
 use understudy::{Error, MockServer};
 
-use crate::util::{Scenarios, client, fetch, raw};
+use crate::util::{Scenarios, client, fetch, get_request, raw, text};
 
 /// A blocking `GET path` over a raw socket → status code and body text.
 fn raw_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let resp = raw(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-    );
-    let status = resp
-        .status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("status line {:?}", resp.status_line));
-    (status, String::from_utf8_lossy(&resp.body).into_owned())
+    let resp = raw(addr, get_request(path).as_bytes());
+    (resp.status(), text(&resp.body))
 }
 
 /// Whether a server at `addr` still answers HTTP: `false` when connecting is refused, or when
@@ -179,10 +170,7 @@ fn from_json_and_from_json_str_start_servers() {
     .expect("from_json_str");
 
     // Act
-    let busy = raw(
-        from_value.addr(),
-        b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
+    let busy = raw(from_value.addr(), get_request("/anything").as_bytes());
     let teapot = raw_get(from_text.addr(), "/kettle");
 
     // Assert

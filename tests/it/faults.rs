@@ -1,20 +1,17 @@
 //! Wire faults (`connection_reset`, `empty_response`, `malformed_response`, `truncated_body`,
 //! `no_response`) and pacing (`delayMs`, `chunks`), seen on raw sockets and by reqwest.
 
-use std::io::{ErrorKind, Read as _, Write as _};
+use std::io::{ErrorKind, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::util::{Scenarios, Server, client, fetch, fetch_json, get, parse_raw};
-
-/// A hang guard for reads that should finish (not a timing assertion).
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// How long a held connection must stay silent in the `no_response` tests.
-const SILENCE: Duration = Duration::from_secs(1);
+use crate::util::{
+    HANG_GUARD, SILENCE, Scenarios, Server, client, client_with_timeout, connect, entries, fetch,
+    get, get_request, head_end, journal, parse_raw, read_until_end, send, serve_scenario,
+};
 
 /// A scenario named `faults` with one `GET /NAME` route per fault (status 502, body
 /// `0123456789`), `/malformed-default` (no body), `/truncated` (status 200) and `/ok`.
@@ -48,34 +45,15 @@ fn fault_scenario() -> Value {
 
 /// A server over [`fault_scenario`] (the temp dir is returned to keep it alive).
 fn fault_server() -> (Scenarios, Server) {
-    let dir = Scenarios::new();
-    dir.write_json("faults.json", &fault_scenario());
-    let server = Server::start(dir.path());
-    (dir, server)
+    serve_scenario("faults.json", &fault_scenario())
 }
 
 /// Connects and sends `GET path` with `Connection: close`; reads time out after `timeout`.
 fn send_get(addr: SocketAddr, path: &str, timeout: Duration) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut stream = connect(addr);
     stream.set_read_timeout(Some(timeout)).expect("set timeout");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    stream.flush().expect("flush");
+    send(&mut stream, get_request(path).as_bytes());
     stream
-}
-
-/// Reads until EOF or an error: the bytes read and how reading ended.
-fn read_until_end(stream: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (bytes, Ok(())),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => return (bytes, Err(err)),
-        }
-    }
 }
 
 /// Reads until EOF, noting when each read returned (relative to `start`) and what it held.
@@ -100,15 +78,6 @@ fn time_to_first_byte(addr: SocketAddr, path: &str) -> (Duration, Vec<u8>) {
     let reads = timed_reads(&mut stream, start);
     let first = reads.first().map(|(t, _)| *t).expect("some bytes");
     (first, reads.into_iter().flat_map(|(_, b)| b).collect())
-}
-
-/// A reqwest client that gives up after `timeout`.
-fn client_with_timeout(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .build()
-        .expect("build client")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -195,11 +164,7 @@ async fn chunks_dribble_the_body_with_an_exact_content_length() {
 
     // Assert
     let all: Vec<u8> = reads.iter().flat_map(|(_, b)| b.clone()).collect();
-    let head_len = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of head")
-        + 4;
+    let head_len = head_end(&all).expect("end of head");
     let raw = parse_raw(all.clone());
     assert_eq!(raw.header("content-length"), Some("6"), "{raw:?}");
     assert_eq!(raw.header("transfer-encoding"), None, "{raw:?}");
@@ -468,11 +433,10 @@ async fn faulted_requests_are_journaled_with_their_fault_and_status() {
         held.push(stream);
     }
     let _ = get(server.url("/ok")).await;
-    let (status, journal) = fetch_json(client().get(server.url("/__admin/requests"))).await;
+    let journal = journal(&server, "").await;
 
     // Assert
-    assert_eq!(status, 200, "{journal:#}");
-    let entries = journal["requests"].as_array().expect("requests array");
+    let entries = entries(&journal);
     for (path, fault, code) in cases {
         let entry = entries
             .iter()

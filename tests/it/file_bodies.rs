@@ -1,13 +1,28 @@
+//! `file` response bodies stay inside the scenarios directory: `..` escapes, absolute paths
+//! and symlinks leading out are load errors; links and `..` that stay inside are served.
+
+use std::path::Path;
+
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, get, logged_diag, one_route};
+use crate::util::{Scenarios, Server, answering, get, logged_diag, one_route};
 
 /// A scenario whose only route `GET path` answers with `file`.
 fn serving_file(path: &str, file: &str) -> serde_json::Value {
-    json!({ "routes": [ { "request": { "method": "GET", "path": path }, "response": { "status": 200, "file": file } } ] })
+    answering(path, json!({ "status": 200, "file": file }))
 }
 
 const FILE_PATH: &str = "routes[0].response.file";
+
+/// Asserts that the server logged a diagnostic for `file` at [`FILE_PATH`].
+fn assert_logged_file_problem(server: &Server, file: &Path) {
+    assert!(
+        logged_diag(&server.logs(), file, FILE_PATH).is_some(),
+        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
+        file.display(),
+        server.logs()
+    );
+}
 
 #[tokio::test]
 async fn file_escaping_with_dotdot_is_a_load_error() {
@@ -31,12 +46,7 @@ async fn file_escaping_with_dotdot_is_a_load_error() {
         (200, "still here".to_owned()),
         "the other file still serves"
     );
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
     assert_eq!(health["errors"], 1);
 }
 
@@ -63,12 +73,7 @@ async fn absolute_file_path_is_a_load_error() {
         "a scenario with an absolute `file` must not load"
     );
     assert_eq!(good, (200, "still here".to_owned()));
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
 }
 
 #[cfg(unix)]
@@ -95,12 +100,7 @@ async fn symlink_pointing_outside_the_scenarios_dir_is_a_load_error() {
     );
     assert!(!linked.1.contains("outside data"));
     assert_eq!(good, (200, "still here".to_owned()));
-    assert!(
-        logged_diag(&server.logs(), &bad, FILE_PATH).is_some(),
-        "expected a diagnostic for {} at {FILE_PATH} in {:#?}",
-        bad.display(),
-        server.logs()
-    );
+    assert_logged_file_problem(&server, &bad);
     assert_eq!(health["errors"], 1);
 }
 

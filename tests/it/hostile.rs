@@ -8,14 +8,14 @@
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, parse_raw, raw};
-
-/// Hang guard for reads the test expects to complete.
-const GUARD: Duration = Duration::from_secs(30);
+use crate::util::{
+    HANG_GUARD, Scenarios, Server, connect, entries, get_request, head_end, journal_raw, next_msg,
+    parse_raw, raw, read_to_close_or_reset, wait_until, ws_connect,
+};
 
 /// How far above its baseline the server's memory may stay after an attack is over. The
 /// allocator keeps freed memory for reuse, so RSS settles above the baseline (about 40 MiB
@@ -52,46 +52,9 @@ fn scenarios() -> Scenarios {
 
 /// A normal request must still be answered.
 fn assert_serves(server: &Server) {
-    let resp = server.raw("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let resp = server.raw(&get_request("/hello"));
     assert_eq!(resp.status_line, "HTTP/1.1 200 OK", "{resp:?}");
     assert_eq!(resp.body, b"hi");
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(GUARD)).expect("timeout");
-    stream
-}
-
-/// Reads until the server closes (or resets) the connection; what arrived before.
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
-                return out;
-            }
-            Err(e) => panic!(
-                "connection not closed ({e}); got so far: {:?}",
-                String::from_utf8_lossy(&out)
-            ),
-        }
-    }
-}
-
-/// Waits (bounded) until `probe` is true; returns whether it became true.
-fn eventually(mut probe: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + GUARD;
-    while Instant::now() < deadline {
-        if probe() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    probe()
 }
 
 /// Warms the server up (one of each request kind) and returns its resident memory.
@@ -99,14 +62,14 @@ fn baseline_rss(server: &Server) -> u64 {
     for _ in 0..20 {
         assert_serves(server);
     }
-    let _ = server.raw("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = server.raw(&get_request("/slow"));
     server.rss_kib()
 }
 
 /// Waits until the server is back within the margin of its baseline memory and, when given,
 /// its baseline descriptor count; panics with the numbers otherwise.
 fn assert_back_to_baseline(server: &Server, rss: u64, fds: Option<usize>) {
-    let ok = eventually(|| {
+    let ok = wait_until(HANG_GUARD, Duration::from_millis(100), || {
         server.rss_kib() <= rss + RSS_MARGIN_KIB && fds.is_none_or(|f| server.open_fds() <= f + 2)
     });
     assert!(
@@ -198,7 +161,7 @@ fn a_silent_connection_gets_408_and_is_closed() {
     let dir = scenarios();
     let server = Server::start_with(dir.path(), &["--header-timeout-ms", "500"]);
     let mut stream = connect(server.addr);
-    let got = read_until_closed(&mut stream);
+    let got = read_to_close_or_reset(&mut stream);
     let text = String::from_utf8_lossy(&got);
     assert!(text.starts_with("HTTP/1.1 408 Request Timeout"), "{text:?}");
     assert_serves(&server);
@@ -250,12 +213,8 @@ fn oversized_header_fields_get_431_and_the_connection_closes() {
     assert_serves(&server);
 
     // The refusals are in the journal.
-    let journal =
-        server.raw("GET /__admin/requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let journal: serde_json::Value = serde_json::from_slice(&journal.body).expect("journal");
-    let statuses: Vec<_> = journal["requests"]
-        .as_array()
-        .expect("requests")
+    let journal = journal_raw(&server);
+    let statuses: Vec<_> = entries(&journal)
         .iter()
         .map(|e| e["status"].as_u64())
         .collect();
@@ -356,7 +315,7 @@ fn bodies_over_the_limit_get_413_with_and_without_expect() {
             }
         })
     };
-    let got = read_until_closed(&mut stream);
+    let got = read_to_close_or_reset(&mut stream);
     writer.join().expect("writer");
     let text = String::from_utf8_lossy(&got);
     assert!(
@@ -411,19 +370,12 @@ fn malformed_requests_get_400_and_the_connection_closes() {
 fn split_responses(mut bytes: &[u8], head_only: &[bool]) -> Vec<crate::util::RawResponse> {
     let mut out = Vec::new();
     for &head in head_only {
-        let end = bytes
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(bytes)))
-            + 4;
-        let parsed = parse_raw(bytes[..end].to_vec());
-        let len: usize = if head {
+        let end = head_end(bytes)
+            .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(bytes)));
+        let len = if head {
             0
         } else {
-            parsed
-                .header("content-length")
-                .and_then(|v| v.parse().ok())
-                .expect("content-length")
+            parse_raw(bytes[..end].to_vec()).content_length()
         };
         out.push(parse_raw(bytes[..end + len].to_vec()));
         bytes = &bytes[end + len..];
@@ -507,7 +459,8 @@ fn thousands_of_idle_connections_then_memory_returns_to_baseline() {
         }
         // The server holds them all (accepted, one descriptor each) and still answers.
         assert!(
-            eventually(|| server.open_fds() >= fds + IDLE),
+            wait_until(HANG_GUARD, Duration::from_millis(100), || server.open_fds()
+                >= fds + IDLE),
             "server holds {} descriptors, expected {} more than {fds}",
             server.open_fds(),
             IDLE
@@ -541,7 +494,11 @@ fn max_connections_holds_extra_clients_until_one_closes() {
     let fds = server.open_fds();
     let first = TcpStream::connect(server.addr).expect("first");
     let _second = TcpStream::connect(server.addr).expect("second");
-    assert!(eventually(|| server.open_fds() >= fds + 2));
+    assert!(wait_until(
+        HANG_GUARD,
+        Duration::from_millis(100),
+        || server.open_fds() >= fds + 2
+    ));
 
     // The third connects (the kernel's backlog) but is not served while two are open.
     let mut third = connect(server.addr);
@@ -559,8 +516,8 @@ fn max_connections_holds_extra_clients_until_one_closes() {
 
     // Once one closes, the third is accepted and answered.
     drop(first);
-    third.set_read_timeout(Some(GUARD)).expect("timeout");
-    let got = read_until_closed(&mut third);
+    third.set_read_timeout(Some(HANG_GUARD)).expect("timeout");
+    let got = read_to_close_or_reset(&mut third);
     let resp = parse_raw(got);
     assert_eq!(resp.status_line, "HTTP/1.1 200 OK");
     assert_eq!(resp.body, b"hi");
@@ -628,24 +585,17 @@ async fn websocket_messages_over_the_limit_close_with_1009() {
     let dir = scenarios();
     let server = Server::start_with(dir.path(), &["--ws-max-message-bytes", "1024"]);
     let url = format!("ws://{}/ws", server.addr);
-    let (mut ws, _) = tokio::time::timeout(GUARD, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("handshake in time")
-        .expect("handshake");
+    let (mut ws, _) = ws_connect(url).await;
     ws.send(Message::text("a".repeat(1000)))
         .await
         .expect("send");
-    let echo = tokio::time::timeout(GUARD, ws.next())
-        .await
-        .expect("echo in time")
-        .expect("echo")
-        .expect("echo frame");
+    let echo = next_msg(&mut ws).await;
     assert_eq!(echo, Message::text("a".repeat(1000)));
 
     ws.send(Message::text("b".repeat(2000)))
         .await
         .expect("send");
-    let close = match tokio::time::timeout(GUARD, ws.next())
+    let close = match tokio::time::timeout(HANG_GUARD, ws.next())
         .await
         .expect("close in time")
     {
@@ -666,7 +616,7 @@ async fn websocket_messages_over_the_limit_close_with_1009() {
 fn template_fuel_stops_runaway_templates() {
     let dir = scenarios();
     let starved = Server::start_with(dir.path(), &["--template-fuel", "1000"]);
-    let resp = starved.raw("GET /spin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let resp = starved.raw(&get_request("/spin"));
     assert_eq!(resp.status_line, "HTTP/1.1 500 Internal Server Error");
     assert!(
         String::from_utf8_lossy(&resp.body).contains("fuel"),
@@ -677,7 +627,7 @@ fn template_fuel_stops_runaway_templates() {
 
     // The default fuel renders it.
     let fed = Server::start(dir.path());
-    let resp = fed.raw("GET /spin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let resp = fed.raw(&get_request("/spin"));
     assert_eq!(resp.status_line, "HTTP/1.1 200 OK");
     assert_eq!(resp.body.len(), 20_000);
 }

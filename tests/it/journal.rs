@@ -5,20 +5,9 @@
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, fetch_json, get, is_rfc3339, one_route};
-
-/// `GET /__admin/requests{query}` → the whole answer.
-async fn journal(server: &Server, query: &str) -> Value {
-    let (status, body) =
-        fetch_json(client().get(server.url(&format!("/__admin/requests{query}")))).await;
-    assert_eq!(status, 200, "{body:#}");
-    body
-}
-
-/// The `requests` array of a journal answer.
-fn entries(answer: &Value) -> &Vec<Value> {
-    answer["requests"].as_array().expect("requests array")
-}
+use crate::util::{
+    Scenarios, Server, client, entries, fetch_json, get, is_rfc3339, journal, one_route,
+};
 
 /// The `path` of every entry, in order.
 fn paths(answer: &Value) -> Vec<String> {

@@ -1,8 +1,12 @@
+//! Scenario loading in `serve` and `validate`: a broken file never takes the good ones down,
+//! editor leftovers and hidden folders are ignored, default names, unknown keys, the BOM,
+//! `$schema`, and duplicate route ids and scenario names.
+
 use serde_json::json;
 
 use crate::util::{
-    Scenarios, Server, client, diags_for, get, line_col_of, logged_diag, one_route, parse_diag,
-    run_cli, stdout_of,
+    Scenarios, Server, client, diags_for, get, line_col_of, logged_diag, logged_diags, one_route,
+    parse_diag, stdout_of, validate,
 };
 
 #[tokio::test]
@@ -135,7 +139,7 @@ async fn unknown_keys_are_errors() {
     dir.write_json("good.json", &one_route("/good", "good"));
 
     // Act
-    let out = run_cli([std::ffi::OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
     let server = Server::start(dir.path());
     let typo_route = get(server.url("/typo")).await;
     let good = get(server.url("/good")).await;
@@ -190,7 +194,7 @@ async fn every_key_of_the_format_loads() {
     );
 
     // Act
-    let out = run_cli([std::ffi::OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
     let server = Server::start(dir.path());
     let off = get(server.url("/off")).await;
     let plain_ws = get(server.url("/ws")).await;
@@ -223,7 +227,7 @@ fn byte_order_mark_is_skipped_and_empty_files_are_errors() {
     let blank = dir.write("blank.json", "  \n\n");
 
     // Act
-    let out = run_cli([std::ffi::OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
 
     // Assert
     let stdout = stdout_of(&out);
@@ -251,7 +255,7 @@ async fn schema_key_is_accepted_and_ignored() {
     );
 
     // Act
-    let out = run_cli([std::ffi::OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
     let server = Server::start(dir.path());
     let s = get(server.url("/s")).await;
 
@@ -275,7 +279,7 @@ async fn duplicate_route_ids_in_a_file_are_an_error() {
     );
 
     // Act
-    let out = run_cli([std::ffi::OsStr::new("validate"), dup.as_os_str()]);
+    let out = validate(&dup);
     let server = Server::start(dir.path());
     let one = get(server.url("/one")).await;
 
@@ -291,10 +295,9 @@ async fn duplicate_route_ids_in_a_file_are_an_error() {
     );
     assert_eq!(one.0, 404, "the file with duplicate ids does not serve");
     let logs = server.logs();
-    let dup_name = dup.display().to_string();
     assert!(
-        logs.iter()
-            .filter_map(|l| l.find(&dup_name).and_then(|i| parse_diag(&l[i..])))
+        logged_diags(&logs, &dup)
+            .iter()
             .any(|d| d.path.starts_with("routes[1]")),
         "serve logs the duplicate id: {logs:#?}"
     );

@@ -1,3 +1,6 @@
+//! Request matching: whole-path regexes on the raw path, method alternation, query, header,
+//! body and JSON matchers (absence with `null`, several values), and route priority.
+
 use reqwest::Method;
 use serde_json::json;
 

@@ -6,16 +6,13 @@
 //!
 //! Every read is bounded by a hang guard, so a regression fails instead of hanging.
 
-use std::io::{ErrorKind, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::util::{Scenarios, Server};
-
-/// Hang guard for every read.
-const GUARD: Duration = Duration::from_secs(20);
+use crate::util::{Scenarios, Server, connect, read_to_close_or_reset};
 
 /// The size of `/big`'s answer: more than the socket buffers hold while the client does not
 /// read.
@@ -52,32 +49,6 @@ fn scenarios() -> Scenarios {
     );
     dir.write_bytes("big.txt", &vec![b'x'; BIG]);
     dir
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(GUARD)).expect("timeout");
-    stream.set_nodelay(true).expect("nodelay");
-    stream
-}
-
-/// Reads until the server closes the connection (a reset counts as a close).
-fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
-                return out;
-            }
-            Err(e) => panic!(
-                "connection not closed within {GUARD:?} ({e}); got so far: {:?}",
-                String::from_utf8_lossy(&out)
-            ),
-        }
-    }
 }
 
 /// One answer, parsed strictly.
@@ -211,7 +182,7 @@ fn pipelined_after_a_body_each_answer_has_its_own_framing_and_connection() {
               GET /p/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         )
         .expect("write");
-    let answers = parse_answers(&read_to_close(&mut stream), &[false, true, false]);
+    let answers = parse_answers(&read_to_close_or_reset(&mut stream), &[false, true, false]);
     assert_eq!(answers[0].status, 200, "{:?}", answers[0]);
     assert_eq!(answers[0].text(), "r0");
     assert!(
@@ -239,7 +210,7 @@ fn pipelined_after_a_body_each_answer_has_its_own_framing_and_connection() {
 fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     let mut stream = connect(addr);
     stream.write_all(bytes).expect("write");
-    read_to_close(&mut stream)
+    read_to_close_or_reset(&mut stream)
 }
 
 /// Like [`exchange`] behind a `GET /big`, reading only after a pause: the answers after the
@@ -251,7 +222,7 @@ fn exchange_behind_a_big_answer(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     all.extend_from_slice(bytes);
     stream.write_all(&all).expect("write");
     std::thread::sleep(Duration::from_millis(300));
-    read_to_close(&mut stream)
+    read_to_close_or_reset(&mut stream)
 }
 
 /// `request` then `GET /p/1`, alone and behind a big answer: the answer to `request` must
@@ -416,7 +387,7 @@ fn fifty_pipelined_requests_sent_one_byte_per_write_are_answered_in_order() {
             std::thread::sleep(Duration::from_micros(200));
         }
     }
-    assert_mixed_answers(&read_to_close(&mut stream), &expected);
+    assert_mixed_answers(&read_to_close_or_reset(&mut stream), &expected);
 }
 
 #[test]
@@ -432,7 +403,7 @@ fn a_request_arriving_while_the_one_before_is_served_waits_for_its_answer() {
     stream
         .write_all(b"GET /p/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("write");
-    let answers = parse_answers(&read_to_close(&mut stream), &[true, false]);
+    let answers = parse_answers(&read_to_close_or_reset(&mut stream), &[true, false]);
     assert_eq!(
         answers[0].header("content-length"),
         Some("2"),
@@ -519,7 +490,7 @@ fn a_pipelined_upgrade_switches_and_echoes_what_followed_its_head() {
     stream
         .shutdown(std::net::Shutdown::Write)
         .expect("half-close");
-    let got = read_to_close(&mut stream);
+    let got = read_to_close_or_reset(&mut stream);
     let first = first_answer_len(&got);
     let answers = parse_answers(&got[..first], &[false]);
     assert_eq!(answers[0].text(), "r1");

@@ -4,17 +4,21 @@
 //! waits are hang guards.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, fetch_json, get, line_col_of, one_route, pretty};
+use crate::util::{
+    Scenarios, Server, admin_post, client, connect, eventually, fetch_json, get, line_col_of,
+    one_route, pretty, read_response, scenario_list, scenario_state, send, set_state, text,
+    wait_until,
+};
 
 /// Longest wait for a reload to become visible (a hang guard, not a timing assertion).
 const WAIT: Duration = Duration::from_secs(10);
@@ -40,39 +44,28 @@ fn serve_auto(dir: &Path) -> Server {
     serve_watching(dir, &["--watch", "auto"])
 }
 
-/// Polls `probe` every [`TICK`] until it returns `Ok`, for at most [`WAIT`]; panics with
-/// `what` and the last `Err` otherwise.
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("waited {WAIT:?} for {what}; last observation: {last}")
-            }
-            Err(_) => tokio::time::sleep(TICK).await,
-        }
-    }
-}
-
 /// Waits until `GET path` answers `200` with `body`.
 async fn wait_for_body(server: &Server, path: &str, body: &str) {
     let url = server.url(path);
-    eventually(&format!("GET {path} to answer {body:?}"), async || {
-        let got = get(url.clone()).await;
-        if got == (200, body.to_owned()) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
+    eventually(
+        &format!("GET {path} to answer {body:?}"),
+        WAIT,
+        TICK,
+        async || {
+            let got = get(url.clone()).await;
+            if got == (200, body.to_owned()) {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
     .await;
 }
 
-/// `GET /__admin/scenarios`.
+/// `GET /__admin/scenarios` as a list.
 async fn scenarios(server: &Server) -> Vec<Value> {
-    let (status, body) = fetch_json(client().get(server.url("/__admin/scenarios"))).await;
-    assert_eq!(status, 200, "GET /__admin/scenarios: {body}");
+    let body = scenario_list(server).await;
     body.as_array()
         .unwrap_or_else(|| panic!("/__admin/scenarios is not an array: {body}"))
         .clone()
@@ -84,22 +77,6 @@ async fn listed(server: &Server, name: &str) -> Option<Value> {
         .await
         .into_iter()
         .find(|s| s["name"] == name)
-}
-
-/// `GET /__admin/scenarios/{name}` → its `state`.
-async fn state_of(server: &Server, name: &str) -> Value {
-    let url = server.url(&format!("/__admin/scenarios/{name}"));
-    let (status, body) = fetch_json(client().get(url)).await;
-    assert_eq!(status, 200, "GET /__admin/scenarios/{name}: {body}");
-    body["state"].clone()
-}
-
-/// `PUT /__admin/scenarios/{name}/state` with `{"state": state}`.
-async fn set_state(server: &Server, name: &str, state: &str) {
-    let url = server.url(&format!("/__admin/scenarios/{name}/state"));
-    let (status, body) = fetch_json(client().put(url).json(&json!({ "state": state }))).await;
-    assert_eq!(status, 200, "PUT /__admin/scenarios/{name}/state: {body}");
-    assert_eq!(body["state"], state, "state set for {name}");
 }
 
 /// Saves like vim/IntelliJ: write a hidden temp file next to `path`, then rename it over.
@@ -131,13 +108,18 @@ fn route_text(path: &str, body: &str) -> String {
 
 /// Waits until some server log line matches `pattern`.
 async fn wait_for_log(server: &Server, pattern: &regex::Regex) -> String {
-    eventually(&format!("a log line matching {pattern}"), async || {
-        let logs = server.logs();
-        logs.iter()
-            .find(|l| pattern.is_match(l))
-            .cloned()
-            .ok_or_else(|| format!("{logs:#?}"))
-    })
+    eventually(
+        &format!("a log line matching {pattern}"),
+        WAIT,
+        TICK,
+        async || {
+            let logs = server.logs();
+            logs.iter()
+                .find(|l| pattern.is_match(l))
+                .cloned()
+                .ok_or_else(|| format!("{logs:#?}"))
+        },
+    )
     .await
 }
 
@@ -224,7 +206,7 @@ async fn a_deleted_file_loses_its_routes() {
 
     // Assert
     let url = server.url("/gone");
-    let headers = eventually("GET /gone to stop matching", async || {
+    let headers = eventually("GET /gone to stop matching", WAIT, TICK, async || {
         let resp = client()
             .get(url.clone())
             .send()
@@ -270,7 +252,7 @@ async fn a_renamed_file_keeps_answering_under_its_new_name() {
     // Assert: the route answers throughout, and the scenario is now called `b`.
     let url = server.url("/a");
     let mut answers = Vec::new();
-    let list = eventually("scenario b to replace a", async || {
+    let list = eventually("scenario b to replace a", WAIT, TICK, async || {
         answers.push(get(url.clone()).await);
         let list = scenarios(&server).await;
         let names: Vec<&Value> = list.iter().map(|s| &s["name"]).collect();
@@ -352,7 +334,7 @@ async fn broken_edit_keeps_the_old_answer_until_fixed() {
         "{}:{line}:{col}: at routes[0].response.status: ",
         a.display()
     );
-    let entry = eventually("scenario a to report its error", async || {
+    let entry = eventually("scenario a to report its error", WAIT, TICK, async || {
         let entry = listed(&server, "a").await.ok_or("a not listed")?;
         if entry["status"] == "error" {
             Ok(entry)
@@ -405,7 +387,7 @@ async fn a_changed_file_resets_its_state_and_only_its_state() {
     let a = dir.write_json("a.json", &one_route("/a", "a1"));
     dir.write_json("b.json", &one_route("/b", "b"));
     let server = serve_auto(dir.path());
-    assert_eq!(state_of(&server, "a").await, "start");
+    assert_eq!(scenario_state(&server, "a").await, "start");
     set_state(&server, "a", "x").await;
     set_state(&server, "b", "x").await;
 
@@ -415,12 +397,12 @@ async fn a_changed_file_resets_its_state_and_only_its_state() {
     // Assert
     wait_for_body(&server, "/a", "a2").await;
     assert_eq!(
-        state_of(&server, "a").await,
+        scenario_state(&server, "a").await,
         "start",
         "the changed file starts over"
     );
     assert_eq!(
-        state_of(&server, "b").await,
+        scenario_state(&server, "b").await,
         "x",
         "the unchanged file keeps its state"
     );
@@ -445,14 +427,14 @@ async fn an_api_scenario_survives_file_edits_and_reloads() {
     save_in_place(&a, &route_text("/a", "a2"));
     wait_for_body(&server, "/a", "a2").await;
     std::fs::remove_file(&b).expect("delete b.json");
-    eventually("GET /b to stop matching", async || {
+    eventually("GET /b to stop matching", WAIT, TICK, async || {
         match get(server.url("/b")).await {
             (404, _) => Ok(()),
             other => Err(format!("{other:?}")),
         }
     })
     .await;
-    let (status, body) = fetch_json(client().post(server.url("/__admin/reload"))).await;
+    let (status, body) = admin_post(&server, "reload").await;
     assert_eq!(status, 200, "POST /__admin/reload: {body}");
 
     // Assert
@@ -460,7 +442,7 @@ async fn an_api_scenario_survives_file_edits_and_reloads() {
         get(server.url("/api1")).await,
         (200, "from the api".to_owned())
     );
-    assert_eq!(state_of(&server, "api1").await, "y");
+    assert_eq!(scenario_state(&server, "api1").await, "y");
     let entry = listed(&server, "api1").await.expect("api1 listed");
     assert_eq!(entry["source"], "api", "{entry}");
     assert_eq!(entry["status"], "ok", "{entry}");
@@ -572,7 +554,7 @@ async fn watch_off_serves_an_edit_only_after_post_reload() {
     }
 
     // Act
-    let (status, body) = fetch_json(client().post(server.url("/__admin/reload"))).await;
+    let (status, body) = admin_post(&server, "reload").await;
 
     // Assert
     assert_eq!(status, 200, "POST /__admin/reload: {body}");
@@ -606,99 +588,6 @@ fn storm_version(n: u32) -> (bool, String) {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection that sends `GET path` again and again.
-struct KeepAlive {
-    reader: BufReader<TcpStream>,
-}
-
-impl KeepAlive {
-    fn connect(addr: SocketAddr) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(WAIT))?;
-        stream.set_write_timeout(Some(WAIT))?;
-        stream.set_nodelay(true)?;
-        Ok(KeepAlive {
-            reader: BufReader::new(stream),
-        })
-    }
-
-    /// `GET path` → status code and body text.
-    fn get(&mut self, path: &str) -> Result<(u16, String), String> {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: understudy\r\n\r\n");
-        let stream = self.reader.get_mut();
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|e| format!("write: {e}"))?;
-        let status_line = self.line()?;
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-        let mut length = None;
-        let mut chunked = false;
-        let mut close = false;
-        loop {
-            let line = self.line()?;
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .parse::<usize>()
-                        .map_err(|e| format!("content-length {value:?}: {e}"))?,
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            }
-        }
-        let body = if chunked {
-            let mut body = Vec::new();
-            loop {
-                let size_line = self.line()?;
-                let size =
-                    usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
-                        .map_err(|e| format!("chunk size {size_line:?}: {e}"))?;
-                let mut chunk = vec![0; size + 2];
-                self.reader
-                    .read_exact(&mut chunk)
-                    .map_err(|e| format!("read chunk: {e}"))?;
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&chunk[..size]);
-            }
-            body
-        } else {
-            let mut body = vec![0; length.unwrap_or(0)];
-            self.reader
-                .read_exact(&mut body)
-                .map_err(|e| format!("read body: {e}"))?;
-            body
-        };
-        if close {
-            return Err(format!(
-                "server closed the keep-alive connection (status {status})"
-            ));
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => Err("connection closed by the server".into()),
-            Ok(_) => Ok(line.trim_end_matches(['\r', '\n']).to_owned()),
-            Err(e) => Err(format!("read: {e}")),
-        }
-    }
-}
-
 /// What one storm client saw.
 #[derive(Default)]
 struct ClientLog {
@@ -709,7 +598,16 @@ struct ClientLog {
     last: Option<u32>,
 }
 
-/// Sends `GET /storm` on one keep-alive connection until `stop`, checking every answer.
+/// One keep-alive HTTP/1.1 connection to `addr`.
+fn keep_alive(addr: SocketAddr) -> TcpStream {
+    let stream = connect(addr);
+    stream.set_nodelay(true).expect("set TCP_NODELAY");
+    stream
+}
+
+/// Sends `GET /storm` again and again on one keep-alive connection until `stop`, checking
+/// every answer. A broken connection panics the thread (which fails the test); an answer
+/// that closes the connection is a failure, and the client connects again.
 fn storm_client(
     addr: SocketAddr,
     started: Arc<AtomicU32>,
@@ -717,33 +615,31 @@ fn storm_client(
     stop: Arc<AtomicBool>,
 ) -> ClientLog {
     let mut log = ClientLog::default();
-    let mut conn = None;
+    let mut stream = keep_alive(addr);
     while !stop.load(Ordering::SeqCst) {
         if log.failures.len() >= 20 {
             break;
         }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match KeepAlive::connect(addr) {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    log.failures.push(format!("connect: {e}"));
-                    continue;
-                }
-            },
-        };
         log.requests += 1;
-        let answer = c.get("/storm");
+        send(
+            &mut stream,
+            b"GET /storm HTTP/1.1\r\nHost: understudy\r\n\r\n",
+        );
+        let answer = read_response(&mut stream);
         // Highest version whose write had begun when the answer arrived.
         let written = started.load(Ordering::SeqCst);
-        let (status, body) = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                log.failures.push(format!("request {}: {e}", log.requests));
-                conn = None;
-                continue;
-            }
-        };
+        let (status, body) = (answer.status(), text(&answer.body));
+        if answer
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        {
+            log.failures.push(format!(
+                "request {}: server closed the keep-alive connection (status {status})",
+                log.requests
+            ));
+            stream = keep_alive(addr);
+            continue;
+        }
         if status != 200 {
             log.failures.push(format!(
                 "request {}: status {status}, body {body:?}",
@@ -823,14 +719,11 @@ fn reload_storm_under_load_never_fails_a_request() {
     }
 
     // Wait (bounded) until every client has seen the final version, then stop them.
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline
-        && !clients
+    wait_until(WAIT, TICK, || {
+        clients
             .iter()
             .all(|(h, seen)| h.is_finished() || seen.load(Ordering::SeqCst) == final_version)
-    {
-        thread::sleep(TICK);
-    }
+    });
     stop.store(true, Ordering::SeqCst);
     let logs: Vec<ClientLog> = clients
         .into_iter()

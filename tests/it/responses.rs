@@ -1,20 +1,14 @@
-use std::process::Command;
+//! Answers on the wire: status lines and reason phrases, repeated headers, default
+//! Content-Types per body kind, HEAD from GET routes, and the default `100 Continue`.
 
 use base64::Engine as _;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::util::{Scenarios, Server, client};
-
-/// A scenario with one `GET path` route answering `response`.
-fn answering(path: &str, response: serde_json::Value) -> serde_json::Value {
-    json!({ "routes": [ { "request": { "method": "GET", "path": path }, "response": response } ] })
-}
+use crate::util::{Scenarios, Server, answering, client, curl, get_request, run};
 
 fn get_raw(server: &Server, path: &str) -> crate::util::RawResponse {
-    server.raw(&format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    ))
+    server.raw(&get_request(path))
 }
 
 #[test]
@@ -353,12 +347,10 @@ fn expect_100_continue_gets_an_interim_100_by_default() {
     let server = Server::start(dir.path());
 
     // Act: curl waits for the interim response before it sends the body.
-    let out = Command::new("curl")
-        .args(["-sS", "-v", "--http1.1", "--noproxy", "*", "-X", "PUT"])
+    let out = run(curl()
+        .args(["-X", "PUT"])
         .args(["-H", "Expect: 100-continue", "--data-binary", "the payload"])
-        .arg(server.url("/upload"))
-        .output()
-        .expect("run curl");
+        .arg(server.url("/upload")));
 
     // Assert
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,14 +2,14 @@
 //! states (`initialState`, `whenState`, `setState`) and response templates.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scenarios, Server, client, diags_for, fetch, fetch_json, get, is_rfc3339, line_col_of,
-    logged_diag, run_cli, stdout_of,
+    HANG_GUARD, Scenarios, Server, admin_post, client, client_with_timeout, diags_for, fetch,
+    fetch_json, get, is_rfc3339, line_col_of, logged_diag, mismatches_of, scenario_state,
+    stdout_of, unmatched, validate,
 };
 
 /// `GET url` → status only.
@@ -17,34 +17,18 @@ async fn status_of(url: String) -> u16 {
     get(url).await.0
 }
 
-/// `POST /__admin/{path}` with no body: status and JSON body.
-async fn admin_post(server: &Server, path: &str) -> (u16, Value) {
-    fetch_json(client().post(server.url(&format!("/__admin/{path}")))).await
+/// `GET path` `n` times, one after the other → each status and body.
+async fn get_times(server: &Server, path: &str, n: usize) -> Vec<(u16, String)> {
+    let mut answers = Vec::new();
+    for _ in 0..n {
+        answers.push(get(server.url(path)).await);
+    }
+    answers
 }
 
-/// `GET /__admin/scenarios/{name}`'s `state`.
-async fn admin_state(server: &Server, name: &str) -> Value {
-    let (status, body) =
-        fetch_json(client().get(server.url(&format!("/__admin/scenarios/{name}")))).await;
-    assert_eq!(status, 200, "{body:#}");
-    body["state"].clone()
-}
-
-/// The mismatches listed for `route` in an unmatched report, if it is among the near misses.
-fn mismatches_of(report: &Value, route: &str) -> Option<Vec<String>> {
-    let miss = report["nearMisses"]
-        .as_array()
-        .expect("nearMisses array")
-        .iter()
-        .find(|m| m["route"] == route)?;
-    Some(
-        miss["mismatches"]
-            .as_array()
-            .expect("mismatches array")
-            .iter()
-            .map(|v| v.as_str().expect("mismatch string").to_owned())
-            .collect(),
-    )
+/// `(status, body)` pairs as [`get`] returns them.
+fn owned(answers: &[(u16, &str)]) -> Vec<(u16, String)> {
+    answers.iter().map(|&(s, b)| (s, b.to_owned())).collect()
 }
 
 /// A scenario `name` with one templated `GET path` route answering `200` with text `body`.
@@ -82,22 +66,16 @@ async fn script_repeats_steps_then_repeats_the_last_answer() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut answers = Vec::new();
-    for _ in 0..5 {
-        answers.push(get(server.url("/pay")).await);
-    }
+    let answers = get_times(&server, "/pay", 5).await;
 
     // Assert
-    let expected: Vec<(u16, String)> = [
+    let expected = owned(&[
         (503, "busy"),
         (503, "busy"),
         (200, "paid"),
         (200, "paid"),
         (200, "paid"),
-    ]
-    .into_iter()
-    .map(|(s, b)| (s, b.to_owned()))
-    .collect();
+    ]);
     assert_eq!(answers, expected);
 }
 
@@ -165,10 +143,11 @@ async fn cycle_starts_the_script_again() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut bodies = Vec::new();
-    for _ in 0..9 {
-        bodies.push(get(server.url("/light")).await.1);
-    }
+    let bodies: Vec<String> = get_times(&server, "/light", 9)
+        .await
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
 
     // Assert
     assert_eq!(
@@ -197,21 +176,15 @@ async fn fall_through_hands_over_to_a_later_route() {
     let server = Server::start(dir.path());
 
     // Act
-    let mut answers = Vec::new();
-    for _ in 0..4 {
-        answers.push(get(server.url("/job")).await);
-    }
+    let answers = get_times(&server, "/job", 4).await;
 
     // Assert
-    let expected: Vec<(u16, String)> = [
+    let expected = owned(&[
         (202, "queued"),
         (201, "done"),
         (200, "steady"),
         (200, "steady"),
-    ]
-    .into_iter()
-    .map(|(s, b)| (s, b.to_owned()))
-    .collect();
+    ]);
     assert_eq!(answers, expected);
 }
 
@@ -235,17 +208,7 @@ async fn fall_through_with_no_later_route_is_unmatched_with_a_near_miss_report()
 
     // Act
     let first = get(server.url("/token")).await;
-    let resp = client()
-        .get(server.url("/token"))
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let marker = resp
-        .headers()
-        .get("x-understudy-unmatched")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let report: Value = resp.json().await.expect("JSON report");
+    let (status, marker, report) = unmatched(client().get(server.url("/token"))).await;
 
     // Assert
     assert_eq!(first, (200, "t1".to_owned()));
@@ -255,7 +218,7 @@ async fn fall_through_with_no_later_route_is_unmatched_with_a_near_miss_report()
     assert_eq!(report["request"]["path"], "/token");
     assert_eq!(
         mismatches_of(&report, "once/post-token"),
-        Some(vec!["method".to_owned()]),
+        vec!["method".to_owned()],
         "{report:#}"
     );
     for miss in report["nearMisses"].as_array().expect("array") {
@@ -373,7 +336,7 @@ async fn initial_state_defaults_to_start() {
 
     // Act
     let answer = get(server.url("/x")).await;
-    let state = admin_state(&server, "s").await;
+    let state = scenario_state(&server, "s").await;
 
     // Assert
     assert_eq!(answer, (200, "start".to_owned()));
@@ -399,7 +362,7 @@ async fn custom_initial_state_is_the_first_state() {
 
     // Act
     let answer = get(server.url("/cart")).await;
-    let state = admin_state(&server, "cart").await;
+    let state = scenario_state(&server, "cart").await;
 
     // Assert
     assert_eq!(answer, (200, "empty".to_owned()));
@@ -468,7 +431,7 @@ async fn login_then_me_flow_follows_set_state() {
     // Act
     let before = get(server.url("/me")).await.0;
     let login = fetch(http.post(server.url("/login"))).await.0;
-    let state_after_login = admin_state(&server, "auth").await;
+    let state_after_login = scenario_state(&server, "auth").await;
     let me = fetch_json(http.get(server.url("/me"))).await;
     let logout = fetch(http.post(server.url("/logout"))).await.0;
     let after = get(server.url("/me")).await.0;
@@ -505,7 +468,7 @@ async fn near_miss_names_state_when_it_is_the_only_failed_matcher() {
     assert_eq!(status, 404, "{report:#}");
     assert_eq!(
         mismatches_of(&report, "auth/me"),
-        Some(vec!["state".to_owned()]),
+        vec!["state".to_owned()],
         "{report:#}"
     );
 }
@@ -535,7 +498,7 @@ async fn admin_put_state_moves_the_scenario() {
     )
     .await;
     let after = get(server.url("/me")).await;
-    let state = admin_state(&server, "auth").await;
+    let state = scenario_state(&server, "auth").await;
 
     // Assert
     assert_eq!(before, 404);
@@ -591,7 +554,7 @@ async fn state_check_and_set_is_atomic_under_concurrent_requests() {
             *counts.entry(task.await.expect("task")).or_default() += 1;
         }
         rounds.push(counts);
-        states.push(admin_state(&server, "lock").await);
+        states.push(scenario_state(&server, "lock").await);
         let (reset, body) = admin_post(&server, "scenarios/lock/reset").await;
         assert_eq!(reset, 200, "{body:#}");
     }
@@ -906,7 +869,7 @@ async fn template_syntax_error_in_a_body_is_a_load_error_at_its_position() {
     let (line, col) = line_col_of(text, "\"hello {{");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), dir.path().as_os_str()]);
+    let out = validate(dir.path());
     let server = Server::start(dir.path());
     let bad = status_of(server.url("/bad")).await;
     let good = get(server.url("/good")).await;
@@ -943,7 +906,7 @@ fn template_syntax_error_in_a_header_value_names_that_header() {
     let at = line_col_of(text, "\"{{ 1 + }}\"");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
 
     // Assert
     let stdout = stdout_of(&out);
@@ -965,7 +928,7 @@ fn template_syntax_error_deep_in_a_json_body_names_that_string() {
     let at = line_col_of(text, "\"{% for x in %}\"");
 
     // Act
-    let out = run_cli([OsStr::new("validate"), file.as_os_str()]);
+    let out = validate(&file);
 
     // Assert
     let stdout = stdout_of(&out);
@@ -1002,11 +965,7 @@ async fn render_errors_answer_500_and_the_server_keeps_serving() {
         }),
     );
     let server = Server::start(dir.path());
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
+    let http = client_with_timeout(HANG_GUARD);
 
     // Act
     let mut failed = Vec::new();
@@ -1015,7 +974,7 @@ async fn render_errors_answer_500_and_the_server_keeps_serving() {
             .get(server.url(path))
             .send()
             .await
-            .unwrap_or_else(|err| panic!("{path} did not answer in 30 s: {err}"));
+            .unwrap_or_else(|err| panic!("{path} did not answer in {HANG_GUARD:?}: {err}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         failed.push((path, status, text));

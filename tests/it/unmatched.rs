@@ -1,18 +1,11 @@
+//! Requests no route matches: the 404 report with its marker header, near misses ordered
+//! by how many matchers failed, and the capped log lines for unmatched requests.
+
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::util::{Scenarios, Server, client, one_route};
-
-/// Sends `request` and returns status, the unmatched marker header and the JSON body.
-async fn unmatched(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
-    let resp = request.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let marker = resp
-        .headers()
-        .get("x-understudy-unmatched")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let body = resp.json().await.expect("JSON body");
-    (status, marker, body)
-}
+use crate::util::{Scenarios, Server, client, fetch, mismatches_of, one_route, poll, unmatched};
 
 /// The `route` names of a report's near misses, in order.
 fn near_miss_routes(body: &Value) -> Vec<String> {
@@ -21,22 +14,6 @@ fn near_miss_routes(body: &Value) -> Vec<String> {
         .expect("nearMisses array")
         .iter()
         .map(|m| m["route"].as_str().expect("route string").to_owned())
-        .collect()
-}
-
-/// The mismatches listed for `route` in a report.
-fn mismatches_of(body: &Value, route: &str) -> Vec<String> {
-    let miss = body["nearMisses"]
-        .as_array()
-        .expect("nearMisses array")
-        .iter()
-        .find(|m| m["route"] == route)
-        .unwrap_or_else(|| panic!("{route} not among the near misses: {body:#}"));
-    miss["mismatches"]
-        .as_array()
-        .expect("mismatches array")
-        .iter()
-        .map(|v| v.as_str().expect("mismatch string").to_owned())
         .collect()
 }
 
@@ -230,21 +207,11 @@ async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
     // A burst far above 20 a second: whatever second boundaries it straddles, one second
     // gets more than 20 of them.
     for _ in 0..100 {
-        let resp = http
-            .get(server.url("/nowhere"))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(resp.status(), 404);
+        assert_eq!(fetch(http.get(server.url("/nowhere"))).await.0, 404);
     }
     // The next unmatched request, a second later, writes the count of the last burst second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let resp = http
-        .get(server.url("/nowhere"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), 404);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(fetch(http.get(server.url("/nowhere"))).await.0, 404);
 
     let tally = |logs: &[String]| {
         let lines = logs
@@ -260,14 +227,13 @@ async fn unmatched_log_lines_are_capped_and_the_rest_counted() {
             .sum();
         (lines, counted)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let (lines, counted) = loop {
-        let (lines, counted) = tally(&server.logs());
-        if lines + counted >= 101 || std::time::Instant::now() > deadline {
-            break (lines, counted);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let (lines, counted) = poll(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || tally(&server.logs()),
+        |(lines, counted)| lines + counted >= 101,
+    )
+    .await;
     assert_eq!(lines + counted, 101, "{lines} lines + {counted} counted");
     assert!(counted > 0, "nothing was counted: {lines} lines");
     assert!(lines <= 61, "{lines} one-line entries for 101 requests");
