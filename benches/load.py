@@ -16,9 +16,15 @@ Workloads (the same as ../shared/bench's, so numbers compare):
 Also measured: start-up (process start to first answer), idle RSS one second after the first
 answer, peak RSS (VmHWM) at the end; with --long N, RSS after 1 million and after N requests.
 
+With --baseline BIN, a second understudy binary (say, one built from the commit before a
+change) runs in the same rounds, so a change is compared with its base on the same machine
+at the same time. Ratios are the median of the per-round ratios: each round's servers run
+back to back, which cancels most of the drift of a shared machine.
+
     python3 benches/load.py                      # 3 rounds x 5 s per workload
     python3 benches/load.py --rounds 1 --duration 3 --json out.json
     python3 benches/load.py --long 10000000      # memory over ten million requests
+    python3 benches/load.py --baseline ../base/target/release/understudy
 
 Needs wrk (Debian/Ubuntu: apt-get install wrk) and cargo.
 """
@@ -160,22 +166,24 @@ def wrk(url, duration, conns):
     }
 
 
-def servers(dirs, port):
+def servers(dirs, port, baseline=None):
     bin_ = os.path.join(ROOT, "target", "release", "understudy")
     ceiling = os.path.join(ROOT, "target", "release", "examples", "ceiling")
     addr = "127.0.0.1:%d" % port
-    return {
-        "ceiling": lambda config: [ceiling, addr, "1"],
-        "understudy": lambda config: [
-            bin_, "serve", "--scenarios", dirs[config], "--bind", addr,
-        ],
-    }
+
+    def understudy(binary):
+        return lambda config: [binary, "serve", "--scenarios", dirs[config], "--bind", addr]
+
+    out = {"ceiling": lambda config: [ceiling, addr, "1"], "understudy": understudy(bin_)}
+    if baseline:
+        out["baseline"] = understudy(os.path.abspath(baseline))
+    return out
 
 
 def run_round(dirs, port, order, args, results, memory):
     base = "http://127.0.0.1:%d" % port
     for name in order:
-        argv_of = servers(dirs, port)[name]
+        argv_of = servers(dirs, port, args.baseline)[name]
         for config in ("one", "many"):
             loads = [w for w, (c, _, _) in WORKLOADS.items() if c == config]
             first_path = WORKLOADS[loads[0]][1]
@@ -186,7 +194,7 @@ def run_round(dirs, port, order, args, results, memory):
                 _, path, expected = WORKLOADS[load]
                 got = status_of(base + path)
                 # The ceiling answers 200 to everything; understudy must answer as scripted.
-                if name == "understudy" and got != expected:
+                if name != "ceiling" and got != expected:
                     stop(proc)
                     sys.exit("%s %s answered %s, expected %s" % (name, path, got, expected))
                 wrk(base + path, args.warmup, args.conns)
@@ -239,6 +247,8 @@ def main():
     p.add_argument("--long", type=int, default=0, metavar="N",
                    help="also run N requests against understudy and report RSS after 1M and N")
     p.add_argument("--json", metavar="FILE", help="write the raw results here")
+    p.add_argument("--baseline", metavar="BIN",
+                   help="another understudy binary to measure in the same rounds")
     args = p.parse_args()
     PIN = not args.no_pin and (os.cpu_count() or 1) >= 2
     if not shutil.which("wrk"):
@@ -252,9 +262,10 @@ def main():
     try:
         dirs = write_scenarios(tmp)
         results, memory = {}, {}
+        names = ["ceiling", "understudy"] + (["baseline"] if args.baseline else [])
         for n in range(args.rounds):
-            # Alternate the order so neither server always runs on a warmer machine.
-            order = ["ceiling", "understudy"] if n % 2 == 0 else ["understudy", "ceiling"]
+            # Rotate the order so no server always runs on a warmer machine.
+            order = names[n % len(names):] + names[:n % len(names)]
             print("round %d of %d (%s)" % (n + 1, args.rounds, ", ".join(order)), flush=True)
             run_round(dirs, args.port, order, args, results, memory)
         long = long_run(dirs, args.port, args.long, args.conns) if args.long else None
@@ -265,19 +276,31 @@ def main():
         vals = [r[key] for r in rows if r[key] is not None]
         return statistics.median(vals) if vals else None
 
+    def ratio(load, a, b):
+        """Median over rounds of a's req/s over b's in the same round."""
+        pairs = zip(results[(a, load)], results[(b, load)])
+        return statistics.median(x["rps"] / y["rps"] for x, y in pairs if y["rps"])
+
     print()
-    print("| workload | ceiling req/s | understudy req/s | ratio | understudy p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    extra = " baseline req/s | vs baseline |" if args.baseline else ""
+    print("| workload | ceiling req/s | understudy req/s | ratio | understudy p50 ms | p99 ms |"
+          + extra)
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.baseline else ""))
     table = {}
     for load in WORKLOADS:
         c = med(results[("ceiling", load)], "rps")
         u = med(results[("understudy", load)], "rps")
-        ratio = u / c if c else 0.0
-        table[load] = {"ceiling_rps": c, "understudy_rps": u, "ratio": ratio}
-        print("| %s | %.0f | %.0f | %.2f | %.3f | %.3f |" % (
-            load, c, u, ratio,
+        row = {"ceiling_rps": c, "understudy_rps": u, "ratio": ratio(load, "understudy", "ceiling")}
+        line = "| %s | %.0f | %.0f | %.2f | %.3f | %.3f |" % (
+            load, c, u, row["ratio"],
             med(results[("understudy", load)], "p50_ms") or 0.0,
-            med(results[("understudy", load)], "p99_ms") or 0.0))
+            med(results[("understudy", load)], "p99_ms") or 0.0)
+        if args.baseline:
+            row["baseline_rps"] = med(results[("baseline", load)], "rps")
+            row["vs_baseline"] = ratio(load, "understudy", "baseline")
+            line += " %.0f | %.2f |" % (row["baseline_rps"], row["vs_baseline"])
+        table[load] = row
+        print(line)
     print()
     print("| server | scenarios | start-up ms | idle RSS MiB | peak RSS MiB |")
     print("|---|---|---:|---:|---:|")
