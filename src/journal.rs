@@ -22,7 +22,7 @@ use crate::matching::{NearMiss, RequestView};
 use crate::scenario::compiled::{Fault, RequestMatcher};
 
 /// Journal bounds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JournalLimits {
     /// Most entries kept (`--journal-size`).
     pub max_entries: usize,
@@ -114,6 +114,17 @@ pub struct Journal {
     limits: JournalLimits,
     ring: Mutex<Ring>,
     next_id: AtomicU64,
+    /// Requests being answered, not recorded yet (see [`Journal::pending`]).
+    in_flight: Arc<AtomicU64>,
+}
+
+/// A request on its way to the journal: counted in [`Journal::in_flight`] until dropped.
+pub struct Pending(Arc<AtomicU64>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Journal {
@@ -123,7 +134,20 @@ impl Journal {
             limits,
             ring: Mutex::new(Ring::default()),
             next_id: AtomicU64::new(1),
+            in_flight: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Marks a request as being answered until the guard drops (after it is recorded and its
+    /// answer, a fault included, is done).
+    pub fn pending(&self) -> Pending {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Pending(self.in_flight.clone())
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// The bounds.
@@ -220,6 +244,14 @@ impl Journal {
     pub fn reset(&self) {
         let mut ring = self.lock();
         *ring = Ring::default();
+    }
+
+    /// Back to the state of a new journal, ids starting at 1 again: for a server handed to
+    /// another test (`MockServer`'s pool), never while requests are in flight.
+    pub fn renew(&self) {
+        let mut ring = self.lock();
+        *ring = Ring::default();
+        self.next_id.store(1, Ordering::Relaxed);
     }
 
     /// Entries kept, bytes kept, entries evicted.

@@ -31,7 +31,7 @@ mod validate;
 
 use internals::{http, journal, matching, scenario, state, store, watch, wire};
 
-pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest};
+pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest, Times};
 pub use journal::JournalLimits;
 pub use scenario::Diagnostic;
 pub use scenario::json_schema;

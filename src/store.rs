@@ -548,6 +548,15 @@ impl Store {
         Ok((created, scenario))
     }
 
+    /// Removes every API scenario and un-hides every file scenario: the store as it was
+    /// loaded (for a server handed to another test).
+    pub fn clear_api(&self) {
+        let mut inner = self.lock();
+        inner.api.clear();
+        inner.hidden.clear();
+        self.publish(&inner);
+    }
+
     /// Deletes the active scenario called `name`; `None` when there is none.
     pub fn delete(&self, name: &str) -> Option<Deleted> {
         let mut inner = self.lock();

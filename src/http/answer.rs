@@ -118,6 +118,7 @@ enum Reply {
 /// Answers a request: see the module docs for the steps.
 pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpResponse {
     let started = Instant::now();
+    let _pending = state.journal.pending();
     let mut outcome = Outcome::default();
     let reply = decide(state, &mut incoming, &mut outcome).await;
     let status = match &reply {

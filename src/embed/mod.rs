@@ -3,18 +3,27 @@
 //! [`MockServer`] runs the same server as the binary on its own thread (with its own actix
 //! runtime), so it works from a plain `#[test]` and from `#[tokio::test]` alike. It binds a
 //! free loopback port, serves scenarios from a directory, a file or inline JSON, and gives the
-//! test direct access to the journal and the scenario set. Dropping it stops the server.
+//! test direct access to the journal and the scenario set. Expectations set with
+//! [`MockServer::expect`] are checked by [`MockServer::verify`] and when it drops. Dropping it
+//! stops the server, or, for inline scenarios, empties it and keeps it for the next test
+//! (`instance`: the pool).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 
 use crate::journal::{Filter, Journal, JournalLimits};
 use crate::scenario::Diagnostic;
 use crate::scenario::compile::compile_request_matcher;
-use crate::server::{self, ServeConfig, StartError};
+use crate::server::{ServeConfig, StartError};
 use crate::store::{Source, Store};
+
+mod expectation;
+mod instance;
+
+use expectation::Expectation;
+pub use expectation::Times;
+use instance::{Instance, PoolKey};
 
 /// Errors from the embedding API.
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +152,80 @@ impl MockServerBuilder {
     }
 
     /// Loads the scenarios and starts the server. Any invalid scenario is an error: a test
-    /// should not run against half its setup.
+    /// should not run against half its setup. Blocks the calling thread until the server
+    /// listens (from async code, prefer [`MockServerBuilder::start_async`]).
     pub fn start(self) -> Result<MockServer, Error> {
+        let key = self.pool_key();
+        if let Some(server) = self.from_pool(&key)? {
+            return Ok(server);
+        }
+        let (config, store) = self.prepare()?;
+        Ok(MockServer::new(Instance::start(config, store, key)?))
+    }
+
+    /// Like [`MockServerBuilder::start`], without blocking the thread it is awaited on: for
+    /// `#[tokio::test]`, the current-thread runtime included.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = understudy::MockServer::builder()
+    ///     .json(serde_json::json!({ "routes": [{ "response": { "status": 204 } }] }))
+    ///     .start_async()
+    ///     .await?;
+    /// assert!(server.url().starts_with("http://127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_async(self) -> Result<MockServer, Error> {
+        let key = self.pool_key();
+        if let Some(server) = self.from_pool(&key)? {
+            return Ok(server);
+        }
+        let (config, store) = self.prepare()?;
+        Ok(MockServer::new(
+            Instance::start_async(config, store, key).await?,
+        ))
+    }
+
+    /// The pool this server may come from and go back to: only servers of inline scenarios
+    /// on the default address (files are watched and reloaded per server).
+    fn pool_key(&self) -> Option<PoolKey> {
+        (matches!(self.source, Source::None) && self.bind == Self::default().bind).then(|| {
+            PoolKey {
+                journal: self.journal,
+                admin_token: self.admin_token.clone(),
+                template_fuel: self.template_fuel,
+            }
+        })
+    }
+
+    /// An idle server from the pool with this builder's scenarios put in it, if one is idle.
+    fn from_pool(&self, key: &Option<PoolKey>) -> Result<Option<MockServer>, Error> {
+        let Some(instance) = key.as_ref().and_then(Instance::take) else {
+            return Ok(None);
+        };
+        if let Err(err) = self.put_inline(&instance.store) {
+            instance.release();
+            return Err(err);
+        }
+        Ok(Some(MockServer::new(instance)))
+    }
+
+    /// Puts the inline scenarios, each named by its `name` or `inline-N`.
+    fn put_inline(&self, store: &Store) -> Result<(), Error> {
+        for (i, (_, text)) in self.inline.iter().enumerate() {
+            let name = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| format!("inline-{}", i + 1));
+            store.put(&name, text).map_err(Error::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the scenarios into a new store and the settings into a configuration.
+    fn prepare(self) -> Result<(ServeConfig, Arc<Store>), Error> {
         let limits = crate::scenario::load::Limits {
             template_fuel: self.template_fuel,
             ..Default::default()
@@ -160,51 +241,17 @@ impl MockServerBuilder {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        for (i, (_, text)) in self.inline.iter().enumerate() {
-            let name = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| format!("inline-{}", i + 1));
-            store.put(&name, text).map_err(Error::Invalid)?;
-        }
+        self.put_inline(&store)?;
 
         let mut config = ServeConfig::with_source(self.source);
         config.bind = self.bind;
         config.admin_token = self.admin_token;
         config.journal = self.journal;
         config.template_fuel = self.template_fuel;
-        config.listener.workers = config.listener.workers.min(2);
+        // One event loop serves a test's few connections; fewer threads start faster.
+        config.listener.workers = 1;
         config.handle_signals = false;
-
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread_store = store.clone();
-        let thread = std::thread::Builder::new()
-            .name("understudy-server".into())
-            .spawn(move || {
-                actix_rt::System::new().block_on(async move {
-                    match server::start_with(config, thread_store) {
-                        Ok(running) => {
-                            let handle = running.server.handle();
-                            let _ = tx.send(Ok((running.addr, running.journal, handle)));
-                            let _ = running.server.await;
-                        }
-                        Err(err) => {
-                            let _ = tx.send(Err(err));
-                        }
-                    }
-                });
-            })
-            .map_err(|err| Error::Thread(err.to_string()))?;
-        let (addr, journal, handle) = rx
-            .recv()
-            .map_err(|_| Error::Thread("the server thread ended before it started".into()))??;
-        Ok(MockServer {
-            addr,
-            store,
-            journal,
-            handle,
-            thread: Some(thread),
-        })
+        Ok((config, store))
     }
 }
 
@@ -241,11 +288,21 @@ pub struct MockServer {
     addr: SocketAddr,
     store: Arc<Store>,
     journal: Arc<Journal>,
-    handle: actix_server::ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    instance: Option<Instance>,
+    expectations: Mutex<Vec<Expectation>>,
 }
 
 impl MockServer {
+    fn new(instance: Instance) -> Self {
+        MockServer {
+            addr: instance.addr,
+            store: instance.store.clone(),
+            journal: instance.journal.clone(),
+            instance: Some(instance),
+            expectations: Mutex::new(Vec::new()),
+        }
+    }
+
     /// A builder: choose scenarios, then [`MockServerBuilder::start`].
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
@@ -395,43 +452,71 @@ impl MockServer {
         })
     }
 
-    /// Stops the server and waits for its thread.
-    pub fn shutdown(mut self) {
-        self.stop();
+    /// Expects `times` requests matching `matcher` (written like a route's `request`) by the
+    /// time the server is verified: by [`MockServer::verify`], or when it drops.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let server = understudy::MockServer::from_json(json!({
+    ///     "routes": [{ "request": { "path": "/ping" }, "response": { "status": 204 } }]
+    /// }))?;
+    /// server.expect(json!({ "method": "GET", "path": "/ping" }), 1)?;
+    /// server.expect(json!({ "path": "/never" }), 0..1)?;
+    ///
+    /// use std::io::{Read, Write};
+    /// let mut conn = std::net::TcpStream::connect(server.addr())?;
+    /// conn.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    /// conn.read_to_end(&mut Vec::new())?;
+    ///
+    /// server.verify(); // met: silent (and again when `server` drops)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn expect(&self, matcher: serde_json::Value, times: impl Into<Times>) -> Result<(), Error> {
+        let shown = matcher.to_string();
+        let compiled = compile_request_matcher(std::path::Path::new("<request matcher>"), &shown)
+            .map_err(Error::Invalid)?;
+        self.lock_expectations().push(Expectation {
+            shown,
+            matcher: compiled,
+            times: times.into(),
+        });
+        Ok(())
     }
 
-    fn stop(&mut self) {
-        // `stop` sends the command at once; the thread ends when the server has stopped.
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-            self.wait_until_closed();
+    /// Panics when an expectation is not met, naming each unmet one (its matcher, the times
+    /// expected, the count seen) and every request received (`METHOD PATH -> scenario/route`,
+    /// or `-> unmatched` with its near misses).
+    pub fn verify(&self) {
+        if let Some(message) = expectation::unmet(&self.lock_expectations(), &self.journal) {
+            panic!("understudy MockServer at {}: {message}", self.url());
         }
     }
 
-    /// actix-server closes its listening socket on its accept thread, a moment after the
-    /// server future ends; wait (bounded) until connections are refused, so a test that
-    /// dropped the server sees it gone.
-    fn wait_until_closed(&self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while std::time::Instant::now() < deadline {
-            match std::net::TcpStream::connect_timeout(
-                &self.addr,
-                std::time::Duration::from_millis(50),
-            ) {
-                Err(_) => return,
-                Ok(conn) => {
-                    drop(conn);
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
-            }
+    fn lock_expectations(&self) -> std::sync::MutexGuard<'_, Vec<Expectation>> {
+        self.expectations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops the server and waits for its thread (never kept for another test). Expectations
+    /// are not verified.
+    pub fn shutdown(mut self) {
+        self.lock_expectations().clear();
+        if let Some(instance) = self.instance.take() {
+            instance.stop();
         }
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.stop();
+        let unmet = expectation::unmet(&self.lock_expectations(), &self.journal);
+        if let Some(instance) = self.instance.take() {
+            instance.release();
+        }
+        if let Some(message) = unmet
+            && !std::thread::panicking()
+        {
+            panic!("understudy MockServer at {}: {message}", self.url());
+        }
     }
 }
 
