@@ -156,7 +156,7 @@ impl MockServerBuilder {
     /// listens (from async code, prefer [`MockServerBuilder::start_async`]).
     pub fn start(self) -> Result<MockServer, Error> {
         let key = self.pool_key();
-        if let Some(server) = self.from_pool(&key)? {
+        if let Some(server) = self.take_pooled(&key)? {
             return Ok(server);
         }
         let (config, store) = self.prepare()?;
@@ -179,7 +179,7 @@ impl MockServerBuilder {
     /// ```
     pub async fn start_async(self) -> Result<MockServer, Error> {
         let key = self.pool_key();
-        if let Some(server) = self.from_pool(&key)? {
+        if let Some(server) = self.take_pooled(&key)? {
             return Ok(server);
         }
         let (config, store) = self.prepare()?;
@@ -201,7 +201,7 @@ impl MockServerBuilder {
     }
 
     /// An idle server from the pool with this builder's scenarios put in it, if one is idle.
-    fn from_pool(&self, key: &Option<PoolKey>) -> Result<Option<MockServer>, Error> {
+    fn take_pooled(&self, key: &Option<PoolKey>) -> Result<Option<MockServer>, Error> {
         let Some(instance) = key.as_ref().and_then(Instance::take) else {
             return Ok(None);
         };
