@@ -17,6 +17,9 @@ mod bad_files;
 mod cli;
 // The Rust embedding API: `MockServer` from a dir, a file or inline JSON, in #[test] and tokio.
 mod embedded;
+// MockServer per test: fresh servers (new or reused), expectations verified on drop,
+// start_async, many servers from many threads.
+mod embedded_reuse;
 // `Expect: 100-continue` per route: continue, continueAfterMs, ignore, reject; raw and curl.
 mod expect;
 // Wire faults (reset, empty, malformed, truncated, no response) and pacing (delays, chunks).

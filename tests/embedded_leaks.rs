@@ -1,0 +1,81 @@
+//! Starting and dropping `MockServer`s a thousand times leaves no thread and no file
+//! descriptor behind (beyond the few idle servers kept for reuse). Its own test binary: it
+//! counts the whole process's threads and descriptors, which other tests running in parallel
+//! would disturb.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::json;
+use understudy::MockServer;
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+fn fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// One test's worth: start, one GET answered, drop.
+fn one_test(server: MockServer) {
+    let mut conn = TcpStream::connect(server.addr()).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    conn.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).expect("read");
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{answer:?}");
+    assert!(answer.ends_with(b"ok"));
+    drop(server);
+}
+
+fn inline() -> MockServer {
+    MockServer::from_json(json!({
+        "routes": [ { "request": { "path": "/x" }, "response": { "status": 200, "body": "ok" } } ]
+    }))
+    .expect("start")
+}
+
+#[test]
+fn a_thousand_starts_and_drops_leave_no_thread_or_descriptor_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("x.json"),
+        r#"{"routes":[{"request":{"path":"/x"},"response":{"status":200,"body":"ok"}}]}"#,
+    )
+    .expect("write scenario");
+    let (threads_before, fds_before) = (threads(), fds());
+
+    // Warm up: 20 alive at once, then dropped: more than the pool keeps, so it fills.
+    let many: Vec<MockServer> = (0..20).map(|_| inline()).collect();
+    drop(many);
+    let (threads_warm, fds_warm) = (threads(), fds());
+    for _ in 0..1000 {
+        one_test(inline());
+    }
+    // Servers of scenario files are stopped on drop, never kept.
+    for _ in 0..50 {
+        one_test(MockServer::from_dir(dir.path()).expect("start"));
+    }
+    let many: Vec<MockServer> = (0..20).map(|_| inline()).collect();
+    drop(many);
+    let (threads_after, fds_after) = (threads(), fds());
+
+    // No growth with the number of servers started...
+    assert!(
+        threads_after <= threads_warm + 2,
+        "threads: {threads_before} before, {threads_warm} with the pool full, {threads_after} after 1,090 servers"
+    );
+    assert!(
+        fds_after <= fds_warm + 2,
+        "descriptors: {fds_before} before, {fds_warm} with the pool full, {fds_after} after 1,090 servers"
+    );
+    // ...and what the idle pool holds is bounded (8 servers of three threads each).
+    assert!(
+        threads_after <= threads_before + 8 * 3 + 2,
+        "threads: {threads_before} before, {threads_after} after"
+    );
+}
