@@ -272,13 +272,12 @@ fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, 
             body: answer.body.clone(),
         });
     }
-    let path_params = selected
-        .route
-        .matcher
-        .path
-        .as_ref()
-        .map(|re| captures(re, view.path))
-        .unwrap_or_default();
+    let matcher = &selected.route.matcher;
+    let path_params = match (&matcher.path, &matcher.path_literal) {
+        // A literal path has no groups to capture.
+        (Some(re), None) => captures(re, view.path),
+        _ => Default::default(),
+    };
     let ctx = Context {
         method: view.method,
         path: view.path,

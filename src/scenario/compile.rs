@@ -19,6 +19,29 @@ use super::diag::{Diagnostic, JsonPath};
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
 use super::response;
 
+/// The one text an anchored pattern (`^(?:…)$`) matches, when it is a plain literal such as
+/// `/api/users/42`: such paths are compared as strings, so a request never builds the regex's
+/// matching caches (a new route's first match costs more than the rest of the request).
+fn whole_literal(anchored: &str) -> Option<Box<str>> {
+    use regex_syntax::hir::{HirKind, Look};
+    let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    match parts.as_slice() {
+        [start, literal, end]
+            if start.kind() == &HirKind::Look(Look::Start)
+                && end.kind() == &HirKind::Look(Look::End) =>
+        {
+            match literal.kind() {
+                HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(Box::from),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Validates and compiles one parsed scenario document.
 pub fn compile(
     file: &ScenarioFile,
@@ -383,13 +406,31 @@ fn compile_matcher(
     if cx.diags.len() > before {
         return None;
     }
+    let path_literal = path.as_ref().and_then(|re| whole_literal(re.as_str()));
     Some(RequestMatcher {
         method,
         path,
+        path_literal,
         path_source: req.path.clone(),
         query,
         headers,
         body,
         json: req.json.clone(),
     })
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::whole_literal;
+
+    #[test]
+    fn only_patterns_that_match_one_text_are_literals() {
+        let lit = |p: &str| whole_literal(&format!("^(?:{p})$")).map(String::from);
+        assert_eq!(lit("/api/users/42").as_deref(), Some("/api/users/42"));
+        assert_eq!(lit(r"/api\.v1/x").as_deref(), Some("/api.v1/x"));
+        assert_eq!(lit("/"), Some("/".to_owned()));
+        for pattern in ["/users/[0-9]+", "(?i)/x", "/a|/b", "/x/?", "/(?<id>x)", ""] {
+            assert_eq!(lit(pattern), None, "{pattern}");
+        }
+    }
 }

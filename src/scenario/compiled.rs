@@ -111,6 +111,8 @@ pub struct RequestMatcher {
     pub method: Option<MethodMatcher>,
     /// Path regex, anchored; named groups feed templates.
     pub path: Option<Regex>,
+    /// The text `path` matches when the pattern is a plain literal (compared as a string).
+    pub path_literal: Option<Box<str>>,
     /// The path pattern as written, used to build the route index.
     pub path_source: Option<String>,
     /// Query parameter name → anchored regex, or `None` for "must be absent".
