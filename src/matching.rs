@@ -540,10 +540,7 @@ fn each_mismatch<'m>(
         }
     }
     if let Some(re) = &m.path
-        && !path.unwrap_or_else(|| match &m.path_literal {
-            Some(literal) => **literal == *req.path,
-            None => re.is_match(req.path),
-        })
+        && !path.unwrap_or_else(|| re.is_match(req.path))
     {
         fail!(Mismatch::Path);
     }

@@ -272,12 +272,15 @@ fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, 
             body: answer.body.clone(),
         });
     }
-    let matcher = &selected.route.matcher;
-    let path_params = match (&matcher.path, &matcher.path_literal) {
-        // A literal path has no groups to capture.
-        (Some(re), None) => captures(re, view.path),
-        _ => Default::default(),
-    };
+    // A literal path has no groups to capture.
+    let path_params = selected
+        .route
+        .matcher
+        .path
+        .as_ref()
+        .and_then(|p| p.regex())
+        .map(|re| captures(re, view.path))
+        .unwrap_or_default();
     let ctx = Context {
         method: view.method,
         path: view.path,

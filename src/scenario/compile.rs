@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::compiled::{
     AfterLast, Answers, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher, MethodPattern,
-    RequestMatcher,
+    PathMatcher, RequestMatcher,
 };
 use super::ctx::{Ctx, Limits, Origin, header_name_problem};
 use super::diag::{Diagnostic, JsonPath};
@@ -20,8 +20,8 @@ use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
 use super::response;
 
 /// The one text an anchored pattern (`^(?:…)$`) matches, when it is a plain literal such as
-/// `/api/users/42`: such paths are compared as strings, so a request never builds the regex's
-/// matching caches (a new route's first match costs more than the rest of the request).
+/// `/api/users/42`: such paths are compared as strings, so neither loading the route nor its
+/// first match builds a regex (each costs more than the rest of answering a request).
 fn whole_literal(anchored: &str) -> Option<Box<str>> {
     use regex_syntax::hir::{HirKind, Look};
     let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
@@ -374,10 +374,16 @@ fn compile_matcher(
             }
         })
         .map(MethodMatcher::new);
-    let path = req
-        .path
-        .as_deref()
-        .and_then(|p| cx.regex(p, &at.key("path"), true));
+    let path = req.path.as_deref().and_then(|p| {
+        let anchored = format!("^(?:{p})$");
+        match whole_literal(&anchored) {
+            Some(path) => Some(PathMatcher::Literal {
+                path,
+                anchored: anchored.into(),
+            }),
+            None => cx.regex(p, &at.key("path"), true).map(PathMatcher::Regex),
+        }
+    });
     let mut query = Vec::new();
     for (name, pattern) in req.query.iter().flatten() {
         let re = pattern
@@ -406,11 +412,9 @@ fn compile_matcher(
     if cx.diags.len() > before {
         return None;
     }
-    let path_literal = path.as_ref().and_then(|re| whole_literal(re.as_str()));
     Some(RequestMatcher {
         method,
         path,
-        path_literal,
         path_source: req.path.clone(),
         query,
         headers,

@@ -109,10 +109,8 @@ pub use super::model::{AfterLast, Fault};
 pub struct RequestMatcher {
     /// Method regex, anchored.
     pub method: Option<MethodMatcher>,
-    /// Path regex, anchored; named groups feed templates.
-    pub path: Option<Regex>,
-    /// The text `path` matches when the pattern is a plain literal (compared as a string).
-    pub path_literal: Option<Box<str>>,
+    /// Path matcher, anchored; named groups of a regex feed templates.
+    pub path: Option<PathMatcher>,
     /// The path pattern as written, used to build the route index.
     pub path_source: Option<String>,
     /// Query parameter name → anchored regex, or `None` for "must be absent".
@@ -123,6 +121,47 @@ pub struct RequestMatcher {
     pub body: Option<Regex>,
     /// JSON value the body must contain.
     pub json: Option<Value>,
+}
+
+/// A path pattern: a plain literal such as `/api/users/42` is compared as a string (no regex
+/// is built, so loading it and its first match cost nothing); any other is an anchored regex.
+#[derive(Debug)]
+pub enum PathMatcher {
+    /// The one path the pattern matches, and the pattern anchored (`^(?:…)$`).
+    Literal {
+        /// The path.
+        path: Box<str>,
+        /// The pattern as an anchored regex, for the route index.
+        anchored: Box<str>,
+    },
+    /// Any other pattern, anchored.
+    Regex(Regex),
+}
+
+impl PathMatcher {
+    /// Whether `path` matches.
+    pub fn is_match(&self, path: &str) -> bool {
+        match self {
+            PathMatcher::Literal { path: want, .. } => **want == *path,
+            PathMatcher::Regex(re) => re.is_match(path),
+        }
+    }
+
+    /// The anchored pattern (`^(?:…)$`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            PathMatcher::Literal { anchored, .. } => anchored,
+            PathMatcher::Regex(re) => re.as_str(),
+        }
+    }
+
+    /// The regex, when the pattern is not a literal (only a regex has groups to capture).
+    pub fn regex(&self) -> Option<&Regex> {
+        match self {
+            PathMatcher::Literal { .. } => None,
+            PathMatcher::Regex(re) => Some(re),
+        }
+    }
 }
 
 /// Standard methods whose match result is computed once at load time.
