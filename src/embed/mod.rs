@@ -82,7 +82,9 @@ impl RecordedRequest {
 #[derive(Debug, Clone)]
 pub struct MockServerBuilder {
     source: Source,
-    inline: Vec<(Option<String>, String)>,
+    /// Inline scenarios: the name when already known (`Some(None)`: the document has none),
+    /// and the JSON text.
+    inline: Vec<(Option<Option<String>>, String)>,
     bind: SocketAddr,
     admin_token: Option<String>,
     journal: JournalLimits,
@@ -116,8 +118,13 @@ impl MockServerBuilder {
     }
 
     /// Add a scenario given as JSON (its `name`, or `inline-N`, names it).
-    pub fn json(self, scenario: serde_json::Value) -> Self {
-        self.json_str(scenario.to_string())
+    pub fn json(mut self, scenario: serde_json::Value) -> Self {
+        let name = scenario
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_owned);
+        self.inline.push((Some(name), scenario.to_string()));
+        self
     }
 
     /// Add a scenario given as JSON text.
@@ -214,11 +221,14 @@ impl MockServerBuilder {
 
     /// Puts the inline scenarios, each named by its `name` or `inline-N`.
     fn put_inline(&self, store: &Store) -> Result<(), Error> {
-        for (i, (_, text)) in self.inline.iter().enumerate() {
-            let name = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| format!("inline-{}", i + 1));
+        for (i, (known, text)) in self.inline.iter().enumerate() {
+            let name = match known {
+                Some(name) => name.clone(),
+                None => serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned)),
+            }
+            .unwrap_or_else(|| format!("inline-{}", i + 1));
             store.put(&name, text).map_err(Error::Invalid)?;
         }
         Ok(())
