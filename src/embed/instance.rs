@@ -64,17 +64,7 @@ impl Instance {
         let thread = spawn(config, store.clone(), move |started| {
             let _ = tx.send(started);
         })?;
-        let (addr, journal, handle) = rx
-            .recv()
-            .map_err(|_| Error::Thread("the server thread ended before it started".into()))??;
-        Ok(Instance {
-            addr,
-            store,
-            journal,
-            handle,
-            thread: Some(thread),
-            key,
-        })
+        Instance::listening(rx.recv().ok(), thread, store, key)
     }
 
     /// Like [`Instance::start`], awaiting the server without blocking the caller's thread.
@@ -87,9 +77,18 @@ impl Instance {
         let thread = spawn(config, store.clone(), move |started| {
             let _ = tx.send(started);
         })?;
-        let (addr, journal, handle) = rx
-            .await
-            .map_err(|_| Error::Thread("the server thread ended before it started".into()))??;
+        Instance::listening(rx.await.ok(), thread, store, key)
+    }
+
+    /// The instance once its thread reported (`None`: the thread ended before it could).
+    fn listening(
+        started: Option<Started>,
+        thread: JoinHandle<()>,
+        store: Arc<Store>,
+        key: Option<PoolKey>,
+    ) -> Result<Instance, Error> {
+        let (addr, journal, handle) = started
+            .ok_or_else(|| Error::Thread("the server thread ended before it started".into()))??;
         Ok(Instance {
             addr,
             store,
