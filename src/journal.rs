@@ -115,13 +115,13 @@ pub struct Journal {
     ring: Mutex<Ring>,
     next_id: AtomicU64,
     /// Requests being answered, not recorded yet (see [`Journal::pending`]).
-    in_flight: Arc<AtomicU64>,
+    in_flight: AtomicU64,
 }
 
 /// A request on its way to the journal: counted in [`Journal::in_flight`] until dropped.
-pub struct Pending(Arc<AtomicU64>);
+pub struct Pending<'a>(&'a AtomicU64);
 
-impl Drop for Pending {
+impl Drop for Pending<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -134,15 +134,15 @@ impl Journal {
             limits,
             ring: Mutex::new(Ring::default()),
             next_id: AtomicU64::new(1),
-            in_flight: Arc::new(AtomicU64::new(0)),
+            in_flight: AtomicU64::new(0),
         }
     }
 
     /// Marks a request as being answered until the guard drops (after it is recorded and its
     /// answer, a fault included, is done).
-    pub fn pending(&self) -> Pending {
+    pub fn pending(&self) -> Pending<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        Pending(self.in_flight.clone())
+        Pending(&self.in_flight)
     }
 
     /// Requests being answered right now.
