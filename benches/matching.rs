@@ -27,7 +27,7 @@ fn compile(name: &str, doc: serde_json::Value) -> CompiledScenario {
     let origin = Origin {
         display: &display,
         source: &text,
-        root: &root,
+        root: Some(&root),
         dir: Path::new("."),
         default_name: name.to_owned(),
         relative: Some(display.clone()),

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::scenario::compiled::{CompiledResponse, CompiledRoute, RequestMatcher};
+use crate::scenario::compiled::{CompiledResponse, CompiledRoute, PathMatcher, RequestMatcher};
 use crate::state::LiveScenario;
 
 /// How many near misses an unmatched request reports.
@@ -177,7 +177,7 @@ impl RouteIndex {
             let route = &scenarios[slot.scenario].routes[slot.route];
             let mut node = 0;
             if let Some(re) = &route.matcher.path {
-                for segment in literal_segments(re.as_str()) {
+                for segment in path_segments(re) {
                     node = match trie[node].children.get(segment.as_str()) {
                         Some(&child) => child,
                         None => {
@@ -451,6 +451,17 @@ fn route_at<'s>(
     &scenarios[slot.scenario].routes[slot.route]
 }
 
+/// The complete literal path segments of a route's path matcher (see [`literal_segments`]).
+fn path_segments(matcher: &PathMatcher) -> Vec<String> {
+    match matcher {
+        PathMatcher::Literal { path, .. } => match path.strip_prefix('/') {
+            Some(rest) => rest.split('/').map(str::to_owned).collect(),
+            None => Vec::new(),
+        },
+        PathMatcher::Regex(re) => literal_segments(re.as_str()),
+    }
+}
+
 /// The complete literal path segments an anchored pattern (`^(?:…)$`) starts with: every path
 /// it matches begins with `/` + these segments joined by `/`. A segment only counts when the
 /// pattern fixes it entirely (it is followed by a literal `/`, or ends the pattern).
@@ -657,6 +668,21 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_path_files_under_the_segments_its_pattern_fixes() {
+        for path in ["/api/users/42", "/", "/api/users/", "//x", "/a.b/c"] {
+            let literal = PathMatcher::Literal {
+                path: path.into(),
+                anchored: format!("^(?:{path})$").into(),
+            };
+            assert_eq!(
+                path_segments(&literal),
+                segments(&regex::escape(path)),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
     fn literal_segments_only_count_what_the_pattern_fixes() {
         assert_eq!(segments("/api/r7/items/[0-9]+"), ["api", "r7", "items"]);
         assert_eq!(segments("/api/users/42"), ["api", "users", "42"]);
@@ -716,7 +742,7 @@ mod tests {
         let origin = crate::scenario::ctx::Origin {
             display: &display,
             source: &text,
-            root: &root,
+            root: Some(&root),
             dir: Path::new("."),
             default_name: "idx".into(),
             relative: None,

@@ -6,8 +6,8 @@
 //! swaps. State reads and writes are short critical sections; nothing sleeps under the lock.
 
 use std::ops::Deref;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::scenario::compiled::{
     AfterLast, Answers, CompiledResponse, CompiledRoute, CompiledScenario,
@@ -18,14 +18,15 @@ use crate::scenario::compiled::{
 /// changed, or it was put again) is a new `LiveScenario` starting from its initial state.
 #[derive(Debug)]
 pub struct LiveScenario {
-    compiled: CompiledScenario,
+    compiled: Arc<CompiledScenario>,
     /// The current state and sequence positions.
     pub state: ScenarioState,
 }
 
 impl LiveScenario {
     /// `compiled` in its initial state, every sequence at its start.
-    pub fn new(compiled: CompiledScenario) -> Self {
+    pub fn new(compiled: impl Into<Arc<CompiledScenario>>) -> Self {
+        let compiled = compiled.into();
         let state = ScenarioState::new(&compiled.initial_state, compiled.routes.len());
         LiveScenario { compiled, state }
     }

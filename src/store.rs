@@ -9,7 +9,7 @@
 //! name as a file scenario takes its place until it is deleted; a file change never removes
 //! an API scenario. Deleting a file scenario through the API hides it until its file changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -162,14 +162,14 @@ fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize,
     let Some(old) = old else {
         return (new.routes.len(), 0, 0);
     };
-    let def =
-        |s: &CompiledScenario, i: usize| s.source.get("routes").and_then(|r| r.get(i)).cloned();
+    let (old_doc, new_doc) = (old.document(), new.document());
+    let def = |doc: &serde_json::Value, i: usize| doc.get("routes").and_then(|r| r.get(i)).cloned();
     let mut added = 0;
     let mut changed = 0;
     for (i, r) in new.routes.iter().enumerate() {
         match old.routes.iter().position(|o| o.id == r.id) {
             None => added += 1,
-            Some(j) if def(old, j) != def(new, i) => changed += 1,
+            Some(j) if def(&old_doc, j) != def(&new_doc, i) => changed += 1,
             Some(_) => {}
         }
     }
@@ -307,7 +307,17 @@ pub struct Store {
     current: ArcSwap<Snapshot>,
     inner: Mutex<Inner>,
     reloading: Mutex<()>,
+    /// Scenarios recently put, compiled: putting the same text again (a harness resetting
+    /// its mock, a test suite starting each test's server with the same scenario) skips the
+    /// compile. Only results that depend on the text alone are kept (no `file` bodies).
+    recent: Mutex<VecDeque<Arc<CompiledScenario>>>,
 }
+
+/// Most compiled scenarios [`Store::put`] remembers.
+const RECENT_PUTS: usize = 16;
+
+/// Largest scenario text [`Store::put`] remembers compiled, in bytes.
+const RECENT_PUT_BYTES: usize = 64 << 10;
 
 impl Store {
     /// An empty store reading from `source` (nothing is loaded until [`Store::reload`]).
@@ -318,6 +328,7 @@ impl Store {
             current: ArcSwap::from_pointee(Snapshot::new(Vec::new())),
             inner: Mutex::new(Inner::default()),
             reloading: Mutex::new(()),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -505,29 +516,29 @@ impl Store {
         if name.trim().is_empty() {
             return Err(vec![at_name("scenario name must not be empty".into())]);
         }
-        let root = self.root();
-        let canonical = root.canonicalize().map_err(|err| {
-            vec![Diagnostic::file_level(
-                &display,
-                format!("cannot read {}: {err}", root.display()),
-            )]
-        })?;
-        let origin = Origin {
-            display: &display,
-            source: text,
-            root: &canonical,
-            dir: &root,
-            default_name: name.to_owned(),
-            relative: None,
-            limits: self.limits,
+        let scenario = match self.recall(name, text) {
+            Some(compiled) => compiled,
+            None => {
+                let root = self.root();
+                let origin = Origin {
+                    display: &display,
+                    source: text,
+                    root: None,
+                    dir: &root,
+                    default_name: name.to_owned(),
+                    relative: None,
+                    limits: self.limits,
+                };
+                let scenario = compile_source(&origin)?;
+                if scenario.name != name {
+                    return Err(vec![at_name(format!(
+                        "the document is named {:?} but was put as {name:?}",
+                        scenario.name
+                    ))]);
+                }
+                self.remember(scenario)
+            }
         };
-        let scenario = compile_source(&origin)?;
-        if scenario.name != name {
-            return Err(vec![at_name(format!(
-                "the document is named {:?} but was put as {name:?}",
-                scenario.name
-            ))]);
-        }
         let scenario = Arc::new(LiveScenario::new(scenario));
         let mut inner = self.lock();
         let entry = ApiScenario {
@@ -546,6 +557,28 @@ impl Store {
         };
         self.publish(&inner);
         Ok((created, scenario))
+    }
+
+    /// The compiled form of `text` put as `name` before, if it is remembered.
+    fn recall(&self, name: &str, text: &str) -> Option<Arc<CompiledScenario>> {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let at = recent
+            .iter()
+            .position(|c| c.name == name && *c.source == *text)?;
+        let compiled = recent.remove(at)?;
+        recent.push_front(compiled.clone());
+        Some(compiled)
+    }
+
+    /// Remembers `compiled` for [`Store::recall`] when it depends on its text alone.
+    fn remember(&self, compiled: CompiledScenario) -> Arc<CompiledScenario> {
+        let compiled = Arc::new(compiled);
+        if !compiled.reads_files && compiled.source.len() <= RECENT_PUT_BYTES {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.push_front(compiled.clone());
+            recent.truncate(RECENT_PUTS);
+        }
+        compiled
     }
 
     /// Removes every API scenario and un-hides every file scenario: the store as it was

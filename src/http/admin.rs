@@ -340,7 +340,7 @@ fn scenario_json(info: &ScenarioInfo, with_document: bool) -> json::Scenario<'_>
         route_names: serving
             .filter(|_| with_document)
             .map(|s| s.routes.iter().map(|r| &*r.full_name).collect()),
-        document: serving.filter(|_| with_document).map(|s| &s.source),
+        document: serving.filter(|_| with_document).map(|s| s.document()),
     }
 }
 

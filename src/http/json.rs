@@ -131,7 +131,7 @@ pub struct Scenario<'a> {
     pub route_names: Option<Vec<&'a str>>,
     /// The document as written (single scenario only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<&'a serde_json::Value>,
+    pub document: Option<serde_json::Value>,
 }
 
 /// Where a scenario comes from.

@@ -24,6 +24,14 @@ use super::response;
 /// first match builds a regex (each costs more than the rest of answering a request).
 fn whole_literal(anchored: &str) -> Option<Box<str>> {
     use regex_syntax::hir::{HirKind, Look};
+    // Most paths have no regex syntax at all: no parse needed to know what they match.
+    if let Some(plain) = anchored
+        .strip_prefix("^(?:")
+        .and_then(|p| p.strip_suffix(")$"))
+        .filter(|p| !p.is_empty() && !p.chars().any(regex_syntax::is_meta_character))
+    {
+        return Some(plain.into());
+    }
     let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
     let HirKind::Concat(parts) = hir.kind() else {
         return None;
@@ -45,13 +53,13 @@ fn whole_literal(anchored: &str) -> Option<Box<str>> {
 /// Validates and compiles one parsed scenario document.
 pub fn compile(
     file: &ScenarioFile,
-    source: serde_json::Value,
     origin: &Origin<'_>,
 ) -> Result<CompiledScenario, Vec<Diagnostic>> {
     let mut cx = Ctx {
         origin,
         diags: Vec::new(),
         warnings: Vec::new(),
+        read_files: false,
     };
     let root = JsonPath::root();
     if file.routes.len() > origin.limits.max_routes {
@@ -124,7 +132,8 @@ pub fn compile(
             file: origin.relative.clone(),
             initial_state,
             routes,
-            source,
+            source: origin.source.into(),
+            reads_files: cx.read_files,
         })
     } else {
         let mut diags = cx.diags;
@@ -335,7 +344,7 @@ pub fn compile_request_matcher(
     let origin = Origin {
         display,
         source: text,
-        root: &cwd,
+        root: Some(&cwd),
         dir: &cwd,
         default_name: String::new(),
         relative: None,
@@ -345,6 +354,7 @@ pub fn compile_request_matcher(
         origin: &origin,
         diags: Vec::new(),
         warnings: Vec::new(),
+        read_files: false,
     };
     match compile_matcher(&mut cx, &matcher, &JsonPath::root()) {
         Some(m) if cx.diags.is_empty() => Ok(m),
@@ -433,6 +443,9 @@ mod literal_tests {
         assert_eq!(lit("/api/users/42").as_deref(), Some("/api/users/42"));
         assert_eq!(lit(r"/api\.v1/x").as_deref(), Some("/api.v1/x"));
         assert_eq!(lit("/"), Some("/".to_owned()));
+        // Literal through the parser: escapes and characters `is_meta_character` lists.
+        assert_eq!(lit("/a-b/c~d").as_deref(), Some("/a-b/c~d"));
+        assert_eq!(lit("/caf\u{e9} x").as_deref(), Some("/caf\u{e9} x"));
         for pattern in ["/users/[0-9]+", "(?i)/x", "/a|/b", "/x/?", "/(?<id>x)", ""] {
             assert_eq!(lit(pattern), None, "{pattern}");
         }

@@ -29,10 +29,19 @@ pub struct CompiledScenario {
     pub initial_state: String,
     /// Routes in file order.
     pub routes: Vec<CompiledRoute>,
-    /// The document as written, for the admin API.
-    pub source: serde_json::Value,
+    /// The document as written (parsed again only when the admin API shows it).
+    pub source: Box<str>,
+    /// Whether compiling read `file` bodies: the result depends on those files too.
+    pub reads_files: bool,
     /// Things that load but are probably mistakes (`FILE:LINE:COL: at PATH: warning: …`).
     pub warnings: Vec<Diagnostic>,
+}
+
+impl CompiledScenario {
+    /// The document as written, parsed (it parsed when the scenario loaded).
+    pub fn document(&self) -> serde_json::Value {
+        serde_json::from_str(&self.source).unwrap_or_default()
+    }
 }
 
 /// One route, compiled.

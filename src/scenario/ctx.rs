@@ -46,8 +46,9 @@ pub struct Origin<'a> {
     pub display: &'a Path,
     /// The JSON text, to recover positions.
     pub source: &'a str,
-    /// Canonical scenarios directory; `file` bodies must resolve inside it.
-    pub root: &'a Path,
+    /// Canonical scenarios directory; `file` bodies must resolve inside it. `None`: `dir`
+    /// itself, canonicalized only when a `file` body is read.
+    pub root: Option<&'a Path>,
     /// Folder that `file` paths are relative to.
     pub dir: &'a Path,
     /// Name used when the document has none.
@@ -63,6 +64,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) origin: &'a Origin<'a>,
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) warnings: Vec<Diagnostic>,
+    /// Whether a `file` body was read (the result then depends on more than the text).
+    pub(crate) read_files: bool,
 }
 
 impl Ctx<'_> {

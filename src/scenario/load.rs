@@ -159,7 +159,7 @@ pub fn load_bytes(
             let origin = Origin {
                 display: &display,
                 source: &source,
-                root: canonical,
+                root: Some(canonical),
                 dir: &dir,
                 default_name: default_name(relative),
                 relative: Some(relative.to_path_buf()),
@@ -186,8 +186,7 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 /// Parses and compiles a document whose text and origin are known.
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
     let file = parse(origin.display, origin.source).map_err(|d| vec![d])?;
-    let source: serde_json::Value = serde_json::from_str(origin.source).unwrap_or_default();
-    compile(&file, source, origin)
+    compile(&file, origin)
 }
 
 /// `a/b.json` → `a/b`, with `/` separators on every platform.

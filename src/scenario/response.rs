@@ -416,6 +416,7 @@ fn climbs_out(base: &std::path::Path, rel: &std::path::Path) -> bool {
 /// absolute paths, `..` that climbs out, and symbolic links that lead out (checked on the
 /// canonical path, at every load and reload of the scenario file).
 fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
+    cx.read_files = true;
     let path = std::path::Path::new(rel);
     if path.is_absolute() || path.has_root() {
         cx.error(
@@ -451,7 +452,18 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
             return None;
         }
     };
-    if !resolved.starts_with(cx.origin.root) {
+    let root = match cx.origin.root {
+        Some(root) => std::borrow::Cow::Borrowed(root),
+        None => match cx.origin.dir.canonicalize() {
+            Ok(root) => std::borrow::Cow::Owned(root),
+            Err(err) => {
+                let dir = cx.origin.dir.display();
+                cx.error(p, format!("cannot read {dir}: {err}"));
+                return None;
+            }
+        },
+    };
+    if !resolved.starts_with(&*root) {
         cx.error(
             p,
             format!(

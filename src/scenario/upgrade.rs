@@ -202,7 +202,7 @@ mod tests {
         let origin = Origin {
             display: Path::new("ws.json"),
             source,
-            root: Path::new("."),
+            root: None,
             dir: Path::new("."),
             default_name: "ws".into(),
             relative: None,

@@ -756,3 +756,59 @@ async fn refused_admin_calls_change_nothing() {
     assert_eq!(status, 200);
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test]
+async fn putting_the_same_scenario_again_starts_it_afresh() {
+    // Arrange: a script and a state change, put, used, then put again with the same text.
+    let dir = Scenarios::new();
+    let server = Server::start(dir.path());
+    let doc = json!({
+        "name": "again",
+        "initialState": "start",
+        "routes": [
+            { "id": "step", "request": { "path": "/again" }, "setState": "moved",
+              "responses": [ { "status": 200, "body": "one" }, { "status": 200, "body": "two" } ] }
+        ]
+    });
+    assert_eq!(put_scenario(&server, "again", &doc).await.0, 201);
+    assert_eq!(get(server.url("/again")).await, (200, "one".to_owned()));
+    assert_eq!(scenario_state(&server, "again").await, "moved");
+
+    // Act
+    let (status, _) = put_scenario(&server, "again", &doc).await;
+    let state = scenario_state(&server, "again").await;
+    let first = get(server.url("/again")).await;
+    let second = get(server.url("/again")).await;
+
+    // Assert: the script starts over and the state is the initial one again.
+    assert_eq!(status, 200);
+    assert_eq!(state, "start");
+    assert_eq!(first, (200, "one".to_owned()));
+    assert_eq!(second, (200, "two".to_owned()));
+    let (_, shown) = scenario(&server, "again").await;
+    assert_eq!(shown["document"], doc, "the document shown is the one put");
+}
+
+#[tokio::test]
+async fn putting_a_scenario_with_a_file_body_again_reads_the_file_again() {
+    // Arrange
+    let dir = Scenarios::new();
+    dir.write("data/greeting.txt", "hello");
+    let server = Server::start(dir.path());
+    let doc = json!({
+        "name": "greeting",
+        "routes": [ { "request": { "path": "/greeting" }, "response": { "status": 200, "file": "data/greeting.txt" } } ]
+    });
+    assert_eq!(put_scenario(&server, "greeting", &doc).await.0, 201);
+    let before = get(server.url("/greeting")).await;
+
+    // Act: the file changes, the same text is put again.
+    dir.write("data/greeting.txt", "hello again");
+    let (status, _) = put_scenario(&server, "greeting", &doc).await;
+    let after = get(server.url("/greeting")).await;
+
+    // Assert
+    assert_eq!(before, (200, "hello".to_owned()));
+    assert_eq!(status, 200);
+    assert_eq!(after, (200, "hello again".to_owned()));
+}

@@ -86,6 +86,33 @@ fn every_server_handed_out_is_fresh_whether_new_or_kept_from_an_earlier_test() {
 }
 
 #[test]
+fn the_same_scenario_in_every_test_starts_afresh_each_time() {
+    // The same text each round, as a suite whose tests share one fixture: whether the
+    // server is new or kept, and however the scenario was compiled, it starts over.
+    for round in 0..20 {
+        let server = MockServer::from_json(scripted("fixture", "/fixture")).expect("start");
+        assert_eq!(
+            server.state("fixture").as_deref(),
+            Some("start"),
+            "round {round}"
+        );
+        assert_eq!(
+            get(server.addr(), "/fixture"),
+            (200, "one".to_owned()),
+            "round {round}"
+        );
+        assert_eq!(
+            get(server.addr(), "/fixture"),
+            (200, "two".to_owned()),
+            "round {round}"
+        );
+        assert_eq!(server.state("fixture").as_deref(), Some("moved"));
+        let ids: Vec<u64> = server.requests().iter().map(|r| r.id).collect();
+        assert_eq!(ids, [1, 2], "round {round}");
+    }
+}
+
+#[test]
 fn an_unmet_expectation_names_both_counts_and_the_requests_received() {
     let server = MockServer::from_json(json!({
         "name": "pay",
