@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     match outcome.result {
         Ok(scenario) => {
             // What the admin API shows of it.
-            let _ = serde_json::to_string(&scenario.source);
+            let _ = serde_json::to_string(&scenario.document());
             for route in &scenario.routes {
                 let _ = route.is_stateful();
             }
