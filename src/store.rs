@@ -305,6 +305,8 @@ pub struct Store {
     source: Source,
     limits: Limits,
     current: ArcSwap<Snapshot>,
+    /// The snapshot of nothing, built once: an emptied pooled server publishes it.
+    empty: Arc<Snapshot>,
     inner: Mutex<Inner>,
     reloading: Mutex<()>,
     /// Scenarios recently put, compiled: putting the same text again (a harness resetting
@@ -322,10 +324,12 @@ const RECENT_PUT_BYTES: usize = 64 << 10;
 impl Store {
     /// An empty store reading from `source` (nothing is loaded until [`Store::reload`]).
     pub fn new(source: Source) -> Self {
+        let empty = Arc::new(Snapshot::new(Vec::new()));
         Store {
             source,
             limits: Limits::default(),
-            current: ArcSwap::from_pointee(Snapshot::new(Vec::new())),
+            current: ArcSwap::new(empty.clone()),
+            empty,
             inner: Mutex::new(Inner::default()),
             reloading: Mutex::new(()),
             recent: Mutex::new(VecDeque::new()),
@@ -669,7 +673,10 @@ impl Store {
             .filter(|s| !inner.api.iter().any(|a| a.scenario.name == s.name))
             .collect();
         scenarios.extend(inner.api.iter().map(|a| a.scenario.clone()));
-        self.current.store(Arc::new(Snapshot::new(scenarios)));
+        self.current.store(match scenarios.is_empty() {
+            true => self.empty.clone(),
+            false => Arc::new(Snapshot::new(scenarios)),
+        });
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
