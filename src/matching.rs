@@ -19,6 +19,7 @@ use serde_json::Value;
 use smallvec::SmallVec;
 
 use crate::scenario::compiled::{CompiledResponse, CompiledRoute, PathMatcher, RequestMatcher};
+use crate::scenario::pattern::{Condition, Subject};
 use crate::state::LiveScenario;
 
 /// How many near misses an unmatched request reports.
@@ -310,8 +311,9 @@ impl RouteIndex {
     pub fn select(&self, req: &RequestView<'_>) -> Option<Selection<'_>> {
         for (scenario, route) in self.matching(req) {
             let state = &scenario.state;
+            let named = scenario.state_of(route);
             let taken = if route.is_stateful() {
-                state.with_locked(|current| {
+                named.with_locked(|current| {
                     if let Some(allowed) = &route.when_state
                         && !allowed.iter().any(|s| s == current)
                     {
@@ -327,7 +329,7 @@ impl RouteIndex {
             } else {
                 state
                     .next_answer(route)
-                    .map(|r| (r, r.template.is_some().then(|| state.get())))
+                    .map(|r| (r, r.template.is_some().then(|| named.get())))
             };
             if let Some((response, state_before)) = taken {
                 return Some(Selection {
@@ -346,7 +348,7 @@ impl RouteIndex {
     pub fn peek(&self, req: &RequestView<'_>) -> Option<&CompiledRoute> {
         for (scenario, route) in self.matching(req) {
             if let Some(allowed) = &route.when_state
-                && !allowed.contains(&scenario.state.get())
+                && !allowed.contains(&scenario.state_of(route).get())
             {
                 continue;
             }
@@ -431,7 +433,7 @@ impl RouteIndex {
         route
             .when_state
             .as_ref()
-            .is_some_and(|allowed| !allowed.contains(&scenario.state.get()))
+            .is_some_and(|allowed| !allowed.contains(&scenario.state_of(route).get()))
     }
 
     /// Number of trie nodes (for tests and benchmarks of the index's shape).
@@ -514,6 +516,7 @@ enum Mismatch<'m> {
     Header(&'m HeaderName),
     Body,
     Json,
+    Condition(&'m Condition),
 }
 
 impl Mismatch<'_> {
@@ -525,6 +528,7 @@ impl Mismatch<'_> {
             Mismatch::Header(name) => format!("headers.{name}").into(),
             Mismatch::Body => "body".into(),
             Mismatch::Json => "json".into(),
+            Mismatch::Condition(c) => c.name().into(),
         }
     }
 }
@@ -591,6 +595,67 @@ fn each_mismatch<'m>(
         && !req.json().is_some_and(|have| json_contains(have, want))
     {
         fail!(Mismatch::Json);
+    }
+    for condition in &m.conditions {
+        if !passes(m, condition, req) {
+            fail!(Mismatch::Condition(condition));
+        }
+    }
+}
+
+/// Whether `req` passes one condition of `m` (body conditions pass on the head alone: the
+/// body is checked once it is read).
+fn passes(m: &RequestMatcher, condition: &Condition, req: &RequestView<'_>) -> bool {
+    let pattern = &condition.pattern;
+    match &condition.subject {
+        Subject::Url => {
+            let url = match req.raw_query {
+                "" => Cow::Borrowed(req.path),
+                q => Cow::Owned(format!("{}?{q}", req.path)),
+            };
+            pattern.matches(Some(url.as_bytes()))
+        }
+        Subject::Path => pattern.matches(Some(req.path.as_bytes())),
+        Subject::Query(name) => {
+            let mut values = req.query().iter().filter(|(k, _)| k == name).peekable();
+            match values.peek() {
+                None => pattern.matches(None),
+                Some(_) => values.any(|(_, v)| pattern.matches(Some(v.as_bytes()))),
+            }
+        }
+        Subject::Header(name) => {
+            let mut values = req.headers.get_all(name).peekable();
+            match values.peek() {
+                None => pattern.matches(None),
+                Some(_) => values.any(|v| pattern.matches(Some(v.as_bytes()))),
+            }
+        }
+        Subject::Cookie(name) => {
+            let value = req
+                .headers
+                .get_all(actix_http::header::COOKIE)
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_bytes());
+            pattern.matches(value)
+        }
+        Subject::PathParam(name) => {
+            let value = m
+                .path
+                .as_ref()
+                .and_then(|p| p.regex())
+                .and_then(|re| re.captures(req.path))
+                .and_then(|caps| caps.name(name))
+                .map(|c| c.as_str().as_bytes());
+            pattern.matches(value)
+        }
+        Subject::Body(_) if req.head_only => true,
+        Subject::Body(_) if pattern.wants_json() => {
+            req.json().is_some_and(|have| pattern.matches_json(have))
+        }
+        Subject::Body(_) => pattern.matches(Some(req.body)),
     }
 }
 

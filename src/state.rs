@@ -21,14 +21,82 @@ pub struct LiveScenario {
     compiled: Arc<CompiledScenario>,
     /// The current state and sequence positions.
     pub state: ScenarioState,
+    /// Per route, the named state it uses instead of `state` (WireMock's `scenarioName`).
+    scoped: Box<[Option<Arc<ScenarioState>>]>,
 }
 
 impl LiveScenario {
-    /// `compiled` in its initial state, every sequence at its start.
+    /// `compiled` in its initial state, every sequence at its start; named states are its
+    /// own (see [`LiveScenario::sharing`]).
     pub fn new(compiled: impl Into<Arc<CompiledScenario>>) -> Self {
+        Self::sharing(compiled, &NamedStates::default())
+    }
+
+    /// Like [`LiveScenario::new`], its routes' named states taken from `named` (shared with
+    /// every scenario that names the same state, and kept across reloads).
+    pub fn sharing(compiled: impl Into<Arc<CompiledScenario>>, named: &NamedStates) -> Self {
         let compiled = compiled.into();
         let state = ScenarioState::new(&compiled.initial_state, compiled.routes.len());
-        LiveScenario { compiled, state }
+        let scoped = compiled
+            .routes
+            .iter()
+            .map(|r| r.scope.as_ref().map(|name| named.get(name)))
+            .collect();
+        LiveScenario {
+            compiled,
+            state,
+            scoped,
+        }
+    }
+
+    /// The state `route`'s `when_state` and `set_state` use: a named one, or the scenario's.
+    pub fn state_of(&self, route: &CompiledRoute) -> &ScenarioState {
+        match self.scoped.get(route.index) {
+            Some(Some(named)) => named,
+            _ => &self.state,
+        }
+    }
+}
+
+/// The initial state of every named state.
+pub const NAMED_INITIAL: &str = "Started";
+
+/// States shared by name across scenarios (WireMock scenarios: one state per `scenarioName`
+/// across every mapping file, starting at `Started`).
+#[derive(Debug, Default)]
+pub struct NamedStates(Mutex<std::collections::HashMap<Arc<str>, Arc<ScenarioState>>>);
+
+impl NamedStates {
+    /// The state called `name`, created at [`NAMED_INITIAL`] on first use.
+    pub fn get(&self, name: &Arc<str>) -> Arc<ScenarioState> {
+        self.lock()
+            .entry(name.clone())
+            .or_insert_with(|| Arc::new(ScenarioState::new(NAMED_INITIAL, 0)))
+            .clone()
+    }
+
+    /// Every named state, by name.
+    pub fn all(&self) -> Vec<(Arc<str>, Arc<ScenarioState>)> {
+        let mut all: Vec<_> = self
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Every named state back to [`NAMED_INITIAL`].
+    pub fn reset(&self) {
+        for state in self.lock().values() {
+            state.reset();
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Arc<str>, Arc<ScenarioState>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

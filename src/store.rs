@@ -22,7 +22,7 @@ use crate::scenario::load::{
     Limits, compile_source, content_hash, load_bytes, read_scenario, scan,
 };
 use crate::scenario::{CompiledScenario, Diagnostic};
-use crate::state::LiveScenario;
+use crate::state::{LiveScenario, NamedStates};
 
 /// Everything a request needs, frozen.
 pub struct Snapshot {
@@ -307,6 +307,8 @@ pub struct Store {
     current: ArcSwap<Snapshot>,
     /// The snapshot of nothing, built once: an emptied pooled server publishes it.
     empty: Arc<Snapshot>,
+    /// States shared by name across scenarios (WireMock's `scenarioName`).
+    named: NamedStates,
     inner: Mutex<Inner>,
     reloading: Mutex<()>,
     /// Scenarios recently put, compiled: putting the same text again (a harness resetting
@@ -330,6 +332,7 @@ impl Store {
             limits: Limits::default(),
             current: ArcSwap::new(empty.clone()),
             empty,
+            named: NamedStates::default(),
             inner: Mutex::new(Inner::default()),
             reloading: Mutex::new(()),
             recent: Mutex::new(VecDeque::new()),
@@ -444,7 +447,7 @@ impl Store {
                 Ok(scenario) => FileStatus {
                     display,
                     relative,
-                    serving: Some(Arc::new(LiveScenario::new(scenario))),
+                    serving: Some(Arc::new(LiveScenario::sharing(scenario, &self.named))),
                     errors: Vec::new(),
                     loaded_at: Some(now),
                     hash,
@@ -543,7 +546,7 @@ impl Store {
                 self.remember(scenario)
             }
         };
-        let scenario = Arc::new(LiveScenario::new(scenario));
+        let scenario = Arc::new(LiveScenario::sharing(scenario, &self.named));
         let mut inner = self.lock();
         let entry = ApiScenario {
             scenario: scenario.clone(),
@@ -657,11 +660,17 @@ impl Store {
         out
     }
 
-    /// Resets every serving scenario's state and sequence positions.
+    /// Resets every serving scenario's state and sequence positions, and every named state.
     pub fn reset_all(&self) {
         for s in self.snapshot().index.scenarios() {
             s.state.reset();
         }
+        self.named.reset();
+    }
+
+    /// The states shared by name (WireMock scenarios).
+    pub fn named_states(&self) -> &NamedStates {
+        &self.named
     }
 
     fn publish(&self, inner: &Inner) {

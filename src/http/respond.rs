@@ -138,6 +138,20 @@ pub async fn fault(
             }
             head.set_body(cut()).map_into_boxed_body()
         }
+        Fault::MalformedChunk => {
+            let status = head.status();
+            let head_line = format!(
+                "HTTP/1.1 {} {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Unknown")
+            );
+            if let Some(conn) = conn {
+                conn.write_raw(head_line.as_bytes()).await;
+                conn.write_raw(b"lskdu018973t09sylgasjkfg1][]'./.sdlv")
+                    .await;
+            }
+            head.set_body(cut()).map_into_boxed_body()
+        }
         Fault::TruncatedBody => {
             let half = body.slice(..body.len() / 2);
             head.set_body(Broken::truncated(body.len() as u64, half))

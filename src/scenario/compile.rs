@@ -313,6 +313,7 @@ fn compile_route(
         index,
         priority: route.priority,
         matcher: matcher?,
+        scope: None,
         when_state: route.when_state.as_ref().map(|s| s.as_slice().to_vec()),
         set_state: route.set_state.clone(),
         answers: answers?,
@@ -430,6 +431,7 @@ fn compile_matcher(
         headers,
         body,
         json: req.json.clone(),
+        conditions: Vec::new(),
     })
 }
 

@@ -57,6 +57,9 @@ pub struct CompiledRoute {
     pub priority: i64,
     /// What the request must look like.
     pub matcher: RequestMatcher,
+    /// The named state `when_state` and `set_state` use instead of the scenario's own
+    /// (WireMock's `scenarioName`: one state per name across every file).
+    pub scope: Option<Arc<str>>,
     /// States the scenario must be in for this route to match (`None`: any).
     pub when_state: Option<Vec<String>>,
     /// State the scenario moves to after this route answered.
@@ -130,6 +133,8 @@ pub struct RequestMatcher {
     pub body: Option<Regex>,
     /// JSON value the body must contain.
     pub json: Option<Value>,
+    /// Further checks (WireMock's matchers), in the order written.
+    pub conditions: Vec<super::pattern::Condition>,
 }
 
 /// A path pattern: a plain literal such as `/api/users/42` is compared as a string (no regex
@@ -250,12 +255,21 @@ pub struct CompiledResponse {
 }
 
 /// A delay before the head, fixed or uniformly random.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Delay {
     /// Always this long.
     Fixed(std::time::Duration),
     /// Uniform in `[min, max]` milliseconds.
     Uniform(u64, u64),
+    /// Log-normal around a median (ms) with this sigma, capped (WireMock's `lognormal`).
+    LogNormal {
+        /// Median in milliseconds.
+        median: f64,
+        /// Spread.
+        sigma: f64,
+        /// Cap in milliseconds.
+        max: f64,
+    },
 }
 
 impl Delay {
@@ -264,6 +278,13 @@ impl Delay {
         match *self {
             Delay::Fixed(d) => d,
             Delay::Uniform(min, max) => std::time::Duration::from_millis(fastrand::u64(min..=max)),
+            Delay::LogNormal { median, sigma, max } => {
+                // Box–Muller: a standard normal from two uniforms in (0, 1].
+                let (u1, u2) = (1.0 - fastrand::f64(), fastrand::f64());
+                let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let ms = (median * (sigma * normal).exp()).clamp(0.0, max);
+                std::time::Duration::from_secs_f64(ms / 1000.0)
+            }
         }
     }
 }

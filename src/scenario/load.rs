@@ -85,7 +85,12 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<PathBuf>> {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored_name(&e.file_name().to_string_lossy()));
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            // WireMock's body files live in `__files`: never scenarios.
+            e.depth() == 0
+                || !(is_ignored_name(&name) || (name == "__files" && e.file_type().is_dir()))
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -185,6 +190,9 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 
 /// Parses and compiles a document whose text and origin are known.
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
+    if super::wiremock::is_mapping_file(origin.source) {
+        return super::wiremock::compile_source(origin);
+    }
     let file = parse(origin.display, origin.source).map_err(|d| vec![d])?;
     compile(&file, origin)
 }

@@ -19,9 +19,11 @@ pub mod diag;
 pub mod load;
 mod messages;
 pub mod model;
+pub mod pattern;
 mod response;
 pub mod template;
 pub mod upgrade;
+pub mod wiremock;
 
 pub use compiled::{CompiledResponse, CompiledRoute, CompiledScenario};
 pub use diag::Diagnostic;

@@ -283,6 +283,10 @@ pub enum Fault {
     TruncatedBody,
     /// Keep the connection open and never answer.
     NoResponse,
+    /// A chunked head, then a chunk that is not one, then close (WireMock's
+    /// `MALFORMED_RESPONSE_CHUNK`; not a key of the native format).
+    #[serde(skip)]
+    MalformedChunk,
 }
 
 /// A WebSocket script.

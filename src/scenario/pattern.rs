@@ -1,0 +1,332 @@
+//! Value patterns and the request conditions built from them: WireMock's matcher vocabulary
+//! (`equalTo`, `contains`, `matches`, `equalToJson`, `matchesJsonPath`, `and`, `or`, …) as
+//! compiled, immutable runtime types.
+//!
+//! A WireMock stub compiles into the same route model as a native route; what the native
+//! matchers cannot say is carried here as [`Condition`]s, checked by the same matching code
+//! (`crate::matching`) and reported in near misses by their WireMock names. Nothing here
+//! parses at request time except the request's own JSON body (once, cached by the caller).
+
+use actix_http::header::HeaderName;
+use serde_json::Value;
+
+/// A regex matched against a whole value. Java-only syntax (look-around, back-references)
+/// compiles with `fancy-regex`; everything else with `regex`, which never backtracks.
+#[derive(Debug, Clone)]
+pub enum WholeRegex {
+    /// The linear-time engine.
+    Std(regex::Regex),
+    /// The backtracking engine, only for patterns that need it.
+    Fancy(fancy_regex::Regex),
+}
+
+impl WholeRegex {
+    /// Compiles `pattern` anchored to the whole value.
+    pub fn new(pattern: &str, size_limit: usize) -> Result<WholeRegex, String> {
+        let anchored = format!("^(?:{pattern})$");
+        match regex::RegexBuilder::new(&anchored)
+            .size_limit(size_limit)
+            .build()
+        {
+            Ok(re) => Ok(WholeRegex::Std(re)),
+            Err(std_err) => fancy_regex::RegexBuilder::new(&anchored)
+                .delegate_size_limit(size_limit)
+                .backtrack_limit(100_000)
+                .build()
+                .map(WholeRegex::Fancy)
+                .map_err(|_| std_err.to_string()),
+        }
+    }
+
+    /// Whether the whole `value` matches (a backtracking search that runs out of steps
+    /// does not match).
+    pub fn is_match(&self, value: &str) -> bool {
+        match self {
+            WholeRegex::Std(re) => re.is_match(value),
+            WholeRegex::Fancy(re) => re.is_match(value).unwrap_or(false),
+        }
+    }
+}
+
+/// A pattern over one value (a header, a query parameter, a cookie, the body, the URL).
+#[derive(Debug, Clone)]
+pub enum ValuePattern {
+    /// Equal, optionally ignoring case.
+    EqualTo {
+        /// The expected value.
+        value: String,
+        /// Compare ignoring case.
+        case_insensitive: bool,
+    },
+    /// Contains the text.
+    Contains(String),
+    /// Does not contain the text.
+    DoesNotContain(String),
+    /// The whole value matches.
+    Matches(WholeRegex),
+    /// The whole value does not match.
+    DoesNotMatch(WholeRegex),
+    /// The value is not there.
+    Absent,
+    /// The value parses as JSON equal to this.
+    EqualToJson {
+        /// The expected document.
+        value: Value,
+        /// Arrays compare as multisets.
+        ignore_array_order: bool,
+        /// Objects in the value may have more members.
+        ignore_extra_elements: bool,
+    },
+    /// A JSONPath finds something in the value (parsed as JSON), and what it finds passes
+    /// the pattern when there is one.
+    MatchesJsonPath {
+        /// The expression as written.
+        expression: String,
+        /// The compiled expression.
+        path: serde_json_path::JsonPath,
+        /// What the found value must pass.
+        then: Option<Box<ValuePattern>>,
+    },
+    /// The value's bytes equal these.
+    BinaryEqualTo(Vec<u8>),
+    /// Every pattern passes.
+    And(Vec<ValuePattern>),
+    /// Any pattern passes.
+    Or(Vec<ValuePattern>),
+}
+
+impl ValuePattern {
+    /// Whether `value` (`None`: not present) passes.
+    pub fn matches(&self, value: Option<&[u8]>) -> bool {
+        let text = || value.map(String::from_utf8_lossy);
+        match self {
+            ValuePattern::Absent => value.is_none(),
+            ValuePattern::And(all) => all.iter().all(|p| p.matches(value)),
+            ValuePattern::Or(any) => any.iter().any(|p| p.matches(value)),
+            ValuePattern::BinaryEqualTo(want) => value == Some(want.as_slice()),
+            ValuePattern::EqualTo {
+                value: want,
+                case_insensitive,
+            } => text().is_some_and(|have| match case_insensitive {
+                true => have.to_lowercase() == want.to_lowercase(),
+                false => *have == **want,
+            }),
+            ValuePattern::Contains(part) => text().is_some_and(|have| have.contains(part.as_str())),
+            ValuePattern::DoesNotContain(part) => {
+                text().is_some_and(|have| !have.contains(part.as_str()))
+            }
+            ValuePattern::Matches(re) => text().is_some_and(|have| re.is_match(&have)),
+            ValuePattern::DoesNotMatch(re) => text().is_some_and(|have| !re.is_match(&have)),
+            ValuePattern::EqualToJson { .. } | ValuePattern::MatchesJsonPath { .. } => value
+                .and_then(|v| serde_json::from_slice::<Value>(v).ok())
+                .is_some_and(|have| self.matches_json(&have)),
+        }
+    }
+
+    /// Whether a value already parsed as JSON passes (the body, parsed once per request).
+    pub fn matches_json(&self, have: &Value) -> bool {
+        match self {
+            ValuePattern::EqualToJson {
+                value,
+                ignore_array_order,
+                ignore_extra_elements,
+            } => json_equal(have, value, *ignore_array_order, *ignore_extra_elements),
+            ValuePattern::MatchesJsonPath { path, then, .. } => {
+                let found = path.query(have).all();
+                if found.is_empty() {
+                    return false;
+                }
+                let Some(then) = then else {
+                    return true;
+                };
+                // One value found is compared as itself (a string without quotes); several
+                // as the JSON array of them.
+                let found = match found.as_slice() {
+                    [one] => (*one).clone(),
+                    many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+                };
+                match then.as_ref() {
+                    ValuePattern::EqualToJson { .. } | ValuePattern::MatchesJsonPath { .. } => {
+                        then.matches_json(&found)
+                    }
+                    other => {
+                        let text = match &found {
+                            Value::String(s) => s.clone(),
+                            v => v.to_string(),
+                        };
+                        other.matches(Some(text.as_bytes()))
+                    }
+                }
+            }
+            ValuePattern::And(all) => all.iter().all(|p| p.matches_json(have)),
+            ValuePattern::Or(any) => any.iter().any(|p| p.matches_json(have)),
+            other => {
+                let text = have.to_string();
+                other.matches(Some(text.as_bytes()))
+            }
+        }
+    }
+
+    /// Whether this pattern needs the value parsed as JSON.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            ValuePattern::EqualToJson { .. } | ValuePattern::MatchesJsonPath { .. } => true,
+            ValuePattern::And(all) | ValuePattern::Or(all) => all.iter().any(Self::wants_json),
+            _ => false,
+        }
+    }
+}
+
+/// JSON equality with WireMock's `ignoreArrayOrder` and `ignoreExtraElements`.
+fn json_equal(have: &Value, want: &Value, any_order: bool, extra: bool) -> bool {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => {
+            (extra || h.len() == w.len())
+                && w.iter().all(|(k, wv)| {
+                    h.get(k)
+                        .is_some_and(|hv| json_equal(hv, wv, any_order, extra))
+                })
+        }
+        (Value::Array(h), Value::Array(w)) => {
+            if h.len() != w.len() {
+                return false;
+            }
+            if !any_order {
+                return h
+                    .iter()
+                    .zip(w)
+                    .all(|(hv, wv)| json_equal(hv, wv, any_order, extra));
+            }
+            let mut used = vec![false; h.len()];
+            w.iter().all(|wv| {
+                let found = h
+                    .iter()
+                    .enumerate()
+                    .find(|(i, hv)| !used[*i] && json_equal(hv, wv, any_order, extra));
+                match found {
+                    Some((i, _)) => {
+                        used[i] = true;
+                        true
+                    }
+                    None => false,
+                }
+            })
+        }
+        (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
+        _ => have == want,
+    }
+}
+
+/// What a condition looks at.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// Path and query as sent.
+    Url,
+    /// The path as sent (a `urlPathPattern` only a backtracking regex can express).
+    Path,
+    /// A query parameter (any of its values may pass; absent when there is none).
+    Query(String),
+    /// A header (any of its values).
+    Header(HeaderName),
+    /// A cookie.
+    Cookie(String),
+    /// A parameter of the route's path template.
+    PathParam(String),
+    /// The body; `index` is the pattern's place in `bodyPatterns`.
+    Body(usize),
+}
+
+/// One check a request must pass beyond the native matchers.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// What is checked.
+    pub subject: Subject,
+    /// How.
+    pub pattern: ValuePattern,
+}
+
+impl Condition {
+    /// The name near misses show: `url`, `queryParameters.X`, `headers.X`, `cookies.X`,
+    /// `pathParameters.X`, `bodyPatterns[N]`.
+    pub fn name(&self) -> String {
+        match &self.subject {
+            Subject::Url => "url".into(),
+            Subject::Path => "urlPath".into(),
+            Subject::Query(n) => format!("queryParameters.{n}"),
+            Subject::Header(n) => format!("headers.{n}"),
+            Subject::Cookie(n) => format!("cookies.{n}"),
+            Subject::PathParam(n) => format!("pathParameters.{n}"),
+            Subject::Body(i) => format!("bodyPatterns[{i}]"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn re(p: &str) -> WholeRegex {
+        WholeRegex::new(p, 1 << 20).expect("regex")
+    }
+
+    #[test]
+    fn java_only_regex_syntax_uses_the_backtracking_engine() {
+        assert!(matches!(re("[a-z]+"), WholeRegex::Std(_)));
+        let look = re("(?!admin).*");
+        assert!(matches!(look, WholeRegex::Fancy(_)));
+        assert!(look.is_match("user") && !look.is_match("admin"));
+        let back = re(r"(a+)b\1");
+        assert!(back.is_match("aabaa") && !back.is_match("aaba"));
+    }
+
+    #[test]
+    fn value_patterns_follow_wiremock() {
+        let eq = ValuePattern::EqualTo {
+            value: "Hello".into(),
+            case_insensitive: true,
+        };
+        assert!(eq.matches(Some(b"hELLO")) && !eq.matches(None));
+        assert!(ValuePattern::Absent.matches(None) && !ValuePattern::Absent.matches(Some(b"")));
+        assert!(!ValuePattern::DoesNotContain("x".into()).matches(None));
+        let any = ValuePattern::Or(vec![
+            ValuePattern::Contains("a".into()),
+            ValuePattern::Absent,
+        ]);
+        assert!(any.matches(None) && any.matches(Some(b"cat")) && !any.matches(Some(b"dog")));
+    }
+
+    #[test]
+    fn json_patterns() {
+        let eq = ValuePattern::EqualToJson {
+            value: json!({"a": [1, 2], "b": "x"}),
+            ignore_array_order: true,
+            ignore_extra_elements: true,
+        };
+        assert!(eq.matches(Some(br#"{"b":"x","a":[2,1.0],"c":true}"#)));
+        assert!(!eq.matches(Some(br#"{"a":[2,1]}"#)));
+        let strict = ValuePattern::EqualToJson {
+            value: json!({"a": [1, 2]}),
+            ignore_array_order: false,
+            ignore_extra_elements: false,
+        };
+        assert!(!strict.matches(Some(br#"{"a":[2,1]}"#)));
+        let path = |e: &str, then: Option<ValuePattern>| ValuePattern::MatchesJsonPath {
+            expression: e.into(),
+            path: serde_json_path::JsonPath::parse(e).expect("path"),
+            then: then.map(Box::new),
+        };
+        let body = br#"{"user":{"name":"ada","tags":["x","y"]}}"#;
+        assert!(path("$.user.name", None).matches(Some(body)));
+        assert!(!path("$.user.age", None).matches(Some(body)));
+        let named = path(
+            "$.user.name",
+            Some(ValuePattern::EqualTo {
+                value: "ada".into(),
+                case_insensitive: false,
+            }),
+        );
+        assert!(named.matches(Some(body)));
+        assert!(path("$.user.tags[?@ == 'y']", None).matches(Some(body)));
+    }
+}
