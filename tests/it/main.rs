@@ -59,3 +59,5 @@ mod tls;
 mod unmatched;
 // WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.
 mod websocket;
+// WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.
+mod wiremock_files;
