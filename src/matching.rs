@@ -1,10 +1,10 @@
 //! Route matching: which route answers a request, and why the others did not.
 //!
 //! A [`RouteIndex`] is built once per snapshot. Routes are kept in answer order (priority,
-//! then scenario name, then position) and filed in a trie by the literal path segments their
-//! patterns start with, so a request only looks at the routes that share its path's prefix,
-//! however many routes are loaded; an unmatched request's near misses are ranked without
-//! reading every route. This
+//! then the newest where the format says so, then scenario name, then position) and filed in
+//! a trie by the literal path segments their patterns start with, so a request only looks at
+//! the routes that share its path's prefix, however many routes are loaded; an unmatched
+//! request's near misses are ranked without reading every route. This
 //! module knows nothing about sockets: it sees a [`RequestView`].
 
 use std::borrow::Cow;
@@ -169,6 +169,7 @@ impl RouteIndex {
             );
             rb.priority
                 .cmp(&ra.priority)
+                .then_with(|| rb.added.cmp(&ra.added))
                 .then_with(|| scenarios[a.scenario].name.cmp(&scenarios[b.scenario].name))
                 .then_with(|| a.route.cmp(&b.route))
         });

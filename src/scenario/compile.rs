@@ -312,6 +312,7 @@ fn compile_route(
         id,
         index,
         priority: route.priority,
+        added: 0,
         matcher: matcher?,
         scope: None,
         when_state: route.when_state.as_ref().map(|s| s.as_slice().to_vec()),

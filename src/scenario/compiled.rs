@@ -55,6 +55,9 @@ pub struct CompiledRoute {
     pub index: usize,
     /// Higher is tried first.
     pub priority: i64,
+    /// Among equal priorities, higher is tried first: when the route was added, for formats
+    /// that prefer the newest (WireMock stubs); 0 for native routes, which keep file order.
+    pub added: u64,
     /// What the request must look like.
     pub matcher: RequestMatcher,
     /// The named state `when_state` and `set_state` use instead of the scenario's own

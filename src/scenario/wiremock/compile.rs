@@ -3,8 +3,8 @@
 //! code as a native `response`), priority and order follow WireMock.
 //!
 //! Ordering: WireMock tries the lowest `priority` number first (default 5), then the newest
-//! stub. A stub's native priority is `-priority`, and a file's stubs are filed newest (last
-//! written) first.
+//! stub. A stub's native priority is `-priority`, and its `added` stamp grows with every stub
+//! compiled (a file's later stubs, a reloaded file, a stub put through the admin API).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +28,10 @@ const DEFAULT_PRIORITY: i64 = 5;
 
 /// The state every WireMock scenario starts in.
 pub const STARTED: &str = "Started";
+
+/// Stubs compiled so far in this process: a stub compiled later is newer, and WireMock tries
+/// the newest first among equal priorities.
+static ADDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Upper bound on the compiled size of one regex (as native patterns).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -59,8 +63,9 @@ pub fn compile(
     }
     let name = origin.default_name.clone();
     let mut routes = Vec::with_capacity(stubs.len());
-    // Newest first: WireMock prefers the stub added last among equal priorities.
-    for (i, stub) in stubs.iter().enumerate().rev() {
+    // In the order written: a later stub is newer (`added`) and is tried first among equal
+    // priorities, as WireMock does.
+    for (i, stub) in stubs.iter().enumerate() {
         let at = if many {
             root.key("mappings").index(i)
         } else {
@@ -156,6 +161,7 @@ fn compile_stub(
         id,
         index,
         priority: -stub.priority.unwrap_or(DEFAULT_PRIORITY),
+        added: ADDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         matcher: matcher?,
         scope: stub.scenario_name.as_deref().map(Arc::from),
         when_state: stub
