@@ -59,3 +59,6 @@ mod tls;
 mod unmatched;
 // WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.
 mod websocket;
+// The real WireMock 3.13.2 as a reference server: the harness, and the facts a mapping
+// compiler must reproduce (skipped without WIREMOCK_JAR unless UNDERSTUDY_REQUIRE_WIREMOCK=1).
+mod wiremock_reference;
