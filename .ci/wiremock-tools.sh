@@ -78,7 +78,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import wiremock' 2>/d
         apt_install python3 python3-venv
     fi
     rm -rf "$venv"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
         echo "python3 -m venv failed: installing python3-venv"
         apt_install python3-venv
         rm -rf "$venv"
