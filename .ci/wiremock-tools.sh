@@ -10,8 +10,8 @@
 #
 # Idempotent: a second run finds everything in place and only rewrites `env`.
 # Time: under 1 s warm; about 5 s cold with java, node and npm present and empty npm/pip
-# caches; about 4 min on a bare Debian 12 (apt brings the JDK, nodejs and Debian's npm with its
-# few hundred node-* packages).
+# caches; about 4 min on a bare Debian 12 minbase (measured in a chroot: apt brings the JDK,
+# nodejs, and Debian's npm with its node-* dependencies).
 # Usage: .ci/wiremock-tools.sh [CACHE_DIR]   (default target/wiremock-tools), then
 #        . target/wiremock-tools/env
 set -euo pipefail
