@@ -61,3 +61,6 @@ mod unmatched;
 mod websocket;
 // WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.
 mod wiremock_files;
+// The real WireMock 3.13.2 as a reference server: the harness, and the facts a mapping
+// compiler must reproduce (skipped without WIREMOCK_JAR unless UNDERSTUDY_REQUIRE_WIREMOCK=1).
+mod wiremock_reference;

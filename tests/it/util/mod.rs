@@ -8,6 +8,8 @@
 //! - `curl_client`: curl as a second client;
 //! - `ws`: WebSocket clients;
 //! - `wait`: hang guards, silence windows and bounded polling;
+//! - `wiremock_ref`: the real WireMock 3.13.2 as a reference server (skipped or failed without
+//!   `WIREMOCK_JAR`, see `wiremock_jar`);
 //! - `diag`: diagnostic lines, source positions and time formats.
 
 mod admin;
@@ -18,6 +20,7 @@ mod scenarios;
 mod server;
 mod wait;
 mod wire;
+mod wiremock_ref;
 mod ws;
 
 pub use admin::*;
@@ -28,4 +31,5 @@ pub use scenarios::*;
 pub use server::*;
 pub use wait::*;
 pub use wire::*;
+pub use wiremock_ref::*;
 pub use ws::*;

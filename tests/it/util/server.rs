@@ -202,13 +202,13 @@ impl Drop for Server {
     }
 }
 
-fn lock(lines: &Mutex<Vec<String>>) -> Vec<String> {
+pub(super) fn lock(lines: &Mutex<Vec<String>>) -> Vec<String> {
     lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Reads a pipe line by line for the life of the child, keeping every line and forwarding it
 /// to whoever still listens (so the child never blocks on a full pipe).
-fn drain(
+pub(super) fn drain(
     pipe: impl std::io::Read + Send + 'static,
     lines: Arc<Mutex<Vec<String>>>,
     tx: Option<mpsc::Sender<String>>,
