@@ -12,7 +12,9 @@
 //! - **No HTML escaping.** WireMock 3 builds its engine with `templateEscapingDisabled = true`
 //!   (the default of both `WireMockConfiguration` and the standalone command line), so
 //!   `{{x}}` and `{{{x}}}` both render the value as is.
-//! - **Lenient lookups.** A missing value renders as nothing (strict mode off).
+//! - **Lenient lookups.** A missing value renders as nothing (strict mode off), and a name
+//!   missing from the current block's context is looked up in the enclosing ones, as
+//!   Handlebars.java does (`{{#each items}}{{request.method}}{{/each}}`).
 //! - **Multi-valued fields** (`request.query.NAME`, `request.headers.NAME`,
 //!   `request.cookies.NAME`, and a `regexExtract` variable) are lists that render as their
 //!   first value (WireMock's `ListOrSingle`); `.[i]` picks the i-th, `each` and `size` see the
@@ -136,6 +138,7 @@ impl HbsTemplate {
         });
         let registry = registry();
         let mut rc = RenderContext::new(None);
+        rc.set_recursive_lookup(true);
         let mut out = FuelOutput { buf: String::new() };
         let result = self.template.render(registry, &ctx, &mut rc, &mut out);
         let exhausted = with_state(|s| s.exhausted).unwrap_or(false);
@@ -446,14 +449,25 @@ fn rewrite_param(p: &mut Parameter, vars: &HashSet<String>) {
     }
 }
 
-/// `request.headers.NAME…` with NAME lower-cased.
+/// `request…` anchored at the root (Handlebars.java finds `request` from inside any block, as
+/// it looks names up in the enclosing contexts), and `request.headers.NAME…` with NAME
+/// lower-cased.
 fn fix_path(path: Path) -> Path {
+    let path = match &path {
+        Path::Relative((segs, raw)) if matches!(segs.first(), Some(PathSeg::Named(s)) if s == "request") => {
+            Path::parse(&format!("@root.{raw}")).unwrap_or(path)
+        }
+        _ => path,
+    };
     match path {
         Path::Relative((mut segs, raw)) => {
-            if segs.len() >= 3
-                && matches!(&segs[0], PathSeg::Named(s) if s == "request")
-                && matches!(&segs[1], PathSeg::Named(s) if s == "headers")
-                && let PathSeg::Named(name) = &mut segs[2]
+            let start = segs
+                .iter()
+                .take(2)
+                .position(|s| matches!(s, PathSeg::Named(n) if n == "request"));
+            if let Some(k) = start
+                && matches!(segs.get(k + 1), Some(PathSeg::Named(s)) if s == "headers")
+                && let Some(PathSeg::Named(name)) = segs.get_mut(k + 2)
             {
                 *name = name.to_ascii_lowercase();
             }
@@ -687,6 +701,8 @@ fn registry() -> &'static Handlebars<'static> {
         let mut hb = Handlebars::new();
         hb.register_escape_fn(handlebars::no_escape);
         hb.set_strict_mode(false);
+        // Handlebars.java looks a name up in the enclosing contexts when the current one lacks it.
+        hb.set_recursive_lookup(true);
         for (name, kind) in HELPERS {
             hb.register_helper(name, Box::new(Wm(*kind)));
         }
@@ -1966,4 +1982,476 @@ fn parse_default(text: &str) -> Result<Option<DateValue>, RenderError> {
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    struct Req {
+        url: String,
+        path: String,
+        path_params: Vec<(String, String)>,
+        query: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
+        cookies: Vec<(String, String)>,
+        method: String,
+        body: String,
+    }
+
+    impl Req {
+        fn new() -> Req {
+            Req {
+                url: "/things/42/parts?id=1&id=2&name=bob".into(),
+                path: "/things/42/parts".into(),
+                path_params: Vec::new(),
+                query: pairs(&[("id", "1"), ("id", "2"), ("name", "bob")]),
+                headers: pairs(&[
+                    ("Content-Type", "application/json"),
+                    ("X-Multi", "a"),
+                    ("X-Multi", "b"),
+                ]),
+                cookies: pairs(&[("session", "abc")]),
+                method: "POST".into(),
+                body: r#"{"name":"Ann","items":[{"id":1,"tag":"a/b"},{"id":2,"tag":"c"}],"n":7,"o":{"k":"v","l":[1,2]}}"#.into(),
+            }
+        }
+        fn body(mut self, b: &str) -> Req {
+            self.body = b.into();
+            self
+        }
+        fn as_req(&self) -> HbsRequest<'_> {
+            HbsRequest {
+                url: &self.url,
+                path: &self.path,
+                path_params: &self.path_params,
+                query: &self.query,
+                headers: &self.headers,
+                cookies: &self.cookies,
+                method: &self.method,
+                body: &self.body,
+                base_url: "http://127.0.0.1:8080",
+            }
+        }
+    }
+
+    fn r_with(tpl: &str, req: &Req) -> String {
+        let t = HbsTemplate::parse(tpl).unwrap_or_else(|e| panic!("{tpl}: {e}"));
+        t.render(&req.as_req(), 1_000_000)
+            .unwrap_or_else(|e| panic!("{tpl}: {e}"))
+    }
+
+    fn r(tpl: &str) -> String {
+        r_with(tpl, &Req::new())
+    }
+
+    #[test]
+    fn request_model_fields() {
+        assert_eq!(r("{{request.url}}"), "/things/42/parts?id=1&id=2&name=bob");
+        assert_eq!(r("{{request.path}}"), "/things/42/parts");
+        assert_eq!(r("{{request.path.[1]}}"), "42");
+        assert_eq!(r("{{request.pathSegments.[2]}}"), "parts");
+        assert_eq!(r("{{request.query.name}}"), "bob");
+        assert_eq!(r("{{request.query.id}}"), "1");
+        assert_eq!(r("{{request.query.id.[1]}}"), "2");
+        assert_eq!(r("{{request.query.missing}}"), "");
+        assert_eq!(r("{{request.headers.content-type}}"), "application/json");
+        assert_eq!(r("{{request.headers.Content-Type}}"), "application/json");
+        assert_eq!(r("{{request.headers.x-multi}}"), "a");
+        assert_eq!(r("{{request.headers.X-Multi.[1]}}"), "b");
+        assert_eq!(r("{{request.cookies.session}}"), "abc");
+        assert_eq!(r("{{request.method}}"), "POST");
+        assert_eq!(r("{{request.baseUrl}}"), "http://127.0.0.1:8080");
+        assert_eq!(
+            r("{{request.scheme}} {{request.host}} {{request.port}}"),
+            "http 127.0.0.1 8080"
+        );
+        assert_eq!(r("{{{request.body}}}"), Req::new().body);
+        assert_eq!(r("{{#each request.query.id}}[{{this}}]{{/each}}"), "[1][2]");
+        assert_eq!(
+            r("{{#each request.path}}<{{this}}>{{/each}}"),
+            "<things><42><parts>"
+        );
+        assert_eq!(
+            r("{{#with request}}{{path}} {{query.id}}{{/with}}"),
+            "/things/42/parts 1"
+        );
+    }
+
+    #[test]
+    fn named_path_params() {
+        let mut req = Req::new();
+        req.path_params = pairs(&[("thingId", "42")]);
+        assert_eq!(r_with("{{request.path.thingId}}", &req), "42");
+        assert_eq!(
+            r_with("{{request.path.[0]}}/{{request.path}}", &req),
+            "things//things/42/parts"
+        );
+    }
+
+    #[test]
+    fn no_html_escaping() {
+        let req = Req::new().body("<a href=\"x\">&</a>");
+        assert_eq!(r_with("{{request.body}}", &req), "<a href=\"x\">&</a>");
+        assert_eq!(r_with("{{{request.body}}}", &req), "<a href=\"x\">&</a>");
+    }
+
+    #[test]
+    fn builtins_work() {
+        assert_eq!(r("{{#if request.query.name}}yes{{else}}no{{/if}}"), "yes");
+        assert_eq!(r("{{#unless request.query.nope}}none{{/unless}}"), "none");
+        assert_eq!(r("{{#eq request.method 'POST'}}P{{else}}other{{/eq}}"), "P");
+        assert_eq!(
+            r("{{#eq request.query.id.[0] '1'}}ONE{{else}}MANY{{/eq}}"),
+            "ONE"
+        );
+        // A list is not equal to a string, as in Handlebars.java.
+        assert_eq!(
+            r("{{#eq request.query.id '1'}}ONE{{else}}MANY{{/eq}}"),
+            "MANY"
+        );
+        assert_eq!(r("{{#if (eq request.method 'GET')}}G{{else}}N{{/if}}"), "N");
+        assert_eq!(r("{{#neq request.method 'GET'}}ne{{/neq}}"), "ne");
+        assert_eq!(
+            r("{{#gt 3 2}}gt{{/gt}}{{#lt 3 2}}lt{{else}}nlt{{/lt}}"),
+            "gtnlt"
+        );
+        assert_eq!(r("{{#gte 2 2}}a{{/gte}}{{#lte 1 2}}b{{/lte}}"), "ab");
+        assert_eq!(
+            r("{{#and true 1}}and{{/and}}{{#or false 0}}or{{else}}nor{{/or}}"),
+            "andnor"
+        );
+        assert_eq!(r("{{#not false}}not{{/not}}"), "not");
+        assert_eq!(r("{{eq 1 1}} {{eq 1 2 yes='Y' no='N'}}"), "true N");
+        assert_eq!(r("{{lookup request.query 'name'}}"), "[bob]");
+        assert_eq!(
+            r("{{#each request.query}}{{@key}}={{this}};{{/each}}"),
+            "id=1;name=bob;"
+        );
+        assert_eq!(
+            r("{{#each request.query.id}}{{request.method}}{{/each}}"),
+            "POSTPOST"
+        );
+    }
+
+    #[test]
+    fn json_path() {
+        assert_eq!(r("{{jsonPath request.body '$.name'}}"), "Ann");
+        assert_eq!(r("{{jsonPath request.body '$.n'}}"), "7");
+        assert_eq!(r("{{jsonPath request.body '$.items[1].id'}}"), "2");
+        assert_eq!(r("{{jsonPath request.body 'name'}}"), "Ann");
+        assert_eq!(r("{{jsonPath request.body '$.missing'}}"), "");
+        assert_eq!(
+            r("{{jsonPath request.body '$.missing' default='dflt'}}"),
+            "dflt"
+        );
+        assert_eq!(r("{{jsonPath request.body '$.items[*].id'}}"), "[1,2]");
+        assert_eq!(
+            r("{{jsonPath request.body '$.items[*].tag'}}"),
+            r#"["a\/b","c"]"#
+        );
+        assert_eq!(
+            r("{{jsonPath request.body '$.o'}}"),
+            "{\n  \"k\" : \"v\",\n  \"l\" : [ 1, 2 ]\n}"
+        );
+        assert_eq!(r("{{jsonPath request.body '$.items.length()'}}"), "2");
+        assert_eq!(
+            r("{{#each (jsonPath request.body '$.items')}}{{id}},{{/each}}"),
+            "1,2,"
+        );
+        assert_eq!(r("{{size (jsonPath request.body '$.items')}}"), "2");
+        assert_eq!(
+            r("{{jsonPath request.body '$.items[?(@.id > 1)].tag'}}"),
+            r#"["c"]"#
+        );
+        assert_eq!(
+            r_with("{{jsonPath request.body '$.a'}}", &Req::new().body("nope")),
+            "[ERROR: nope is not valid JSON]"
+        );
+        assert_eq!(
+            r("{{jsonPath request.body '$[[['}}"),
+            "[ERROR: $[[[ is not a valid JSONPath expression]"
+        );
+        assert_eq!(
+            r_with("{{jsonPath request.body '$.a'}}", &Req::new().body("")),
+            ""
+        );
+    }
+
+    #[test]
+    fn regex_extract() {
+        let req = Req::new().body("abc-DEF-123");
+        assert_eq!(
+            r_with("{{regexExtract request.body '[A-Z]+'}}", &req),
+            "DEF"
+        );
+        assert_eq!(
+            r_with(
+                "{{regexExtract request.body '([a-z]+)-([A-Z]+)-([0-9]+)' 'parts'}}{{parts.0}},{{parts.1}},{{parts.[2]}}",
+                &req
+            ),
+            "abc,DEF,123"
+        );
+        assert_eq!(
+            r_with(
+                "{{regexExtract request.body '([a-z]+)-([A-Z]+)' 'p'}}{{p}}|{{size p}}|{{#each p}}{{this}} {{/each}}",
+                &req
+            ),
+            "abc|2|abc DEF "
+        );
+        assert_eq!(
+            r("{{regexExtract 'abc' '[0-9]+'}}"),
+            "[ERROR: Nothing matched [0-9]+]"
+        );
+        assert_eq!(
+            r("{{regexExtract 'abc' '[0-9]+' default='my default value'}}"),
+            "my default value"
+        );
+        assert_eq!(r("{{regexExtract request.path.[1] '([0-9]+)'}}"), "42");
+        assert_eq!(
+            r("{{regexExtract 'abc' '('}}"),
+            "[ERROR: Invalid regex string (]"
+        );
+    }
+
+    #[test]
+    fn random_values() {
+        let v = r("{{randomValue length=33 type='ALPHANUMERIC'}}");
+        assert_eq!(v.len(), 33);
+        assert!(
+            v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+        let v = r("{{randomValue length=12 type='ALPHABETIC' uppercase=true}}");
+        assert!(v.len() == 12 && v.chars().all(|c| c.is_ascii_uppercase()));
+        let v = r("{{randomValue length=8 type='NUMERIC'}}");
+        assert!(v.len() == 8 && v.chars().all(|c| c.is_ascii_digit()));
+        let v = r("{{randomValue length=10 type='HEXADECIMAL'}}");
+        assert!(
+            v.len() == 10
+                && v.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        let v = r("{{randomValue length=40 type='ALPHANUMERIC_AND_SYMBOLS' uppercase=true}}");
+        assert!(v.len() == 40 && v.bytes().all(|b| (33..126).contains(&b)));
+        let v = r("{{randomValue type='UUID'}}");
+        assert!(uuid::Uuid::parse_str(&v).is_ok() && v == v.to_lowercase());
+        assert_eq!(r("{{randomValue}}").len(), 36);
+        let n: i64 = r("{{randomInt lower=5 upper=9}}").parse().unwrap_or(-1);
+        assert!((5..9).contains(&n));
+        let n: i64 = r("{{randomInt upper=3}}").parse().unwrap_or(i64::MAX);
+        assert!(n < 3);
+        let t =
+            HbsTemplate::parse("{{randomInt lower=5 upper=5}}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.render(&Req::new().as_req(), 100).is_err());
+        let p = r("{{pickRandom 'a' 'b' 'c'}}");
+        assert!(["a", "b", "c"].contains(&p.as_str()));
+        let p = r("{{pickRandom (jsonPath request.body '$.items[*].id')}}");
+        assert!(p == "1" || p == "2");
+        let p = r("{{pickRandom request.query.id}}");
+        assert!(p == "1" || p == "2");
+        let p = r("{{pickRandom 'a' 'b' 'c' count=2}}");
+        assert!(p.starts_with('[') && p.matches(", ").count() == 1, "{p}");
+        assert_eq!(r("{{size (pickRandom 1 2 3 count=5)}}"), "3");
+    }
+
+    #[test]
+    fn dates() {
+        let iso = r("{{now}}");
+        assert!(
+            iso.len() == 20 && iso.ends_with('Z') && iso.as_bytes()[10] == b'T',
+            "{iso}"
+        );
+        let epoch: i64 = r("{{now format='epoch'}}").parse().unwrap_or(0);
+        let unix: i64 = r("{{now format='unix'}}").parse().unwrap_or(0);
+        assert!(epoch > 1_600_000_000_000 && (epoch / 1000 - unix).abs() <= 1);
+        let later: i64 = r("{{now offset='3 days' format='unix'}}")
+            .parse()
+            .unwrap_or(0);
+        assert!((later - unix - 3 * 86_400).abs() <= 1);
+        let earlier: i64 = r("{{now offset='now -10 seconds' format='unix'}}")
+            .parse()
+            .unwrap_or(0);
+        assert!((unix - earlier - 10).abs() <= 1);
+        assert_eq!(r("{{now format='yyyy'}}").len(), 4);
+        assert_eq!(
+            r(
+                "{{date (parseDate '2021-06-14T10:20:30Z') format='yyyy-MM-dd HH:mm:ss.SSS EEE MMM a Z'}}"
+            ),
+            "2021-06-14 10:20:30.000 Mon Jun AM +0000"
+        );
+        assert_eq!(
+            r("{{parseDate '2021-06-14T10:20:30Z'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r("{{parseDate '2021-06-14T10:20:30+01:00'}}"),
+            "2021-06-14T10:20:30+01:00"
+        );
+        assert_eq!(
+            r("{{parseDate 'Mon, 14 Jun 2021 10:20:30 GMT'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r("{{parseDate 'Monday, 14-Jun-21 10:20:30 GMT'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r("{{parseDate 'Mon Jun 14 10:20:30 2021'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r("{{parseDate '14/06/2021' format='dd/MM/yyyy'}}"),
+            "2021-06-14T00:00:00Z"
+        );
+        assert_eq!(
+            r("{{parseDate '1623666030' format='unix'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r("{{parseDate '1623666030000' format='epoch'}}"),
+            "2021-06-14T10:20:30Z"
+        );
+        assert_eq!(
+            r(
+                "{{date (parseDate '2021-06-14T10:20:30Z') offset='1 months' format='dd MMMM yyyy'}}"
+            ),
+            "14 July 2021"
+        );
+        assert_eq!(
+            r("{{date (parseDate '2021-06-14T10:20:30Z') format='epoch'}}"),
+            "1623666030000"
+        );
+        // A parsed date keeps the zone it was parsed with; `timezone` applies to `now`.
+        assert_eq!(
+            r("{{date (parseDate '2021-06-14T10:20:30+02:00') format='HH:mm XXX'}}"),
+            "10:20 +02:00"
+        );
+        let sydney = r("{{now timezone='Australia/Sydney' format='Z'}}");
+        assert!(sydney == "+1000" || sydney == "+1100", "{sydney}");
+        let zoned = r("{{now timezone='Europe/Paris'}}");
+        assert!(
+            zoned.ends_with("+01:00") || zoned.ends_with("+02:00"),
+            "{zoned}"
+        );
+        assert_eq!(r("{{parseDate 'garbage'}}"), "");
+        let t =
+            HbsTemplate::parse("{{now timezone='Nowhere/Land'}}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.render(&Req::new().as_req(), 100).is_err());
+    }
+
+    #[test]
+    fn math_as_bigdecimal() {
+        assert_eq!(r("{{math 1 '+' 2}}"), "3");
+        assert_eq!(r("{{math 5 '-' 7}}"), "-2");
+        assert_eq!(r("{{math 6 '*' 7}} {{math 6 'x' 7}}"), "42 42");
+        assert_eq!(r("{{math 10 '/' 4}}"), "3");
+        assert_eq!(r("{{math 10.0 '/' 4}}"), "2.5");
+        assert_eq!(r("{{math 10 '%' 3}}"), "1");
+        assert_eq!(r("{{math 1.5 '+' 1.5}}"), "3.0");
+        assert_eq!(r("{{math request.query.id '+' 10}}"), "11");
+        assert_eq!(r("{{math 'abc' '+' 1}}"), "1");
+        assert_eq!(r("{{math (jsonPath request.body '$.n') '*' 2}}"), "14");
+        assert_eq!(
+            r("{{math 1 '^' 2}}"),
+            "[ERROR: ^ is not a valid mathematical operator]"
+        );
+        assert_eq!(
+            r("{{math 1 2}}"),
+            "[ERROR: All maths functions require two operands and an operator as parameters e.g. 3 '+' 2]"
+        );
+    }
+
+    #[test]
+    fn size_base64_url_trim() {
+        assert_eq!(r("{{size 'abcde'}}"), "5");
+        assert_eq!(r("{{size request.query.id}}"), "2");
+        assert_eq!(r("{{size (parseJson request.body)}}"), "4");
+        assert_eq!(r("{{base64 'hello'}}"), "aGVsbG8=");
+        assert_eq!(r("{{base64 'hello' padding=false}}"), "aGVsbG8");
+        assert_eq!(r("{{base64 'aGVsbG8=' decode=true}}"), "hello");
+        assert_eq!(
+            r("{{#base64}}hi {{request.method}}{{/base64}}"),
+            "aGkgUE9TVA=="
+        );
+        assert_eq!(r("{{urlEncode 'a b&c/d*é'}}"), "a+b%26c%2Fd*%C3%A9");
+        assert_eq!(r("{{urlEncode 'a+b%26c' decode=true}}"), "a b&c");
+        assert_eq!(r("[{{trim '  padded  '}}]"), "[padded]");
+        assert_eq!(
+            r("[{{#trim}}\n  {{request.method}}  \n{{/trim}}]"),
+            "[POST]"
+        );
+    }
+
+    #[test]
+    fn parse_json_and_to_json() {
+        assert_eq!(
+            r("{{#with (parseJson request.body)}}{{name}} {{n}} {{items.[1].tag}}{{/with}}"),
+            "Ann 7 c"
+        );
+        assert_eq!(
+            r("{{parseJson request.body 'doc'}}{{doc.name}}-{{doc.items.[0].id}}"),
+            "Ann-1"
+        );
+        assert_eq!(
+            r(
+                "{{#parseJson 'cfg'}}{\"a\": [1, 2], \"m\": \"{{request.method}}\"}{{/parseJson}}{{cfg.m}} {{cfg.a}}"
+            ),
+            "POST [1, 2]"
+        );
+        assert_eq!(r("{{parseJson '{\"a\":{\"b\":1}}'}}"), "{a={b=1}}");
+        assert_eq!(
+            r("{{toJson (parseJson '{\"a\":[1,2]}')}}"),
+            "{\n  \"a\" : [ 1, 2 ]\n}"
+        );
+        assert_eq!(r("{{toJson 'x'}}"), "\"x\"");
+        assert_eq!(r("{{toJson request.query.name}}"), "\"bob\"");
+        assert_eq!(r("{{toJson request.query.id}}"), "[ \"1\", \"2\" ]");
+        assert_eq!(
+            r("{{#assign 'who'}} {{request.query.name}} {{/assign}}[{{who}}]"),
+            "[bob]"
+        );
+    }
+
+    #[test]
+    fn parse_errors_carry_positions() {
+        let e = HbsTemplate::parse("line one\n  {{#if x}}open").err();
+        let e = e.unwrap_or_else(|| panic!("expected an error"));
+        assert!(e.line.is_some() && e.column.is_some(), "{e:?}");
+        let e = HbsTemplate::parse("ok\nthen {{bad").err();
+        let e = e.unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().starts_with("line 2, column "), "{e}");
+        let e = HbsTemplate::parse("a\n{{> partial}}").err();
+        let e = e.unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!((e.line, e.column), (Some(2), Some(1)));
+        assert!(e.message.contains("partials"), "{e}");
+        assert!(HbsTemplate::parse("{{#*inline \"p\"}}{{> p}}{{/inline}}{{> p}}").is_err());
+    }
+
+    #[test]
+    fn fuel_bounds_a_render() {
+        let req = Req::new().body(&format!("[{}]", vec!["1"; 2000].join(",")));
+        let tpl = HbsTemplate::parse(
+            "{{#each (parseJson request.body)}}{{#each (parseJson request.body)}}{{this}}{{/each}}{{/each}}",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = tpl.render(&req.as_req(), 100_000).err();
+        assert!(err.is_some_and(|e| e.contains("fuel")));
+        let t = HbsTemplate::parse("{{randomValue length=100000000}}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = t.render(&req.as_req(), 1_000_000).err();
+        assert!(err.is_some_and(|e| e.contains("fuel")));
+        let t = HbsTemplate::parse("{{request.method}}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.render(&req.as_req(), 2).as_deref(), Ok("POST"));
+        assert!(t.render(&req.as_req(), 1).is_err());
+        // Fuel is per render: the next one starts afresh.
+        assert_eq!(t.render(&req.as_req(), 10).as_deref(), Ok("POST"));
+    }
 }
