@@ -25,6 +25,7 @@ back to back, which cancels most of the drift of a shared machine.
     python3 benches/load.py --rounds 1 --duration 3 --json out.json
     python3 benches/load.py --long 10000000      # memory over ten million requests
     python3 benches/load.py --baseline ../base/target/release/understudy
+    python3 benches/load.py --wiremock           # the workloads as WireMock mapping files too
 
 Needs wrk (Debian/Ubuntu: apt-get install wrk) and cargo.
 """
@@ -81,7 +82,37 @@ def write_scenarios(root):
     ]
     with open(os.path.join(many, "routes.json"), "w") as f:
         json.dump({"name": "bench-B", "routes": routes}, f)
-    return {"one": one, "many": many}
+
+    # The same workloads as WireMock mapping files (--wiremock).
+    def stub(path_key, path, body):
+        return {
+            "request": {"method": "GET", path_key: path},
+            "response": {
+                "status": 200,
+                "headers": {"Content-Type": "application/json"},
+                "body": body,
+            },
+        }
+
+    one_wm = os.path.join(root, "one-wm", "mappings")
+    many_wm = os.path.join(root, "many-wm", "mappings")
+    os.makedirs(one_wm)
+    os.makedirs(many_wm)
+    with open(os.path.join(one_wm, "users.json"), "w") as f:
+        json.dump(stub("urlPath", A_PATH, A_BODY), f)
+    stubs = [
+        stub("urlPathPattern", "/api/r%d/items/[0-9]+" % n, '{"route":%d,"id":7}' % n)
+        for n in range(N_ROUTES)
+    ]
+    # WireMock tries the newest stub first: written in reverse, r0 is still tried first.
+    with open(os.path.join(many_wm, "routes.json"), "w") as f:
+        json.dump({"mappings": list(reversed(stubs))}, f)
+    return {
+        "one": one,
+        "many": many,
+        "one-wm": os.path.dirname(one_wm),
+        "many-wm": os.path.dirname(many_wm),
+    }
 
 
 def pinned(cpu, argv):
@@ -175,6 +206,8 @@ def servers(dirs, port, baseline=None):
         return lambda config: [binary, "serve", "--scenarios", dirs[config], "--bind", addr]
 
     out = {"ceiling": lambda config: [ceiling, addr, "1"], "understudy": understudy(bin_)}
+    out["wiremock-format"] = lambda config: [
+        bin_, "serve", "--scenarios", dirs[config + "-wm"], "--bind", addr]
     if baseline:
         out["baseline"] = understudy(os.path.abspath(baseline))
     return out
@@ -249,6 +282,8 @@ def main():
     p.add_argument("--json", metavar="FILE", help="write the raw results here")
     p.add_argument("--baseline", metavar="BIN",
                    help="another understudy binary to measure in the same rounds")
+    p.add_argument("--wiremock", action="store_true",
+                   help="also serve the workloads as WireMock mapping files (same binary)")
     args = p.parse_args()
     PIN = not args.no_pin and (os.cpu_count() or 1) >= 2
     if not shutil.which("wrk"):
@@ -262,7 +297,8 @@ def main():
     try:
         dirs = write_scenarios(tmp)
         results, memory = {}, {}
-        names = ["ceiling", "understudy"] + (["baseline"] if args.baseline else [])
+        names = (["ceiling", "understudy"] + (["baseline"] if args.baseline else [])
+                 + (["wiremock-format"] if args.wiremock else []))
         for n in range(args.rounds):
             # Rotate the order so no server always runs on a warmer machine.
             order = names[n % len(names):] + names[:n % len(names)]
@@ -301,6 +337,16 @@ def main():
             line += " %.0f | %.2f |" % (row["baseline_rps"], row["vs_baseline"])
         table[load] = row
         print(line)
+    if args.wiremock:
+        print()
+        print("| workload | native req/s | WireMock-format req/s | WireMock-format / native |")
+        print("|---|---:|---:|---:|")
+        for load in WORKLOADS:
+            w = med(results[("wiremock-format", load)], "rps")
+            table[load]["wiremock_format_rps"] = w
+            table[load]["wiremock_vs_native"] = ratio(load, "wiremock-format", "understudy")
+            print("| %s | %.0f | %.0f | %.2f |" % (
+                load, table[load]["understudy_rps"], w, table[load]["wiremock_vs_native"]))
     print()
     print("| server | scenarios | start-up ms | idle RSS MiB | peak RSS MiB |")
     print("|---|---|---:|---:|---:|")

@@ -3,7 +3,8 @@
 //! - [`model`]: serde types, exactly the JSON users write.
 //! - [`compile`] (routes), `response` (answers) and [`upgrade`] (1xx keys): validation into
 //!   the runtime types of [`compiled`], sharing the compile context of [`ctx`] (origin,
-//!   limits, diagnostics); [`template`]: response templates, parsed once.
+//!   limits, diagnostics); [`template`]: response templates, parsed once; [`handlebars`]:
+//!   WireMock-style (Handlebars) response templates, self-contained.
 //! - [`load`]: directory scan, strict parsing, per-file outcomes.
 //! - [`diag`] and `messages`: `FILE:LINE:COL: at JSON.PATH: message` diagnostics.
 //!
@@ -16,6 +17,7 @@ pub mod compile;
 pub mod compiled;
 pub mod ctx;
 pub mod diag;
+pub mod handlebars;
 pub mod load;
 mod messages;
 pub mod model;
