@@ -35,7 +35,8 @@ use super::respond::{self, Rendered};
 use super::{AppState, body, upgrade};
 use crate::journal::{Record, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
-use crate::scenario::compiled::Fault;
+use crate::scenario::compiled::{Fault, HbsResponse};
+use crate::scenario::handlebars::HbsRequest;
 use crate::scenario::template::Context;
 use crate::store::Snapshot;
 use crate::wire::fault::ConnSocket;
@@ -266,6 +267,9 @@ fn opens_websocket(head: &RequestHead) -> bool {
 /// The selected answer's headers and body, rendered against the request when templated.
 fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, String> {
     let answer = selected.response;
+    if let Some(hbs) = &answer.hbs {
+        return render_hbs(selected, hbs, view);
+    }
     if answer.template.is_none() {
         return Ok(Rendered {
             headers: Vec::new(),
@@ -292,6 +296,64 @@ fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, 
         state: selected.state_before.clone().unwrap_or_default(),
     };
     respond::render_template(answer, &ctx)
+}
+
+/// A WireMock-templated answer, rendered against WireMock's request model.
+fn render_hbs(
+    selected: &Selection<'_>,
+    hbs: &HbsResponse,
+    view: &RequestView<'_>,
+) -> Result<Rendered, String> {
+    let text = |v: &actix_web::http::header::HeaderValue| {
+        String::from_utf8_lossy(v.as_bytes()).into_owned()
+    };
+    let headers: Vec<(String, String)> = view
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), text(v)))
+        .collect();
+    let cookies: Vec<(String, String)> = view
+        .headers
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let path_params: Vec<(String, String)> = selected
+        .route
+        .matcher
+        .path
+        .as_ref()
+        .and_then(|p| p.regex())
+        .map(|re| captures(re, view.path))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let url = match view.raw_query {
+        "" => view.path.to_owned(),
+        q => format!("{}?{q}", view.path),
+    };
+    let host = view
+        .headers
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let base_url = format!("http://{host}");
+    let body = String::from_utf8_lossy(view.body);
+    let req = HbsRequest {
+        url: &url,
+        path: view.path,
+        path_params: &path_params,
+        query: view.query(),
+        headers: &headers,
+        cookies: &cookies,
+        method: view.method,
+        body: &body,
+        base_url: &base_url,
+    };
+    respond::render_hbs(selected.response, hbs, &req)
 }
 
 /// Named groups of `re` in `path`, as template values.

@@ -21,7 +21,8 @@ use bytes::Bytes;
 use super::json;
 use crate::matching::NearMiss;
 use crate::scenario::CompiledResponse;
-use crate::scenario::compiled::Fault;
+use crate::scenario::compiled::{Fault, HbsResponse};
+use crate::scenario::handlebars::HbsRequest;
 use crate::scenario::template::{BodyTemplate, Context};
 use crate::wire::body::{Broken, Dribble};
 use crate::wire::fault::ConnSocket;
@@ -59,6 +60,26 @@ pub fn render_template(resp: &CompiledResponse, ctx: &Context<'_>) -> Result<Ren
         Some(BodyTemplate::Json(tree)) => {
             Bytes::from(serde_json::to_vec(&t.render_json(tree, &value)?).unwrap_or_default())
         }
+    };
+    Ok(Rendered { headers, body })
+}
+
+/// Renders a WireMock-templated answer (headers, then the body) for one request.
+pub fn render_hbs(
+    resp: &CompiledResponse,
+    hbs: &HbsResponse,
+    req: &HbsRequest<'_>,
+) -> Result<Rendered, String> {
+    let mut headers = Vec::with_capacity(hbs.headers.len());
+    for (name, tmpl) in &hbs.headers {
+        let text = tmpl.render(req, hbs.fuel)?;
+        let v = HeaderValue::from_str(&text)
+            .map_err(|_| format!("header {name} rendered to an invalid value {text:?}"))?;
+        headers.push((name.clone(), v));
+    }
+    let body = match &hbs.body {
+        None => resp.body.clone(),
+        Some(tmpl) => Bytes::from(tmpl.render(req, hbs.fuel)?),
     };
     Ok(Rendered { headers, body })
 }

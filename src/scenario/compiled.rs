@@ -245,6 +245,8 @@ pub struct CompiledResponse {
     pub body: Bytes,
     /// Templates for headers and body (`template: true`).
     pub template: Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>>,
+    /// WireMock's Handlebars templates for headers and body (`response-template`).
+    pub hbs: Option<Arc<HbsResponse>>,
     /// Delay before the head is sent.
     pub delay: Option<Delay>,
     /// Dribble the body: chunk size in bytes and the pause between chunks.
@@ -255,6 +257,17 @@ pub struct CompiledResponse {
     pub informational: Option<Bytes>,
     /// What follows a 101: a WebSocket script or a raw upgrade.
     pub switch: Option<Switch>,
+}
+
+/// A WireMock-templated answer: header values and body rendered per request.
+#[derive(Debug)]
+pub struct HbsResponse {
+    /// Header name → template, in order (sent after the static headers).
+    pub headers: Vec<(HeaderName, super::handlebars::HbsTemplate)>,
+    /// The body's template (`None`: the static body).
+    pub body: Option<super::handlebars::HbsTemplate>,
+    /// Fuel per render.
+    pub fuel: u64,
 }
 
 /// A delay before the head, fixed or uniformly random.

@@ -25,6 +25,9 @@ pub struct Limits {
     /// Fuel per render of the file's templates (`--template-fuel`), response and WebSocket
     /// alike; each server (each [`crate::store::Store`]) has its own.
     pub template_fuel: u64,
+    /// Every WireMock stub's response is a template, as with WireMock's
+    /// `--global-response-templating`.
+    pub global_templating: bool,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_file_bytes: DEFAULT_MAX_SCENARIO_FILE_BYTES,
             max_routes: DEFAULT_MAX_ROUTES_PER_FILE,
             template_fuel: super::template::FUEL,
+            global_templating: false,
         }
     }
 }

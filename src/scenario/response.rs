@@ -138,6 +138,7 @@ pub(crate) fn compile(
         connection,
         body,
         template,
+        hbs: None,
         delay,
         chunks,
         fault: r.fault,

@@ -412,3 +412,60 @@ async fn mapping_files_and_native_scenarios_live_in_one_tree() {
     assert_eq!(health["errors"], 0, "{health}");
     assert_eq!(health["routes"], 2, "{health}");
 }
+
+#[tokio::test]
+async fn response_templates_render_wiremock_handlebars() {
+    // Arrange
+    let dir = root_with(
+        "templates.json",
+        &json!({ "mappings": [
+            { "request": { "method": "POST", "urlPathTemplate": "/users/{id}" },
+              "response": { "status": 200, "transformers": ["response-template"],
+                            "headers": { "X-Method": "{{request.method}}" },
+                            "body": "id={{request.path.id}} seg={{request.pathSegments.[0]}} q={{request.query.q}} name={{jsonPath request.body '$.name'}} len={{size request.query.q}}" } },
+            { "request": { "method": "GET", "urlPath": "/plain" },
+              "response": { "status": 200, "body": "{{request.method}}" } }
+        ]}),
+    );
+    let server = Server::start(dir.path());
+    let http = client();
+
+    // Act
+    let templated = http
+        .post(server.url("/users/42?q=abc"))
+        .body(r#"{"name":"Ada"}"#)
+        .send()
+        .await
+        .expect("send");
+    let method = templated.headers().get("x-method").cloned();
+    let body = templated.text().await.expect("body");
+    let plain = get(server.url("/plain")).await;
+
+    // Assert
+    assert_eq!(method.as_ref().and_then(|v| v.to_str().ok()), Some("POST"));
+    assert_eq!(
+        body, "id=42 seg=users q=abc name=Ada len=1",
+        "size counts the values of a query parameter"
+    );
+    assert_eq!(
+        plain,
+        (200, "{{request.method}}".into()),
+        "not templated without the transformer"
+    );
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_a_load_error_at_its_key() {
+    let dir = Scenarios::new();
+    dir.write(
+        "mappings/broken.json",
+        "{ \"request\": { \"url\": \"/t\" },\n  \"response\": { \"transformers\": [\"response-template\"], \"body\": \"{{#if}}\" } }\n",
+    );
+    let out = validate(dir.path());
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("mappings/broken.json:2:64: at response.body: template does not parse"),
+        "{text}"
+    );
+}

@@ -15,11 +15,12 @@ use serde_json::Value;
 
 use super::model::{DelayDistribution, RequestPattern, ResponseDefinition, Stub};
 use crate::scenario::compiled::{
-    Answers, CompiledRoute, CompiledScenario, Delay, ExpectRule, MethodMatcher, MethodPattern,
-    PathMatcher, RequestMatcher,
+    Answers, CompiledRoute, CompiledScenario, Delay, ExpectRule, HbsResponse, MethodMatcher,
+    MethodPattern, PathMatcher, RequestMatcher,
 };
 use crate::scenario::ctx::{Ctx, Origin};
 use crate::scenario::diag::{Diagnostic, JsonPath};
+use crate::scenario::handlebars::HbsTemplate;
 use crate::scenario::model::{self, Fault, OneOrMany};
 use crate::scenario::pattern::{Condition, Subject, ValuePattern, WholeRegex};
 
@@ -650,13 +651,11 @@ fn compile_response(
             );
         }
     }
-    if r.transformers
-        .iter()
-        .flatten()
-        .any(|t| t == "response-template")
-    {
-        unsupported(cx, at, "transformers", true);
-    }
+    let templated = cx.origin.limits.global_templating
+        || r.transformers
+            .iter()
+            .flatten()
+            .any(|t| t == "response-template");
     let fault = match r.fault.as_deref() {
         None => None,
         Some("CONNECTION_RESET_BY_PEER") => Some(Fault::ConnectionReset),
@@ -726,6 +725,13 @@ fn compile_response(
             .headers
             .retain(|(n, _)| n != header::CONTENT_TYPE);
     }
+    if templated {
+        let hbs = templates(cx, r, at, compiled_ref);
+        if cx.diags.len() > before {
+            return None;
+        }
+        compiled_ref.hbs = Some(Arc::new(hbs));
+    }
     compiled_ref.delay = match (&r.fixed_delay_milliseconds, &r.delay_distribution) {
         (Some(ms), _) => Some(Delay::Fixed(std::time::Duration::from_millis(*ms))),
         (None, Some(DelayDistribution::Fixed { milliseconds })) => Some(Delay::Fixed(
@@ -767,6 +773,71 @@ fn compile_response(
         ));
     }
     compiled
+}
+
+/// The Handlebars templates of a templated response: every configured header value, and the
+/// body (text, JSON or file; a base64 body is bytes and stays as it is). Parse errors are
+/// load errors at the template's key, with the position inside the template.
+fn templates(
+    cx: &mut Ctx<'_>,
+    r: &ResponseDefinition,
+    at: &JsonPath,
+    compiled: &mut crate::scenario::compiled::CompiledResponse,
+) -> HbsResponse {
+    let parse = |cx: &mut Ctx<'_>, text: &str, p: &JsonPath| match HbsTemplate::parse(text) {
+        Ok(t) => Some(t),
+        Err(err) => {
+            cx.error(p, format!("template does not parse: {err}"));
+            None
+        }
+    };
+    let mut headers = Vec::new();
+    for (name, value) in r.headers.iter().flatten() {
+        let Ok(hname) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        let values: Vec<(String, JsonPath)> = match value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (plain(v), at.key("headers").key(name).index(i)))
+                .collect(),
+            v => vec![(plain(v), at.key("headers").key(name))],
+        };
+        // Rendered per request, so not sent as they are.
+        compiled.headers.retain(|(n, _)| *n != hname);
+        for (text, p) in values {
+            if let Some(t) = parse(cx, &text, &p) {
+                headers.push((hname.clone(), t));
+            }
+        }
+    }
+    let body = if r.base64_body.is_some() || compiled.body.is_empty() {
+        None
+    } else {
+        let key = if r.json_body.is_some() {
+            "jsonBody"
+        } else if r.body_file_name.is_some() {
+            "bodyFileName"
+        } else {
+            "body"
+        };
+        let text = String::from_utf8_lossy(&compiled.body).into_owned();
+        parse(cx, &text, &at.key(key))
+    };
+    HbsResponse {
+        headers,
+        body,
+        fuel: cx.origin.limits.template_fuel,
+    }
+}
+
+/// A JSON scalar as header text (a string without its quotes).
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn header_value(text: &str) -> HeaderValue {
