@@ -59,6 +59,8 @@ mod tls;
 mod unmatched;
 // WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.
 mod websocket;
+// A mapping corpus served by the real WireMock 3.13.2 and by understudy, answers compared.
+mod wiremock_differential;
 // WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.
 mod wiremock_files;
 // The real WireMock 3.13.2 as a reference server: the harness, and the facts a mapping
