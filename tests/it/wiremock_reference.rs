@@ -25,8 +25,7 @@
 //! - With `--port 0` it prints `port:` followed by spaces and the port on stdout (the harness
 //!   reads it); healthy about 0.7–1.4 s after `java` starts.
 //!
-//! understudy does not read mapping files on this branch yet: nothing here asserts its
-//! answers to them, only that [`both`] starts the two servers over one tree.
+//! What understudy answers to the same trees is compared in `wiremock_differential.rs`.
 
 use std::time::Duration;
 
