@@ -209,7 +209,11 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         head_limits: config.listener.head,
         ws_max_message_bytes: config.listener.ws_max_message_bytes,
         admin_api: config.admin_api,
-        scheme: if config.tls.is_some() { "https" } else { "http" },
+        scheme: if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         started: std::time::Instant::now(),
         server: std::sync::OnceLock::new(),
         wiremock_settings: std::sync::Mutex::new(serde_json::Map::new()),

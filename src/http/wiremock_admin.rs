@@ -49,7 +49,10 @@ pub fn scope() -> actix_web::Scope<
         .route("/mappings/save", web::post().to(save_mappings))
         .route("/mappings/import", web::post().to(import_mappings))
         .route("/mappings/remove", web::post().to(remove_mapping))
-        .route("/mappings/find-by-metadata", web::post().to(find_by_metadata))
+        .route(
+            "/mappings/find-by-metadata",
+            web::post().to(find_by_metadata),
+        )
         .route(
             "/mappings/remove-by-metadata",
             web::post().to(remove_by_metadata),
@@ -452,7 +455,11 @@ async fn import_mappings(body: web::Bytes, state: web::Data<AppState>) -> HttpRe
         let keep: Vec<&str> = import
             .mappings
             .iter()
-            .filter_map(|m| m.get("id").or_else(|| m.get("uuid")).and_then(Value::as_str))
+            .filter_map(|m| {
+                m.get("id")
+                    .or_else(|| m.get("uuid"))
+                    .and_then(Value::as_str)
+            })
             .collect();
         let all = stubs(&state);
         for stub in all.iter().filter(|s| !keep.contains(&s.id.as_str())) {
@@ -572,7 +579,9 @@ async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
     .await;
     match written {
         Ok(Ok(names)) => {
-            state.store.remove_api(|n| names.iter().any(|s| s == n), false);
+            state
+                .store
+                .remove_api(|n| names.iter().any(|s| s == n), false);
             let store = state.store.clone();
             if let Ok(Err(err)) = web::block(move || store.refresh()).await {
                 tracing::warn!("cannot rescan the mapping files: {err}");
@@ -808,8 +817,7 @@ async fn near_misses_request(body: web::Bytes, state: web::Data<AppState>) -> Ht
         for v in values {
             if let (Ok(n), Some(Ok(v))) = (
                 actix_http::header::HeaderName::from_bytes(name.as_bytes()),
-                v.as_str()
-                    .map(actix_http::header::HeaderValue::from_str),
+                v.as_str().map(actix_http::header::HeaderValue::from_str),
             ) {
                 headers.append(n, v);
             }

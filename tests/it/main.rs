@@ -61,3 +61,6 @@ mod unmatched;
 mod websocket;
 // WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.
 mod wiremock_files;
+// WireMock's admin API in `wiremock` mode: mappings, journal, scenarios, settings, the
+// native API at `/__understudy/admin/`.
+mod wiremock_admin;
