@@ -230,22 +230,28 @@ async fn reset_to_files(state: &AppState) {
     }
 }
 
+/// A value, or the error answer to send instead.
+type Answer<T> = Result<T, Box<HttpResponse>>;
+
 /// A UUID path segment, or WireMock's 400.
-fn parse_uuid(text: &str) -> Result<uuid::Uuid, HttpResponse> {
+fn parse_uuid(text: &str) -> Answer<uuid::Uuid> {
     uuid::Uuid::parse_str(text).map_err(|_| {
-        HttpResponse::BadRequest().json(wj::Errors::one(10, format!("{text} is not a valid UUID")))
+        Box::new(
+            HttpResponse::BadRequest()
+                .json(wj::Errors::one(10, format!("{text} is not a valid UUID"))),
+        )
     })
 }
 
 /// A JSON body, or WireMock's 422.
-fn json_body(body: &[u8]) -> Result<Value, HttpResponse> {
+fn json_body(body: &[u8]) -> Answer<Value> {
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
         body
     };
     serde_json::from_slice(text).map_err(|err| {
-        HttpResponse::UnprocessableEntity().json(wj::Errors {
+        Box::new(HttpResponse::UnprocessableEntity().json(wj::Errors {
             errors: vec![wj::ErrorItem {
                 code: 10,
                 source: Some(wj::ErrorSource {
@@ -254,7 +260,7 @@ fn json_body(body: &[u8]) -> Result<Value, HttpResponse> {
                 title: "Error parsing JSON".into(),
                 detail: Some(err.to_string()),
             }],
-        })
+        }))
     })
 }
 
@@ -302,7 +308,7 @@ async fn list_mappings(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 async fn create_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let json = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let id = json
         .get("id")
@@ -343,7 +349,7 @@ async fn reset_mappings(state: web::Data<AppState>) -> HttpResponse {
 async fn get_mapping(id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let uuid = match parse_uuid(&id) {
         Ok(u) => u.hyphenated().to_string(),
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match stubs(&state).into_iter().find(|s| s.id == uuid) {
         Some(stub) => HttpResponse::Ok().json(stub.json),
@@ -359,11 +365,11 @@ async fn put_mapping(
 ) -> HttpResponse {
     let uuid = match parse_uuid(&id) {
         Ok(u) => u.hyphenated().to_string(),
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let json = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let all = stubs(&state);
     let Some(existing) = all.iter().find(|s| s.id == uuid) else {
@@ -385,7 +391,7 @@ async fn put_mapping(
 async fn delete_mapping(id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let uuid = match parse_uuid(&id) {
         Ok(u) => u.hyphenated().to_string(),
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let all = stubs(&state);
     match all.iter().find(|s| s.id == uuid) {
@@ -401,7 +407,7 @@ async fn delete_mapping(id: web::Path<String>, state: web::Data<AppState>) -> Ht
 async fn remove_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let json = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let id = json
         .get("id")
@@ -489,9 +495,9 @@ async fn import_mappings(body: web::Bytes, state: web::Data<AppState>) -> HttpRe
 }
 
 /// The stubs whose metadata passes the value pattern in `body`.
-fn by_metadata(state: &AppState, body: &[u8]) -> Result<Vec<StubEntry>, HttpResponse> {
+fn by_metadata(state: &AppState, body: &[u8]) -> Answer<Vec<StubEntry>> {
     let text = std::str::from_utf8(body).unwrap_or("\u{0}");
-    let pattern = compile_value_pattern(text).map_err(|d| unprocessable(&d))?;
+    let pattern = compile_value_pattern(text).map_err(|d| Box::new(unprocessable(&d)))?;
     Ok(stubs(state)
         .into_iter()
         .filter(|s| {
@@ -509,7 +515,7 @@ async fn find_by_metadata(body: web::Bytes, state: web::Data<AppState>) -> HttpR
             let total = found.len();
             mappings_json(found.into_iter().map(|s| s.json).collect(), total)
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -522,7 +528,7 @@ async fn remove_by_metadata(body: web::Bytes, state: web::Data<AppState>) -> Htt
             }
             empty()
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -660,7 +666,7 @@ async fn clear_requests(state: web::Data<AppState>) -> HttpResponse {
 async fn get_request(id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let uuid = match parse_uuid(&id) {
         Ok(u) => u,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match state.journal.get(wj::entry_id(&uuid)) {
         Some(entry) if wj::event_id(entry.id) == uuid.hyphenated().to_string() => {
@@ -674,7 +680,7 @@ async fn get_request(id: web::Path<String>, state: web::Data<AppState>) -> HttpR
 async fn delete_request(id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let uuid = match parse_uuid(&id) {
         Ok(u) => u,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let want = uuid.hyphenated().to_string();
     state.journal.remove_where(|e| wj::event_id(e.id) == want);
@@ -682,13 +688,13 @@ async fn delete_request(id: web::Path<String>, state: web::Data<AppState>) -> Ht
 }
 
 /// The request pattern in `body`, or WireMock's 422.
-fn pattern(body: &[u8]) -> Result<crate::scenario::compiled::RequestMatcher, HttpResponse> {
+fn pattern(body: &[u8]) -> Answer<crate::scenario::compiled::RequestMatcher> {
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         "{}"
     } else {
         std::str::from_utf8(body).unwrap_or("\u{0}")
     };
-    compile_request_pattern(text).map_err(|d| unprocessable(&d))
+    compile_request_pattern(text).map_err(|d| Box::new(unprocessable(&d)))
 }
 
 /// `POST /__admin/requests/count`.
@@ -698,7 +704,7 @@ async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
             count: state.journal.count(&m),
             request_journal_disabled: false,
         }),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -722,7 +728,7 @@ async fn find_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpResp
                 .collect();
             found(&state, &hits)
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -736,7 +742,7 @@ async fn remove_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRe
                 serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),
             })
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -790,7 +796,7 @@ struct GivenRequest {
 async fn near_misses_request(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let given: Value = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let req: GivenRequest = match serde_json::from_value(given.clone()) {
         Ok(r) => r,
@@ -856,11 +862,11 @@ async fn near_misses_request(body: web::Bytes, state: web::Data<AppState>) -> Ht
 async fn near_misses_pattern(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let given = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let matcher = match pattern(&body) {
         Ok(m) => m,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut ranked: Vec<(usize, Arc<Entry>)> = all_entries(&state)
         .into_iter()
@@ -1006,7 +1012,7 @@ async fn get_settings(state: web::Data<AppState>) -> HttpResponse {
 async fn update_settings(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let json = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let inner = match json.get("settings") {
         Some(Value::Object(obj)) => obj.clone(),
