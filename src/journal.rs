@@ -219,16 +219,21 @@ impl Journal {
     /// How many kept entries match `matcher` (the same matchers as a route's `request`).
     pub fn count(&self, matcher: &RequestMatcher) -> usize {
         let entries: Vec<Arc<Entry>> = self.lock().entries.iter().cloned().collect();
-        entries
-            .iter()
-            .filter(|e| {
-                let r = &e.record;
-                let headers = header_map(&r.headers);
-                let view =
-                    RequestView::new(r.method.as_str(), r.path(), r.query(), &headers, &r.body);
-                crate::matching::matches(matcher, &view)
-            })
-            .count()
+        entries.iter().filter(|e| e.matches(matcher)).count()
+    }
+
+    /// The kept entry with this id.
+    pub fn get(&self, id: u64) -> Option<Arc<Entry>> {
+        self.lock().entries.iter().find(|e| e.id == id).cloned()
+    }
+
+    /// Drops the kept entries `pick` chooses; returns them. The eviction count is kept.
+    pub fn remove_where(&self, pick: impl Fn(&Entry) -> bool) -> Vec<Arc<Entry>> {
+        let mut ring = self.lock();
+        let (gone, kept): (Vec<_>, Vec<_>) = ring.entries.drain(..).partition(|e| pick(e));
+        ring.entries = kept.into();
+        ring.bytes -= gone.iter().map(|e| e.size).sum::<usize>();
+        gone
     }
 
     /// Drops every entry; returns how many there were. The eviction count is kept.
@@ -335,6 +340,19 @@ pub enum BodyEncoding {
 }
 
 impl Entry {
+    /// Whether this request passes `matcher` (the same matchers as a route's `request`).
+    pub fn matches(&self, matcher: &RequestMatcher) -> bool {
+        self.with_view(|view| crate::matching::matches(matcher, view))
+    }
+
+    /// Runs `f` on this request as the matchers see it.
+    pub fn with_view<R>(&self, f: impl FnOnce(&RequestView<'_>) -> R) -> R {
+        let r = &self.record;
+        let headers = header_map(&r.headers);
+        let view = RequestView::new(r.method.as_str(), r.path(), r.query(), &headers, &r.body);
+        f(&view)
+    }
+
     /// The contract's JSON form; `with_near_misses` adds `nearMisses` (unmatched listing).
     pub fn json(&self, with_near_misses: bool) -> EntryJson<'_> {
         let r = &self.record;

@@ -16,6 +16,7 @@ use crate::store::Store;
 use crate::watch::{self, WatchHandle};
 use crate::wire::{self, tls};
 
+pub use crate::http::AdminApi;
 pub use crate::journal::JournalLimits;
 pub use crate::scenario::load::{
     DEFAULT_MAX_ROUTES_PER_FILE, DEFAULT_MAX_SCENARIO_FILE_BYTES, Limits as ScenarioLimits,
@@ -68,6 +69,8 @@ pub struct ServeConfig {
     pub scenario_limits: ScenarioLimits,
     /// Fuel per template render (`--template-fuel`), for this server's templates only.
     pub template_fuel: u64,
+    /// What `/__admin/` speaks (`--admin-api`); `/__understudy/admin/` is always native.
+    pub admin_api: AdminApi,
 }
 
 impl ServeConfig {
@@ -92,6 +95,7 @@ impl ServeConfig {
             scenario_limits: Default::default(),
             template_fuel: crate::scenario::template::FUEL,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            admin_api: AdminApi::Native,
         }
     }
 }
@@ -204,6 +208,15 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         admin_token: config.admin_token.clone(),
         head_limits: config.listener.head,
         ws_max_message_bytes: config.listener.ws_max_message_bytes,
+        admin_api: config.admin_api,
+        scheme: if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        started: std::time::Instant::now(),
+        server: std::sync::OnceLock::new(),
+        wiremock_settings: std::sync::Mutex::new(serde_json::Map::new()),
     });
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {
@@ -220,6 +233,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         );
     }
     let app_state = state.clone();
+    let shutdown = state.clone();
     let server = wire::serve(
         listener,
         &config.listener,
@@ -229,6 +243,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         http::expect(state),
     )
     .map_err(|source| StartError::Bind { addr, source })?;
+    let _ = shutdown.server.set(server.handle());
     tracing::info!("listening on {scheme}://{addr}");
     Ok(Running {
         addr,

@@ -597,6 +597,20 @@ impl Store {
         self.publish(&inner);
     }
 
+    /// Removes the API scenarios whose name `pick` chooses (returns how many) and, with
+    /// `unhide`, un-hides every file scenario deleted through the API; publishes once.
+    pub fn remove_api(&self, pick: impl Fn(&str) -> bool, unhide: bool) -> usize {
+        let mut inner = self.lock();
+        let before = inner.api.len();
+        inner.api.retain(|a| !pick(&a.scenario.name));
+        let removed = before - inner.api.len();
+        if unhide {
+            inner.hidden.clear();
+        }
+        self.publish(&inner);
+        removed
+    }
+
     /// Deletes the active scenario called `name`; `None` when there is none.
     pub fn delete(&self, name: &str) -> Option<Deleted> {
         let mut inner = self.lock();

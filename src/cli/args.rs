@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// What /__admin/ speaks: understudy's native admin API or WireMock's (default: native,
+    /// or wiremock when the scenarios directory has a `mappings/` directory at its top).
+    /// /__understudy/admin/ is always the native API.
+    #[arg(long, env = "UNDERSTUDY_ADMIN_API", value_enum)]
+    pub admin_api: Option<AdminApiArg>,
     /// Most requests the journal keeps (oldest go first; `evicted` counts them).
     #[arg(long, env = "UNDERSTUDY_JOURNAL_SIZE", default_value_t = 1000)]
     pub journal_size: usize,
@@ -168,6 +173,12 @@ pub enum Watch {
     Native,
     Poll,
     Off,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum AdminApiArg {
+    Native,
+    Wiremock,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

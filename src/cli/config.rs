@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use understudy::server::{
-    JournalLimits, ScenarioLimits as Limits, ServeConfig, TlsSource, WatchMode,
+    AdminApi, JournalLimits, ScenarioLimits as Limits, ServeConfig, TlsSource, WatchMode,
 };
 
-use super::args::{ClientLimitArgs, FileLimitArgs, ServeArgs, Watch};
+use super::args::{AdminApiArg, ClientLimitArgs, FileLimitArgs, ServeArgs, Watch};
 
 /// Shortest poll interval taken from `--poll-interval-ms`.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -19,6 +19,13 @@ impl ServeArgs {
         config.bind = self.bind;
         config.max_body_bytes = self.max_body_bytes;
         config.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        config.admin_api = match self.admin_api {
+            Some(AdminApiArg::Native) => AdminApi::Native,
+            Some(AdminApiArg::Wiremock) => AdminApi::Wiremock,
+            // A WireMock root (`mappings/` at the top) speaks WireMock's admin API.
+            None if self.scenarios.join("mappings").is_dir() => AdminApi::Wiremock,
+            None => AdminApi::Native,
+        };
         config.scenario_limits = self.file_limits.limits();
         // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed
         // pause before stopping, and a container should stop within about a second.
@@ -116,6 +123,27 @@ mod tests {
         );
         assert_eq!(config.watch, WatchMode::Auto);
         assert!(config.tls.is_none() && config.admin_token.is_none() && !config.handle_signals);
+        assert_eq!(config.admin_api, AdminApi::Native);
+    }
+
+    #[test]
+    fn admin_api_follows_the_flag_else_the_directory_layout() {
+        assert_eq!(
+            serve_config(&["--admin-api", "wiremock"]).admin_api,
+            AdminApi::Wiremock
+        );
+        let root = std::env::temp_dir().join(format!("understudy-wm-root-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("mappings")).expect("mkdir");
+        let dir = root.to_string_lossy().into_owned();
+        assert_eq!(
+            serve_config(&["--scenarios", &dir]).admin_api,
+            AdminApi::Wiremock
+        );
+        assert_eq!(
+            serve_config(&["--scenarios", &dir, "--admin-api", "native"]).admin_api,
+            AdminApi::Native
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

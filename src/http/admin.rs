@@ -1,4 +1,5 @@
-//! The admin API under the reserved prefix `/__admin/`: JSON in, JSON out.
+//! The native admin API: JSON in, JSON out. One implementation mounted at two prefixes:
+//! `/__understudy/admin/` always, and `/__admin/` when `--admin-api native`.
 //!
 //! Test harnesses in any language use it to put scenarios, move and reset scenario state,
 //! read and clear the journal, count requests and read near misses. No scenario can claim
@@ -23,11 +24,16 @@ use crate::scenario::Diagnostic;
 use crate::scenario::compile::compile_request_matcher;
 use crate::store::{Deleted, ScenarioInfo};
 
-/// The reserved path prefix.
+/// The reserved path prefix (native API in `native` mode, WireMock's in `wiremock` mode).
 pub const PREFIX: &str = "/__admin";
 
-/// Registers the admin routes on a scope mounted at [`PREFIX`].
-pub fn scope() -> actix_web::Scope<
+/// Where the native admin API always answers, whatever `/__admin/` speaks.
+pub const NATIVE_PREFIX: &str = "/__understudy/admin";
+
+/// Registers the native admin routes on a scope mounted at `prefix`.
+pub fn scope(
+    prefix: &str,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
         Config = (),
@@ -36,7 +42,7 @@ pub fn scope() -> actix_web::Scope<
         InitError = (),
     >,
 > {
-    web::scope(PREFIX)
+    web::scope(prefix)
         .wrap(from_fn(require_token))
         .route("/health", web::get().to(health))
         .route("/scenarios", web::get().to(list_scenarios))
@@ -266,7 +272,8 @@ async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
     }
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+/// Any unknown path under a reserved prefix: understudy's own 404.
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     respond::error(
         StatusCode::NOT_FOUND,
         format!("no admin endpoint {} {}", req.method(), req.path()),
@@ -349,7 +356,7 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 /// Checks the bearer token when one is configured.
-async fn require_token(
+pub(crate) async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

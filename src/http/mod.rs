@@ -7,7 +7,10 @@
 //! - [`respond`]: compiled answers → HTTP responses (heads, bodies, pacing, faults' response
 //!   side) and understudy's own error answers;
 //! - [`upgrade`]: protocol switches (WebSocket scripts and raw `101` upgrades);
-//! - [`admin`]: the admin API under `/__admin/`; [`json`]: the shapes of its answers.
+//! - [`admin`]: the native admin API under `/__understudy/admin/` (and `/__admin/` in
+//!   `native` mode); [`json`]: the shapes of its answers;
+//! - [`wiremock_admin`]: WireMock's admin API under `/__admin/` in `wiremock` mode;
+//!   [`wiremock_json`]: its shapes.
 //!
 //! This module decides; [`crate::wire`] carries out what needs the socket (interim responses,
 //! swallowed `100`s, raw bytes, resets) and never decides what to answer or record. The app
@@ -39,6 +42,21 @@ mod expect;
 pub mod json;
 pub mod respond;
 pub mod upgrade;
+pub mod wiremock_admin;
+pub mod wiremock_json;
+
+/// Which admin API `/__admin/` speaks (`--admin-api`); `/__understudy/admin/` is always native.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminApi {
+    /// understudy's own admin API.
+    #[default]
+    Native,
+    /// WireMock 3.x's admin API (mappings, requests, scenarios, settings…).
+    Wiremock,
+}
+
+/// The reserved prefix no scenario can claim; unknown paths under it are understudy's 404.
+pub const RESERVED_PREFIX: &str = "/__understudy";
 
 /// State shared by every worker.
 pub struct AppState {
@@ -56,6 +74,16 @@ pub struct AppState {
     pub head_limits: HeadLimits,
     /// Largest WebSocket message accepted from a client.
     pub ws_max_message_bytes: usize,
+    /// What `/__admin/` speaks.
+    pub admin_api: AdminApi,
+    /// `http` or `https` (for WireMock's logged requests).
+    pub scheme: &'static str,
+    /// When the server started (WireMock's `uptimeInSeconds`).
+    pub started: std::time::Instant,
+    /// The running server, to stop it on `POST /__admin/shutdown`.
+    pub server: std::sync::OnceLock<actix_server::ServerHandle>,
+    /// WireMock settings set through `/__admin/settings`.
+    pub wiremock_settings: std::sync::Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The actix-web application: the admin scope and the catch-all mock handler.
@@ -70,14 +98,28 @@ fn app(
         InitError = (),
     >,
 > {
+    let admin_api = state.admin_api;
     App::new()
         .app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(state)
-        .service(admin::scope())
+        .service(admin::scope(admin::NATIVE_PREFIX))
+        .service(
+            web::scope(RESERVED_PREFIX)
+                .wrap(actix_web::middleware::from_fn(admin::require_token))
+                .default_service(web::to(admin::not_found)),
+        )
+        .configure(|cfg| match admin_api {
+            AdminApi::Native => {
+                cfg.service(admin::scope(admin::PREFIX));
+            }
+            AdminApi::Wiremock => {
+                cfg.service(wiremock_admin::scope());
+            }
+        })
         .default_service(web::to(mock))
 }
 
-/// The catch-all handler: every request outside `/__admin/` is answered by [`answer::answer`].
+/// The catch-all handler: every request outside `/__admin/` and `/__understudy/` is answered by [`answer::answer`].
 async fn mock(
     req: actix_web::HttpRequest,
     payload: web::Payload,

@@ -66,3 +66,6 @@ mod wiremock_files;
 // The real WireMock 3.13.2 as a reference server: the harness, and the facts a mapping
 // compiler must reproduce (skipped without WIREMOCK_JAR unless UNDERSTUDY_REQUIRE_WIREMOCK=1).
 mod wiremock_reference;
+// WireMock's admin API in `wiremock` mode: mappings, journal, scenarios, settings, the
+// native API at `/__understudy/admin/`.
+mod wiremock_admin;

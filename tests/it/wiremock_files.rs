@@ -408,7 +408,10 @@ async fn mapping_files_and_native_scenarios_live_in_one_tree() {
     // Act and assert
     assert_eq!(get(server.url("/wiremock")).await, (200, "wm".into()));
     assert_eq!(get(server.url("/native")).await, (200, "native".into()));
-    let health = server.health().await;
+    // A WireMock root speaks WireMock's admin API at /__admin/; the native one stays here.
+    let (status, health) =
+        crate::util::fetch_json(client().get(server.url("/__understudy/admin/health"))).await;
+    assert_eq!(status, 200);
     assert_eq!(health["errors"], 0, "{health}");
     assert_eq!(health["routes"], 2, "{health}");
 }

@@ -896,3 +896,46 @@ fn body_file(cx: &mut Ctx<'_>, name: &str, at: &JsonPath) -> Option<String> {
     path.push(rel);
     Some(path.to_string_lossy().replace('\\', "/"))
 }
+
+/// Compiles a WireMock request pattern given alone (the admin API's `requests/count`,
+/// `requests/find`, `near-misses/request-pattern`) with the stubs' request compiler.
+pub(crate) fn compile_request_pattern(text: &str) -> Result<RequestMatcher, Vec<Diagnostic>> {
+    standalone::<RequestPattern, _>(text, "<request pattern>", |cx, req, at| {
+        compile_request(cx, req, at)
+    })
+}
+
+/// Compiles one WireMock value pattern given alone (`find-by-metadata`).
+pub(crate) fn compile_value_pattern(text: &str) -> Result<ValuePattern, Vec<Diagnostic>> {
+    standalone::<Value, _>(text, "<value pattern>", value_pattern)
+}
+
+/// Parses `text` strictly and compiles it with `f` outside any file.
+fn standalone<T: serde::de::DeserializeOwned, R>(
+    text: &str,
+    name: &str,
+    f: impl FnOnce(&mut Ctx<'_>, &T, &JsonPath) -> Option<R>,
+) -> Result<R, Vec<Diagnostic>> {
+    let display = PathBuf::from(name);
+    let origin = Origin {
+        display: &display,
+        source: text,
+        root: None,
+        dir: Path::new("."),
+        default_name: name.to_owned(),
+        relative: None,
+        limits: crate::scenario::load::Limits::default(),
+    };
+    let parsed: T = super::parse(&origin)?;
+    let mut cx = Ctx {
+        origin: &origin,
+        diags: Vec::new(),
+        warnings: Vec::new(),
+        read_files: false,
+    };
+    let out = f(&mut cx, &parsed, &JsonPath::root());
+    match out {
+        Some(out) if cx.diags.is_empty() => Ok(out),
+        _ => Err(cx.diags),
+    }
+}
