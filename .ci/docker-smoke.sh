@@ -455,6 +455,25 @@ check "bundled scenarios served when nothing is mounted (GET /hello over https)"
     bash -c "curl -sk -m 2 https://127.0.0.1:$P2/hello | grep -q 'Hello from understudy'"
 docker rm -f "$BUNDLED" >/dev/null
 
+# ---- a drop-in for wiremock/wiremock: its mount point and its flags ---------------------------------------
+WMROOT="$WORK/wiremock-root"
+mkdir -p "$WMROOT/mappings" "$WMROOT/__files"
+printf '%s' '{"request":{"method":"GET","urlPath":"/wm"},"response":{"status":200,"bodyFileName":"wm.txt"}}' \
+    >"$WMROOT/mappings/wm.json"
+printf 'from the wiremock mount' >"$WMROOT/__files/wm.txt"
+chmod -R a+rX "$WMROOT"
+DROPIN=understudy-smoke-wiremock-$$
+CONTAINERS+=("$DROPIN")
+P4=$(helper free-port)
+docker run -d --name "$DROPIN" --network host -v "$WMROOT:/home/wiremock" "$IMAGE" \
+    --port "$P4" --bind-address 127.0.0.1 --verbose --disable-banner >/dev/null
+for _ in $(seq 1 100); do [ "$(status_of "$P4" /wm)" = 200 ] && break; sleep 0.05; done
+check "with /home/wiremock mounted and WireMock's flags, its mappings and __files answer" \
+    test "$(body_of "$P4" /wm)" = "from the wiremock mount"
+check "… and /__admin/ speaks WireMock's admin API" \
+    bash -c "curl -s -m 2 http://127.0.0.1:$P4/__admin/health | grep -q healthy"
+docker rm -f "$DROPIN" >/dev/null
+
 # ---- docker stop with slow connections open --------------------------------------------------------------
 log "opening no_response, delayed, dribbling, WebSocket and short (300 ms) requests, then docker stop"
 helper hold "$PORT" "$WORK/hold.json" &

@@ -124,6 +124,40 @@ pub struct ServeArgs {
     pub file_limits: FileLimitArgs,
     #[command(flatten)]
     pub limits: ClientLimitArgs,
+    #[command(flatten)]
+    pub wiremock: WireMockArgs,
+}
+
+/// WireMock's common flags, so a script or an image that starts WireMock starts understudy
+/// unchanged (docs/wiremock.md, "The Docker image").
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "WireMock's flags")]
+pub struct WireMockArgs {
+    /// Listen on 0.0.0.0:PORT (WireMock's --port; overrides --bind).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// The address --port listens on (WireMock's --bind-address; default 0.0.0.0).
+    #[arg(long)]
+    pub bind_address: Option<std::net::IpAddr>,
+    /// Serve this WireMock root (mappings/, __files/) with WireMock's admin API (WireMock's
+    /// --root-dir; overrides --scenarios).
+    #[arg(long)]
+    pub root_dir: Option<PathBuf>,
+    /// Render every WireMock stub's response as a template.
+    #[arg(long)]
+    pub global_response_templating: bool,
+    /// Log every request and its answer.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Accepted for WireMock's command line; understudy prints no banner.
+    #[arg(long)]
+    pub disable_banner: bool,
+    /// Keep no requests in the journal (a journal of size 0).
+    #[arg(long)]
+    pub no_request_journal: bool,
+    /// Most requests the journal keeps (WireMock's name for --journal-size).
+    #[arg(long)]
+    pub max_request_journal_entries: Option<usize>,
 }
 
 /// Bounds on each scenario file (shared by `serve` and `validate`, so both agree).

@@ -12,21 +12,51 @@ use super::args::{AdminApiArg, ClientLimitArgs, FileLimitArgs, ServeArgs, Watch}
 /// Shortest poll interval taken from `--poll-interval-ms`.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
+/// Where WireMock's Docker image mounts its root; served when it exists and the scenarios
+/// directory is the bundled tour, so the image replaces `wiremock/wiremock` unchanged.
+const WIREMOCK_MOUNT: &str = "/home/wiremock";
+
+/// A file only the bundled tour's scenarios directory has (hidden: never loaded).
+const BUNDLED_TOUR_MARKER: &str = ".understudy-bundled-tour";
+
 impl ServeArgs {
+    /// The directory to serve and whether it is a WireMock root by the command line's say
+    /// (`--root-dir`, or WireMock's mount point in place of the bundled tour).
+    fn scenarios_dir(&self) -> (std::path::PathBuf, bool) {
+        if let Some(root) = &self.wiremock.root_dir {
+            return (root.clone(), true);
+        }
+        let mount = std::path::Path::new(WIREMOCK_MOUNT);
+        if self.scenarios.join(BUNDLED_TOUR_MARKER).is_file() && mount.is_dir() {
+            return (mount.to_path_buf(), true);
+        }
+        (self.scenarios.clone(), false)
+    }
+
     /// The server settings these flags ask for.
     pub fn to_config(&self) -> ServeConfig {
-        let mut config = ServeConfig::new(&self.scenarios);
-        config.bind = self.bind;
+        let (scenarios, wiremock_root) = self.scenarios_dir();
+        let mut config = ServeConfig::new(&scenarios);
+        config.bind = match self.wiremock.port {
+            Some(port) => std::net::SocketAddr::new(
+                self.wiremock
+                    .bind_address
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()),
+                port,
+            ),
+            None => self.bind,
+        };
         config.max_body_bytes = self.max_body_bytes;
         config.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
         config.admin_api = match self.admin_api {
             Some(AdminApiArg::Native) => AdminApi::Native,
             Some(AdminApiArg::Wiremock) => AdminApi::Wiremock,
             // A WireMock root (`mappings/` at the top) speaks WireMock's admin API.
-            None if self.scenarios.join("mappings").is_dir() => AdminApi::Wiremock,
+            None if wiremock_root || scenarios.join("mappings").is_dir() => AdminApi::Wiremock,
             None => AdminApi::Native,
         };
         config.scenario_limits = self.file_limits.limits();
+        config.scenario_limits.global_templating = self.wiremock.global_response_templating;
         // understudy handles SIGTERM/SIGINT itself: actix-server's own handling adds a fixed
         // pause before stopping, and a container should stop within about a second.
         config.handle_signals = false;
@@ -48,7 +78,14 @@ impl ServeArgs {
         };
         config.poll_interval = Duration::from_millis(self.poll_interval_ms).max(MIN_POLL_INTERVAL);
         config.journal = JournalLimits {
-            max_entries: self.journal_size,
+            max_entries: match (
+                self.wiremock.no_request_journal,
+                self.wiremock.max_request_journal_entries,
+            ) {
+                (true, _) => 0,
+                (false, Some(n)) => n,
+                (false, None) => self.journal_size,
+            },
             max_bytes: self.journal_max_bytes,
             max_body_bytes: self.journal_body_bytes,
         };
@@ -144,6 +181,38 @@ mod tests {
             AdminApi::Native
         );
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn wiremocks_flags_are_aliases() {
+        let root = std::env::temp_dir().join(format!("understudy-wm-flags-{}", std::process::id()));
+        let dir = root.to_string_lossy().into_owned();
+        let config = serve_config(&[
+            "--port",
+            "9999",
+            "--root-dir",
+            &dir,
+            "--global-response-templating",
+            "--verbose",
+            "--disable-banner",
+            "--no-request-journal",
+        ]);
+        assert_eq!(config.bind, "0.0.0.0:9999".parse().expect("addr"));
+        assert_eq!(
+            config.admin_api,
+            AdminApi::Wiremock,
+            "a root dir is a WireMock root"
+        );
+        assert!(config.scenario_limits.global_templating);
+        assert_eq!(config.journal.max_entries, 0);
+        let config = serve_config(&["--port", "1", "--bind-address", "127.0.0.1"]);
+        assert_eq!(config.bind, "127.0.0.1:1".parse().expect("addr"));
+        assert_eq!(
+            serve_config(&["--max-request-journal-entries", "5"])
+                .journal
+                .max_entries,
+            5
+        );
     }
 
     #[test]

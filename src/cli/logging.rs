@@ -4,11 +4,13 @@
 use super::args::LogFormat;
 
 /// Installs the global subscriber; call once, before anything logs.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, verbose: bool) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     // Faults cut responses on purpose; actix reports each as a stream error.
     const DEFAULT: &str = "info,notify=warn,actix_http::h1::dispatcher=off";
+    // `--verbose` (WireMock's flag): every request and the route that answered it.
+    const VERBOSE: &str = "info,understudy=debug,notify=warn,actix_http::h1::dispatcher=off";
     // `RUST_LOG` takes a level and `target=level` pairs. (A plain target filter keeps the
     // regex engine's full-DFA builder out of the binary, which makes loading routes faster.)
     let filter = std::env::var("RUST_LOG")
@@ -20,7 +22,10 @@ pub fn init(format: LogFormat) {
                 None
             }
         })
-        .unwrap_or_else(|| DEFAULT.parse().unwrap_or_default());
+        .unwrap_or_else(|| {
+            let default = if verbose { VERBOSE } else { DEFAULT };
+            default.parse().unwrap_or_default()
+        });
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(std::io::stdout);

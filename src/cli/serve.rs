@@ -11,7 +11,7 @@ use super::logging;
 
 /// Serves until a stop signal; an error that keeps the server from starting is returned.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    logging::init(args.log_format);
+    logging::init(args.log_format, args.wiremock.verbose);
     let config = args.to_config();
     raise_open_files_limit(args.limits.max_connections);
     actix_rt::System::new().block_on(async move {

@@ -472,3 +472,34 @@ fn a_template_that_does_not_parse_is_a_load_error_at_its_key() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn wiremocks_command_line_starts_understudy() {
+    // Arrange: a WireMock root and WireMock's own flags, no understudy flag at all.
+    let dir = Scenarios::new();
+    dir.write_json(
+        "mappings/hello.json",
+        &json!({ "request": { "url": "/hello?name=ada" },
+                 "response": { "status": 200, "body": "hello {{request.query.name}}" } }),
+    );
+    let mut cmd = crate::util::understudy();
+    cmd.args(["--port", "0", "--bind-address", "127.0.0.1", "--root-dir"])
+        .arg(dir.path())
+        .args([
+            "--global-response-templating",
+            "--verbose",
+            "--disable-banner",
+            "--no-request-journal",
+        ]);
+    let server = Server::spawn(cmd);
+
+    // Act
+    let hello = get(server.url("/hello?name=ada")).await;
+    let health = crate::util::fetch_json(client().get(server.url("/__admin/health"))).await;
+    let journal = crate::util::fetch_json(client().get(server.url("/__admin/requests"))).await;
+
+    // Assert: templated without a transformer, WireMock's admin API, no journal.
+    assert_eq!(hello, (200, "hello ada".into()));
+    assert_eq!(health.1["status"], "healthy", "{}", health.1);
+    assert_eq!(journal.1["requests"], json!([]), "{}", journal.1);
+}
