@@ -550,7 +550,8 @@ fn each_mismatch<'m>(
         };
     }
     if let Some(method) = &m.method {
-        let ok = method.is_match(req.method) || (req.method == "HEAD" && method.is_match("GET"));
+        let ok = method.is_match(req.method)
+            || (!m.exact_method && req.method == "HEAD" && method.is_match("GET"));
         if !ok {
             fail!(Mismatch::Method);
         }

@@ -433,6 +433,7 @@ fn compile_matcher(
         body,
         json: req.json.clone(),
         conditions: Vec::new(),
+        exact_method: false,
     })
 }
 

@@ -138,6 +138,9 @@ pub struct RequestMatcher {
     pub json: Option<Value>,
     /// Further checks (WireMock's matchers), in the order written.
     pub conditions: Vec<super::pattern::Condition>,
+    /// The method must be the one named: `HEAD` does not match a `GET` route (WireMock's
+    /// rule; native routes answer `HEAD` like `GET`).
+    pub exact_method: bool,
 }
 
 /// A path pattern: a plain literal such as `/api/users/42` is compared as a string (no regex

@@ -198,6 +198,7 @@ const PROBES: &[Probe] = &[
     probe("GET", "/pattern/12?x=y"),
     probe("GET", "/pattern/ab"),
     probe("GET", "/path"),
+    probe("HEAD", "/path"),
     probe("GET", "/path?with=query"),
     probe("GET", "/items/abc"),
     probe("GET", "/items/ABC"),

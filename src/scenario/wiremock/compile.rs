@@ -202,7 +202,10 @@ fn compile_request(
     ] {
         unsupported(cx, at, key, present);
     }
-    let mut m = RequestMatcher::default();
+    let mut m = RequestMatcher {
+        exact_method: true,
+        ..RequestMatcher::default()
+    };
     match req.method.as_deref() {
         None | Some("ANY") => {}
         Some(method) => {
