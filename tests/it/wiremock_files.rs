@@ -503,3 +503,26 @@ async fn wiremocks_command_line_starts_understudy() {
     assert_eq!(health.1["status"], "healthy", "{}", health.1);
     assert_eq!(journal.1["requests"], json!([]), "{}", journal.1);
 }
+
+#[tokio::test]
+async fn framing_headers_of_recorded_stubs_are_computed_not_refused() {
+    // Arrange: a stub as WireMock's recorder writes it, with Content-Length and
+    // Transfer-Encoding among its headers.
+    let dir = root_with(
+        "recorded.json",
+        &json!({ "request": { "method": "GET", "url": "/recorded" },
+                 "response": { "status": 200, "body": "hello",
+                               "headers": { "Content-Length": "999", "Transfer-Encoding": "chunked",
+                                            "Content-Type": "text/plain" } } }),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let raw = server.raw(&crate::util::get_request("/recorded"));
+
+    // Assert
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.body, b"hello");
+    assert_eq!(raw.header("content-length"), Some("5"));
+    assert_eq!(raw.header("content-type"), Some("text/plain"));
+}

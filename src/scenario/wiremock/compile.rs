@@ -691,6 +691,23 @@ fn compile_response(
             ),
             other => OneOrMany::One(other.to_string()),
         };
+        // Framing is computed from the body (recorded stubs often carry these headers).
+        let lower = name.to_ascii_lowercase();
+        let framing = lower == "content-length" || lower == "transfer-encoding";
+        let connection = lower == "connection"
+            && !values
+                .as_slice()
+                .iter()
+                .all(|v| v.eq_ignore_ascii_case("close") || v.eq_ignore_ascii_case("keep-alive"));
+        if framing || connection {
+            cx.warn(
+                &at.key("headers").key(name),
+                format!(
+                    "{name} is set by understudy from the body and connection; not sent as written"
+                ),
+            );
+            continue;
+        }
         headers.insert(name.clone(), values);
     }
     let has_content_type = headers
