@@ -76,6 +76,8 @@ pub enum ValuePattern {
         ignore_array_order: bool,
         /// Objects in the value may have more members.
         ignore_extra_elements: bool,
+        /// The `${json-unit.regex}` placeholders of `value`, compiled.
+        placeholders: Placeholders,
     },
     /// A JSONPath finds something in the value (parsed as JSON), and what it finds passes
     /// the pattern when there is one.
@@ -130,7 +132,13 @@ impl ValuePattern {
                 value,
                 ignore_array_order,
                 ignore_extra_elements,
-            } => json_equal(have, value, *ignore_array_order, *ignore_extra_elements),
+                placeholders,
+            } => JsonEq {
+                any_order: *ignore_array_order,
+                extra: *ignore_extra_elements,
+                placeholders,
+            }
+            .equal(have, value),
             ValuePattern::MatchesJsonPath { path, then, .. } => {
                 let found = path.query(have).all();
                 if found.is_empty() {
@@ -177,43 +185,102 @@ impl ValuePattern {
     }
 }
 
-/// JSON equality with WireMock's `ignoreArrayOrder` and `ignoreExtraElements`.
-fn json_equal(have: &Value, want: &Value, any_order: bool, extra: bool) -> bool {
-    match (have, want) {
-        (Value::Object(h), Value::Object(w)) => {
-            (extra || h.len() == w.len())
-                && w.iter().all(|(k, wv)| {
-                    h.get(k)
-                        .is_some_and(|hv| json_equal(hv, wv, any_order, extra))
-                })
-        }
-        (Value::Array(h), Value::Array(w)) => {
-            if h.len() != w.len() {
-                return false;
-            }
-            if !any_order {
-                return h
-                    .iter()
-                    .zip(w)
-                    .all(|(hv, wv)| json_equal(hv, wv, any_order, extra));
-            }
-            let mut used = vec![false; h.len()];
-            w.iter().all(|wv| {
-                let found = h
-                    .iter()
-                    .enumerate()
-                    .find(|(i, hv)| !used[*i] && json_equal(hv, wv, any_order, extra));
-                match found {
-                    Some((i, _)) => {
-                        used[i] = true;
-                        true
+/// The `${json-unit.regex}PATTERN` placeholders of an expected document, compiled once.
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders(Vec<(String, regex::Regex)>);
+
+impl Placeholders {
+    /// Finds and compiles the regex placeholders in `doc`; a pattern that does not compile
+    /// is returned as an error naming it.
+    pub fn of(doc: &Value) -> Result<Placeholders, String> {
+        fn walk(v: &Value, out: &mut Vec<(String, regex::Regex)>) -> Result<(), String> {
+            match v {
+                Value::String(s) => {
+                    if let Some(pattern) = s.strip_prefix(REGEX_PLACEHOLDER) {
+                        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+                            .map_err(|err| format!("{s:?} is not a valid regex: {err}"))?;
+                        out.push((s.clone(), re));
                     }
-                    None => false,
                 }
-            })
+                Value::Array(items) => items.iter().try_for_each(|i| walk(i, out))?,
+                Value::Object(map) => map.values().try_for_each(|i| walk(i, out))?,
+                _ => {}
+            }
+            Ok(())
         }
-        (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
-        _ => have == want,
+        let mut out = Vec::new();
+        walk(doc, &mut out)?;
+        Ok(Placeholders(out))
+    }
+
+    fn regex(&self, placeholder: &str) -> Option<&regex::Regex> {
+        self.0
+            .iter()
+            .find(|(p, _)| p == placeholder)
+            .map(|(_, re)| re)
+    }
+}
+
+/// The prefix of a regex placeholder.
+const REGEX_PLACEHOLDER: &str = "${json-unit.regex}";
+
+/// JSON equality with WireMock's `ignoreArrayOrder` and `ignoreExtraElements`, and the
+/// JsonUnit placeholders WireMock enables in expected documents (`${json-unit.any-string}`,
+/// `${json-unit.any-number}`, `${json-unit.any-boolean}`, `${json-unit.ignore}`,
+/// `${json-unit.regex}PATTERN`).
+struct JsonEq<'p> {
+    any_order: bool,
+    extra: bool,
+    placeholders: &'p Placeholders,
+}
+
+impl JsonEq<'_> {
+    fn equal(&self, have: &Value, want: &Value) -> bool {
+        if let Value::String(w) = want
+            && w.starts_with("${json-unit.")
+        {
+            return match w.as_str() {
+                "${json-unit.ignore}" | "${json-unit.ignore-element}" => true,
+                "${json-unit.any-string}" => have.is_string(),
+                "${json-unit.any-number}" => have.is_number(),
+                "${json-unit.any-boolean}" => have.is_boolean(),
+                p => match self.placeholders.regex(p) {
+                    Some(re) => have.as_str().is_some_and(|h| re.is_match(h)),
+                    None => have == want,
+                },
+            };
+        }
+        match (have, want) {
+            (Value::Object(h), Value::Object(w)) => {
+                (self.extra || h.len() == w.len())
+                    && w.iter()
+                        .all(|(k, wv)| h.get(k).is_some_and(|hv| self.equal(hv, wv)))
+            }
+            (Value::Array(h), Value::Array(w)) => {
+                if h.len() != w.len() {
+                    return false;
+                }
+                if !self.any_order {
+                    return h.iter().zip(w).all(|(hv, wv)| self.equal(hv, wv));
+                }
+                let mut used = vec![false; h.len()];
+                w.iter().all(|wv| {
+                    let found = h
+                        .iter()
+                        .enumerate()
+                        .find(|(i, hv)| !used[*i] && self.equal(hv, wv));
+                    match found {
+                        Some((i, _)) => {
+                            used[i] = true;
+                            true
+                        }
+                        None => false,
+                    }
+                })
+            }
+            (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
+            _ => have == want,
+        }
     }
 }
 
@@ -302,6 +369,7 @@ mod tests {
             value: json!({"a": [1, 2], "b": "x"}),
             ignore_array_order: true,
             ignore_extra_elements: true,
+            placeholders: Placeholders::default(),
         };
         assert!(eq.matches(Some(br#"{"b":"x","a":[2,1.0],"c":true}"#)));
         assert!(!eq.matches(Some(br#"{"a":[2,1]}"#)));
@@ -309,8 +377,20 @@ mod tests {
             value: json!({"a": [1, 2]}),
             ignore_array_order: false,
             ignore_extra_elements: false,
+            placeholders: Placeholders::default(),
         };
         assert!(!strict.matches(Some(br#"{"a":[2,1]}"#)));
+        let doc = json!({"id": "${json-unit.any-number}", "name": "${json-unit.regex}[A-Z][a-z]+",
+                         "at": "${json-unit.ignore}", "ok": "${json-unit.any-boolean}"});
+        let placeholders = ValuePattern::EqualToJson {
+            placeholders: Placeholders::of(&doc).expect("placeholders"),
+            value: doc,
+            ignore_array_order: false,
+            ignore_extra_elements: false,
+        };
+        assert!(placeholders.matches(Some(br#"{"id":7,"name":"Ada","at":[1],"ok":true}"#)));
+        assert!(!placeholders.matches(Some(br#"{"id":"7","name":"Ada","at":1,"ok":true}"#)));
+        assert!(!placeholders.matches(Some(br#"{"id":7,"name":"ada","at":1,"ok":true}"#)));
         let path = |e: &str, then: Option<ValuePattern>| ValuePattern::MatchesJsonPath {
             expression: e.into(),
             path: serde_json_path::JsonPath::parse(e).expect("path"),

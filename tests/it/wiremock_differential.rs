@@ -143,6 +143,11 @@ fn corpus() -> Scenarios {
                                { "matchesJsonPath": "$.items[?(@.qty > 1)]" },
                                { "equalToJson": { "customer": "ada" }, "ignoreExtraElements": true } ] },
               "response": { "status": 201, "body": "order" } },
+            { "request": { "method": "POST", "urlPath": "/placeholders",
+                           "bodyPatterns": [ { "equalToJson": { "id": "${json-unit.any-number}",
+                                                                "name": "${json-unit.regex}[A-Z][a-z]+",
+                                                                "at": "${json-unit.ignore}" } } ] },
+              "response": { "status": 200, "body": "placeholders" } },
             { "request": { "method": "POST", "urlPath": "/text",
                            "bodyPatterns": [ { "or": [ { "contains": "alpha" }, { "contains": "beta" } ] } ] },
               "response": { "status": 200, "body": "text" } }
@@ -256,6 +261,18 @@ const PROBES: &[Probe] = &[
         target: "/orders",
         headers: &[],
         body: r#"{"customer":"ada","items":[{"qty":1}]}"#,
+    },
+    Probe {
+        method: "POST",
+        target: "/placeholders",
+        headers: &[],
+        body: r#"{"id":7,"name":"Ada","at":[1,2]}"#,
+    },
+    Probe {
+        method: "POST",
+        target: "/placeholders",
+        headers: &[],
+        body: r#"{"id":"7","name":"Ada","at":1}"#,
     },
     Probe {
         method: "POST",

@@ -22,7 +22,7 @@ use crate::scenario::ctx::{Ctx, Origin};
 use crate::scenario::diag::{Diagnostic, JsonPath};
 use crate::scenario::handlebars::HbsTemplate;
 use crate::scenario::model::{self, Fault, OneOrMany};
-use crate::scenario::pattern::{Condition, Subject, ValuePattern, WholeRegex};
+use crate::scenario::pattern::{Condition, Placeholders, Subject, ValuePattern, WholeRegex};
 
 /// WireMock's default stub priority.
 const DEFAULT_PRIORITY: i64 = 5;
@@ -523,10 +523,18 @@ pub(crate) fn value_pattern(cx: &mut Ctx<'_>, spec: &Value, at: &JsonPath) -> Op
                 },
                 other => other.clone(),
             };
+            let placeholders = match Placeholders::of(&value) {
+                Ok(p) => p,
+                Err(err) => {
+                    cx.error(&p, err);
+                    return None;
+                }
+            };
             ValuePattern::EqualToJson {
                 value,
                 ignore_array_order: flag("ignoreArrayOrder"),
                 ignore_extra_elements: flag("ignoreExtraElements"),
+                placeholders,
             }
         }
         "matchesJsonPath" => json_path(cx, value, &p)?,
