@@ -71,6 +71,10 @@ pub fn scope() -> actix_web::Scope<
         .route("/requests/count", web::post().to(count_requests))
         .route("/requests/find", web::post().to(find_requests))
         .route("/requests/remove", web::post().to(remove_requests))
+        .route(
+            "/requests/remove-by-metadata",
+            web::post().to(remove_requests_by_metadata),
+        )
         .route("/requests/unmatched", web::get().to(unmatched_requests))
         .route(
             "/requests/unmatched/near-misses",
@@ -414,14 +418,20 @@ async fn remove_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
         .or_else(|| json.get("uuid"))
         .and_then(Value::as_str);
     let all = stubs(&state);
-    let doomed: Vec<StubEntry> = all
+    // As WireMock: the stub with that id, else every stub with an equal request (the Java
+    // client's `removeStub(MappingBuilder)` sends a fresh random id).
+    let mut doomed: Vec<StubEntry> = all
         .iter()
-        .filter(|s| match id {
-            Some(id) => s.id == id,
-            None => s.json.get("request") == json.get("request"),
-        })
+        .filter(|s| id.is_some_and(|id| s.id.eq_ignore_ascii_case(id)))
         .cloned()
         .collect();
+    if doomed.is_empty() {
+        doomed = all
+            .iter()
+            .filter(|s| s.json.get("request") == json.get("request"))
+            .cloned()
+            .collect();
+    }
     for stub in &doomed {
         remove_stub(&state, &stubs(&state), stub);
     }
@@ -604,9 +614,14 @@ async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
 // ---- journal --------------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RequestsQuery {
     limit: Option<usize>,
     since: Option<String>,
+    /// `true`: only requests no stub matched.
+    unmatched: Option<String>,
+    /// Only requests this stub (a UUID) answered.
+    matching_stub: Option<String>,
 }
 
 fn all_entries(state: &AppState) -> Vec<Arc<Entry>> {
@@ -621,7 +636,8 @@ fn event(state: &AppState, all: &[StubEntry], entry: &Entry) -> ServeEvent {
     )
 }
 
-/// `GET /__admin/requests?limit&since`: serve events, newest first.
+/// `GET /__admin/requests?limit&since&unmatched&matchingStub`: serve events, newest first;
+/// `meta.total` counts those `unmatched` and `matchingStub` keep, before `limit` and `since`.
 async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let query = match web::Query::<RequestsQuery>::from_query(req.query_string()) {
         Ok(q) => q.into_inner(),
@@ -639,7 +655,32 @@ async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             }
         },
     };
-    let entries = all_entries(&state);
+    let matching_stub = match query.matching_stub.as_deref() {
+        None => None,
+        Some(text) => match uuid::Uuid::parse_str(text) {
+            Ok(uuid) => Some(uuid.hyphenated().to_string()),
+            Err(_) => {
+                return HttpResponse::BadRequest().json(wj::Errors::one(
+                    15,
+                    format!("Query parameter matchingStub value '{text}' is not a valid UUID"),
+                ));
+            }
+        },
+    };
+    let unmatched = query.unmatched.as_deref() == Some("true");
+    let entries: Vec<_> = all_entries(&state)
+        .into_iter()
+        .filter(|e| !unmatched || e.record.route.is_none())
+        .filter(|e| {
+            matching_stub.as_deref().is_none_or(|want| {
+                e.record
+                    .route
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('/'))
+                    .is_some_and(|(_, id)| id.eq_ignore_ascii_case(want))
+            })
+        })
+        .collect();
     let total = entries.len();
     let all = stubs(&state);
     let shown = entries
@@ -737,6 +778,29 @@ async fn remove_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRe
     match pattern(&body) {
         Ok(m) => {
             let gone = state.journal.remove_where(|e| e.matches(&m));
+            let all = stubs(&state);
+            HttpResponse::Ok().json(wj::RemovedEvents {
+                serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),
+            })
+        }
+        Err(resp) => *resp,
+    }
+}
+
+/// `POST /__admin/requests/remove-by-metadata`: removes the serve events of the stubs whose
+/// metadata passes the value pattern in the body; the serve events removed.
+async fn remove_requests_by_metadata(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    match by_metadata(&state, &body) {
+        Ok(found) => {
+            let ids: std::collections::HashSet<&str> =
+                found.iter().map(|s| s.id.as_str()).collect();
+            let gone = state.journal.remove_where(|e| {
+                e.record
+                    .route
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('/'))
+                    .is_some_and(|(_, id)| ids.contains(id))
+            });
             let all = stubs(&state);
             HttpResponse::Ok().json(wj::RemovedEvents {
                 serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),

@@ -237,7 +237,8 @@ pub struct ServeEvent {
     pub id: String,
     /// The request.
     pub request: LoggedRequest,
-    /// The matched stub's response definition (`{"status": N}` otherwise).
+    /// The matched stub's response definition; `{"status": N}` for a native route and
+    /// `{"status": N, "fromConfiguredStub": false}` for an unmatched request.
     pub response_definition: Value,
     /// What was sent (understudy records the status only).
     pub response: LoggedResponse,
@@ -449,7 +450,12 @@ impl ServeEvent {
             response_definition: stub
                 .as_ref()
                 .and_then(|s| s.get("response").cloned())
-                .unwrap_or_else(|| serde_json::json!({ "status": r.status })),
+                .unwrap_or_else(|| match r.route {
+                    // WireMock's clients read `wasMatched` from `fromConfiguredStub` (which
+                    // defaults to true): an unmatched request must say false.
+                    None => serde_json::json!({ "status": r.status, "fromConfiguredStub": false }),
+                    Some(_) => serde_json::json!({ "status": r.status }),
+                }),
             response: LoggedResponse { status: r.status },
             was_matched: r.route.is_some(),
             stub_mapping: stub,
