@@ -111,6 +111,8 @@ struct StubEntry {
     scenario: String,
     /// Created through the API (else read from a mapping file).
     api: bool,
+    /// The mapping file, relative to the scenarios directory, when it holds this stub alone.
+    own_file: Option<PathBuf>,
     /// The stub JSON with `id` and `uuid`.
     json: Value,
 }
@@ -148,10 +150,11 @@ fn stubs(state: &AppState) -> Vec<StubEntry> {
         let Ok(doc) = serde_json::from_str::<Value>(&scenario.source) else {
             continue;
         };
-        let written: Vec<Value> = match doc.get("mappings").and_then(Value::as_array) {
-            Some(list) => list.clone(),
-            None => vec![doc],
-        };
+        let (written, alone): (Vec<Value>, bool) =
+            match doc.get("mappings").and_then(Value::as_array) {
+                Some(list) => (list.clone(), false),
+                None => (vec![doc], true),
+            };
         let api = scenario.name.starts_with(API_PREFIX) && scenario.file.is_none();
         for (route, json) in scenario.routes.iter().zip(written) {
             found.push((
@@ -161,6 +164,7 @@ fn stubs(state: &AppState) -> Vec<StubEntry> {
                     id: route.id.clone(),
                     scenario: scenario.name.clone(),
                     api,
+                    own_file: scenario.file.clone().filter(|_| alone),
                     json: with_id(&json, &route.id),
                 },
             ));
@@ -199,6 +203,21 @@ fn put_stub(state: &AppState, json: &Value, id: &str) -> Result<Value, Vec<Diagn
     Ok(stub)
 }
 
+/// Deletes the file of a `persistent` stub that is alone in its mapping file (as
+/// `mappings/save` writes them), as WireMock does when such a stub is removed: a later reset
+/// must not bring it back. Other mapping files stay on disk (they are only hidden).
+fn forget_persisted(state: &AppState, stub: &StubEntry) {
+    let (Some(rel), Source::Dir(dir)) = (&stub.own_file, state.store.source()) else {
+        return;
+    };
+    if stub.api || stub.json.get("persistent") != Some(&Value::Bool(true)) {
+        return;
+    }
+    if let Err(err) = std::fs::remove_file(dir.join(rel)) {
+        tracing::warn!("cannot delete persisted stub {}: {err}", rel.display());
+    }
+}
+
 /// Hides the mapping file `scenario` and re-creates its stubs, except `except`, as API
 /// stubs (in file order, so they keep their relative order).
 fn take_over_file(state: &AppState, all: &[StubEntry], scenario: &str, except: &str) {
@@ -216,6 +235,7 @@ fn take_over_file(state: &AppState, all: &[StubEntry], scenario: &str, except: &
 
 /// Removes the stub `id` from what serves.
 fn remove_stub(state: &AppState, all: &[StubEntry], stub: &StubEntry) {
+    forget_persisted(state, stub);
     if stub.api {
         let _ = state.store.delete(&stub.scenario);
     } else {
@@ -325,7 +345,8 @@ async fn create_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
     }
 }
 
-/// `DELETE /__admin/mappings`: no stub serves (mapping files come back on reset or change).
+/// `DELETE /__admin/mappings`: no stub serves; the files of saved (`persistent`) stubs are
+/// deleted, other mapping files come back on reset or change.
 async fn delete_all_mappings(state: web::Data<AppState>) -> HttpResponse {
     let all = stubs(&state);
     state
@@ -337,6 +358,9 @@ async fn delete_all_mappings(state: web::Data<AppState>) -> HttpResponse {
         .map(|s| s.scenario.as_str())
         .collect();
     files.dedup();
+    for stub in &all {
+        forget_persisted(&state, stub);
+    }
     for file in files {
         let _ = state.store.delete(file);
     }
@@ -571,7 +595,8 @@ async fn delete_unmatched_mappings(state: web::Data<AppState>) -> HttpResponse {
     empty()
 }
 
-/// `POST /__admin/mappings/save`: API stubs become mapping files under `mappings/`.
+/// `POST /__admin/mappings/save`: API stubs become mapping files under `mappings/`, marked
+/// `persistent` (removing one later deletes its file).
 async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
     let Source::Dir(dir) = state.store.source().clone() else {
         return HttpResponse::InternalServerError().json(wj::Errors::one(
@@ -586,7 +611,12 @@ async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
         let mut names = Vec::new();
         for stub in &api {
             let path: PathBuf = folder.join(format!("{}.json", stub.id));
-            let text = serde_json::to_string_pretty(&stub.json).unwrap_or_default();
+            // Saved stubs are persistent, as in WireMock: removing one deletes its file.
+            let mut json = stub.json.clone();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("persistent".into(), Value::Bool(true));
+            }
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
             std::fs::write(&path, text + "\n")?;
             names.push(stub.scenario.clone());
         }
