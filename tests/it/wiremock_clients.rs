@@ -261,3 +261,32 @@ fn python_wiremock_client_drives_understudy_as_it_drives_wiremock() {
         "update_global_settings: JSON answer"
     );
 }
+
+#[test]
+fn wiremock_captain_drives_understudy_as_it_drives_wiremock() {
+    // Arrange
+    let Some(node_modules) = tool("WIREMOCK_NODE_MODULES") else {
+        return;
+    };
+    let steps = [
+        "clearAll",
+        "register",
+        "call stubs",
+        "getRequestsForAPI, getAllRequests, getUnmatchedRequests",
+        "WireMockAPI",
+        "scenarios",
+        "delays, faults, templates",
+        "findMappingByMetadata, removeMappingByMetadata",
+        "getAllMappings, getMapping, deleteMapping",
+        "clearAllExceptDefault, clearAll",
+    ];
+
+    // Act and assert: the same script passes on both.
+    on_both("npm wiremock-captain", &steps, |port| {
+        let mut cmd = Command::new("node");
+        cmd.env("NODE_PATH", &node_modules)
+            .arg(script("wiremock_captain.js"))
+            .arg(port.to_string());
+        cmd
+    });
+}
