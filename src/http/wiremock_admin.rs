@@ -71,6 +71,10 @@ pub fn scope() -> actix_web::Scope<
         .route("/requests/count", web::post().to(count_requests))
         .route("/requests/find", web::post().to(find_requests))
         .route("/requests/remove", web::post().to(remove_requests))
+        .route(
+            "/requests/remove-by-metadata",
+            web::post().to(remove_requests_by_metadata),
+        )
         .route("/requests/unmatched", web::get().to(unmatched_requests))
         .route(
             "/requests/unmatched/near-misses",
@@ -107,6 +111,8 @@ struct StubEntry {
     scenario: String,
     /// Created through the API (else read from a mapping file).
     api: bool,
+    /// The mapping file, relative to the scenarios directory, when it holds this stub alone.
+    own_file: Option<PathBuf>,
     /// The stub JSON with `id` and `uuid`.
     json: Value,
 }
@@ -144,10 +150,11 @@ fn stubs(state: &AppState) -> Vec<StubEntry> {
         let Ok(doc) = serde_json::from_str::<Value>(&scenario.source) else {
             continue;
         };
-        let written: Vec<Value> = match doc.get("mappings").and_then(Value::as_array) {
-            Some(list) => list.clone(),
-            None => vec![doc],
-        };
+        let (written, alone): (Vec<Value>, bool) =
+            match doc.get("mappings").and_then(Value::as_array) {
+                Some(list) => (list.clone(), false),
+                None => (vec![doc], true),
+            };
         let api = scenario.name.starts_with(API_PREFIX) && scenario.file.is_none();
         for (route, json) in scenario.routes.iter().zip(written) {
             found.push((
@@ -157,6 +164,7 @@ fn stubs(state: &AppState) -> Vec<StubEntry> {
                     id: route.id.clone(),
                     scenario: scenario.name.clone(),
                     api,
+                    own_file: scenario.file.clone().filter(|_| alone),
                     json: with_id(&json, &route.id),
                 },
             ));
@@ -195,6 +203,21 @@ fn put_stub(state: &AppState, json: &Value, id: &str) -> Result<Value, Vec<Diagn
     Ok(stub)
 }
 
+/// Deletes the file of a `persistent` stub that is alone in its mapping file (as
+/// `mappings/save` writes them), as WireMock does when such a stub is removed: a later reset
+/// must not bring it back. Other mapping files stay on disk (they are only hidden).
+fn forget_persisted(state: &AppState, stub: &StubEntry) {
+    let (Some(rel), Source::Dir(dir)) = (&stub.own_file, state.store.source()) else {
+        return;
+    };
+    if stub.api || stub.json.get("persistent") != Some(&Value::Bool(true)) {
+        return;
+    }
+    if let Err(err) = std::fs::remove_file(dir.join(rel)) {
+        tracing::warn!("cannot delete persisted stub {}: {err}", rel.display());
+    }
+}
+
 /// Hides the mapping file `scenario` and re-creates its stubs, except `except`, as API
 /// stubs (in file order, so they keep their relative order).
 fn take_over_file(state: &AppState, all: &[StubEntry], scenario: &str, except: &str) {
@@ -212,6 +235,7 @@ fn take_over_file(state: &AppState, all: &[StubEntry], scenario: &str, except: &
 
 /// Removes the stub `id` from what serves.
 fn remove_stub(state: &AppState, all: &[StubEntry], stub: &StubEntry) {
+    forget_persisted(state, stub);
     if stub.api {
         let _ = state.store.delete(&stub.scenario);
     } else {
@@ -321,7 +345,8 @@ async fn create_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
     }
 }
 
-/// `DELETE /__admin/mappings`: no stub serves (mapping files come back on reset or change).
+/// `DELETE /__admin/mappings`: no stub serves; the files of saved (`persistent`) stubs are
+/// deleted, other mapping files come back on reset or change.
 async fn delete_all_mappings(state: web::Data<AppState>) -> HttpResponse {
     let all = stubs(&state);
     state
@@ -333,6 +358,9 @@ async fn delete_all_mappings(state: web::Data<AppState>) -> HttpResponse {
         .map(|s| s.scenario.as_str())
         .collect();
     files.dedup();
+    for stub in &all {
+        forget_persisted(&state, stub);
+    }
     for file in files {
         let _ = state.store.delete(file);
     }
@@ -414,14 +442,20 @@ async fn remove_mapping(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
         .or_else(|| json.get("uuid"))
         .and_then(Value::as_str);
     let all = stubs(&state);
-    let doomed: Vec<StubEntry> = all
+    // As WireMock: the stub with that id, else every stub with an equal request (the Java
+    // client's `removeStub(MappingBuilder)` sends a fresh random id).
+    let mut doomed: Vec<StubEntry> = all
         .iter()
-        .filter(|s| match id {
-            Some(id) => s.id == id,
-            None => s.json.get("request") == json.get("request"),
-        })
+        .filter(|s| id.is_some_and(|id| s.id.eq_ignore_ascii_case(id)))
         .cloned()
         .collect();
+    if doomed.is_empty() {
+        doomed = all
+            .iter()
+            .filter(|s| s.json.get("request") == json.get("request"))
+            .cloned()
+            .collect();
+    }
     for stub in &doomed {
         remove_stub(&state, &stubs(&state), stub);
     }
@@ -561,7 +595,8 @@ async fn delete_unmatched_mappings(state: web::Data<AppState>) -> HttpResponse {
     empty()
 }
 
-/// `POST /__admin/mappings/save`: API stubs become mapping files under `mappings/`.
+/// `POST /__admin/mappings/save`: API stubs become mapping files under `mappings/`, marked
+/// `persistent` (removing one later deletes its file).
 async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
     let Source::Dir(dir) = state.store.source().clone() else {
         return HttpResponse::InternalServerError().json(wj::Errors::one(
@@ -576,7 +611,12 @@ async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
         let mut names = Vec::new();
         for stub in &api {
             let path: PathBuf = folder.join(format!("{}.json", stub.id));
-            let text = serde_json::to_string_pretty(&stub.json).unwrap_or_default();
+            // Saved stubs are persistent, as in WireMock: removing one deletes its file.
+            let mut json = stub.json.clone();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("persistent".into(), Value::Bool(true));
+            }
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
             std::fs::write(&path, text + "\n")?;
             names.push(stub.scenario.clone());
         }
@@ -604,9 +644,14 @@ async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
 // ---- journal --------------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RequestsQuery {
     limit: Option<usize>,
     since: Option<String>,
+    /// `true`: only requests no stub matched.
+    unmatched: Option<String>,
+    /// Only requests this stub (a UUID) answered.
+    matching_stub: Option<String>,
 }
 
 fn all_entries(state: &AppState) -> Vec<Arc<Entry>> {
@@ -621,7 +666,8 @@ fn event(state: &AppState, all: &[StubEntry], entry: &Entry) -> ServeEvent {
     )
 }
 
-/// `GET /__admin/requests?limit&since`: serve events, newest first.
+/// `GET /__admin/requests?limit&since&unmatched&matchingStub`: serve events, newest first;
+/// `meta.total` counts those `unmatched` and `matchingStub` keep, before `limit` and `since`.
 async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let query = match web::Query::<RequestsQuery>::from_query(req.query_string()) {
         Ok(q) => q.into_inner(),
@@ -639,7 +685,32 @@ async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             }
         },
     };
-    let entries = all_entries(&state);
+    let matching_stub = match query.matching_stub.as_deref() {
+        None => None,
+        Some(text) => match uuid::Uuid::parse_str(text) {
+            Ok(uuid) => Some(uuid.hyphenated().to_string()),
+            Err(_) => {
+                return HttpResponse::BadRequest().json(wj::Errors::one(
+                    15,
+                    format!("Query parameter matchingStub value '{text}' is not a valid UUID"),
+                ));
+            }
+        },
+    };
+    let unmatched = query.unmatched.as_deref() == Some("true");
+    let entries: Vec<_> = all_entries(&state)
+        .into_iter()
+        .filter(|e| !unmatched || e.record.route.is_none())
+        .filter(|e| {
+            matching_stub.as_deref().is_none_or(|want| {
+                e.record
+                    .route
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('/'))
+                    .is_some_and(|(_, id)| id.eq_ignore_ascii_case(want))
+            })
+        })
+        .collect();
     let total = entries.len();
     let all = stubs(&state);
     let shown = entries
@@ -737,6 +808,29 @@ async fn remove_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRe
     match pattern(&body) {
         Ok(m) => {
             let gone = state.journal.remove_where(|e| e.matches(&m));
+            let all = stubs(&state);
+            HttpResponse::Ok().json(wj::RemovedEvents {
+                serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),
+            })
+        }
+        Err(resp) => *resp,
+    }
+}
+
+/// `POST /__admin/requests/remove-by-metadata`: removes the serve events of the stubs whose
+/// metadata passes the value pattern in the body; the serve events removed.
+async fn remove_requests_by_metadata(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    match by_metadata(&state, &body) {
+        Ok(found) => {
+            let ids: std::collections::HashSet<&str> =
+                found.iter().map(|s| s.id.as_str()).collect();
+            let gone = state.journal.remove_where(|e| {
+                e.record
+                    .route
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('/'))
+                    .is_some_and(|(_, id)| ids.contains(id))
+            });
             let all = stubs(&state);
             HttpResponse::Ok().json(wj::RemovedEvents {
                 serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),

@@ -237,7 +237,8 @@ pub struct ServeEvent {
     pub id: String,
     /// The request.
     pub request: LoggedRequest,
-    /// The matched stub's response definition (`{"status": N}` otherwise).
+    /// The matched stub's response definition; `{"status": N}` for a native route and
+    /// `{"status": N, "fromConfiguredStub": false}` for an unmatched request.
     pub response_definition: Value,
     /// What was sent (understudy records the status only).
     pub response: LoggedResponse,
@@ -391,9 +392,10 @@ impl LoggedRequest {
                 }
                 _ => {}
             }
-            match headers.get_mut(name.as_str()) {
+            let shown = canonical_case(name.as_str());
+            match headers.get_mut(&shown) {
                 None => {
-                    headers.insert(name.as_str().to_owned(), Value::String(text));
+                    headers.insert(shown, Value::String(text));
                 }
                 Some(Value::Array(list)) => list.push(Value::String(text)),
                 Some(existing) => {
@@ -449,7 +451,12 @@ impl ServeEvent {
             response_definition: stub
                 .as_ref()
                 .and_then(|s| s.get("response").cloned())
-                .unwrap_or_else(|| serde_json::json!({ "status": r.status })),
+                .unwrap_or_else(|| match r.route {
+                    // WireMock's clients read `wasMatched` from `fromConfiguredStub` (which
+                    // defaults to true): an unmatched request must say false.
+                    None => serde_json::json!({ "status": r.status, "fromConfiguredStub": false }),
+                    Some(_) => serde_json::json!({ "status": r.status }),
+                }),
             response: LoggedResponse { status: r.status },
             was_matched: r.route.is_some(),
             stub_mapping: stub,
@@ -463,6 +470,20 @@ impl ServeEvent {
             sub_events: Vec::new(),
         }
     }
+}
+
+/// `x-request-id` → `X-Request-Id`: a header name as most HTTP/1.1 clients write it.
+/// WireMock shows names as they were sent and its clients look them up by exact key
+/// (`request.headers["X-Team"]`); understudy's HTTP layer keeps names in lowercase only, so
+/// its journal shows each dash-separated word capitalized.
+pub fn canonical_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        out.push(if start { c.to_ascii_uppercase() } else { c });
+        start = c == '-';
+    }
+    out
 }
 
 #[cfg(test)]
@@ -481,5 +502,12 @@ mod tests {
         let id = event_id(42);
         let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
         assert_eq!(entry_id(&uuid), 42);
+    }
+
+    #[test]
+    fn header_names_in_canonical_case() {
+        assert_eq!(super::canonical_case("x-request-id"), "X-Request-Id");
+        assert_eq!(super::canonical_case("host"), "Host");
+        assert_eq!(super::canonical_case("sec-fetch-mode"), "Sec-Fetch-Mode");
     }
 }

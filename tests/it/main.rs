@@ -59,6 +59,9 @@ mod tls;
 mod unmatched;
 // WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.
 mod websocket;
+// Real WireMock clients (Java DSL, PyPI `wiremock`, npm `wiremock-captain`) drive understudy
+// and the real WireMock 3.13.2 with the same scripts under tests/clients/.
+mod wiremock_clients;
 // A mapping corpus served by the real WireMock 3.13.2 and by understudy, answers compared.
 mod wiremock_differential;
 // WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.

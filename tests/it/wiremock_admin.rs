@@ -645,3 +645,81 @@ async fn the_env_twin_selects_the_dialect() {
     assert_eq!(status, 200);
     assert_eq!(list, json!({ "mappings": [], "meta": { "total": 0 } }));
 }
+
+#[tokio::test]
+async fn what_the_wiremock_clients_rely_on() {
+    // Arrange: an empty WireMock root, two API stubs with metadata.
+    let dir = root(&[]);
+    let server = Server::start(dir.path());
+    let http = client();
+    let url = |p: &str| server.url(p);
+    let stub = |u: &str, suite: &str| {
+        json!({ "request": { "method": "GET", "url": u }, "response": { "body": u },
+                "metadata": { "suite": suite } })
+    };
+    let (_, a) = fetch_json(http.post(url("/__admin/mappings")).json(&stub("/a", "x"))).await;
+    let (_, _b) = fetch_json(http.post(url("/__admin/mappings")).json(&stub("/b", "y"))).await;
+    let a_id = a["id"].as_str().expect("id").to_owned();
+    for path in ["/a", "/a", "/b", "/nothing"] {
+        http.get(url(path))
+            .header("X-Team", "blue")
+            .send()
+            .await
+            .expect("call");
+    }
+
+    // Act and assert: the journal filtered by `unmatched` and `matchingStub`, total after filter.
+    let (status, only) = fetch_json(http.get(url(&format!(
+        "/__admin/requests?matchingStub={a_id}&limit=1"
+    ))))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(only["meta"]["total"], 2);
+    assert_eq!(only["requests"].as_array().map(Vec::len), Some(1));
+    // Header names in canonical case, as clients look them up.
+    assert_eq!(only["requests"][0]["request"]["headers"]["X-Team"], "blue");
+    let (status, missed) = fetch_json(http.get(url("/__admin/requests?unmatched=true"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(missed["meta"]["total"], 1);
+    let event = &missed["requests"][0];
+    assert_eq!(event["request"]["url"], "/nothing");
+    assert_eq!(event["wasMatched"], false);
+    // The Java client reads `wasMatched` from `fromConfiguredStub` (true when absent).
+    assert_eq!(event["responseDefinition"]["fromConfiguredStub"], false);
+    let (status, _) = fetch_json(http.get(url("/__admin/requests?matchingStub=bogus"))).await;
+    assert_eq!(status, 400);
+
+    // The serve events of the stubs whose metadata passes.
+    let (status, removed) = fetch_json(
+        http.post(url("/__admin/requests/remove-by-metadata"))
+            .json(&json!({ "matchesJsonPath": { "expression": "$.suite", "equalTo": "x" } })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(removed["serveEvents"].as_array().map(Vec::len), Some(2));
+    let (_, left) = fetch_json(http.get(url("/__admin/requests"))).await;
+    assert_eq!(left["meta"]["total"], 2);
+
+    // `mappings/remove`: an id no stub has falls back to the request (the Java client's
+    // `removeStub(MappingBuilder)` sends a random one).
+    let (status, _) = fetch_json(http.post(url("/__admin/mappings/remove")).json(&json!({
+        "id": "99999999-1111-4111-8111-111111111111",
+        "request": { "method": "GET", "url": "/b" }, "response": {} })))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(get(url("/b")).await.0, 404);
+
+    // Saved stubs are persistent: deleting all deletes their files, so a reset finds none.
+    let (status, _) = fetch_json(http.post(url("/__admin/mappings/save"))).await;
+    assert_eq!(status, 200);
+    let saved = dir.path().join(format!("mappings/{a_id}.json"));
+    let text = std::fs::read_to_string(&saved).expect("saved stub file");
+    let doc: Value = serde_json::from_str(&text).expect("saved JSON");
+    assert_eq!(doc["persistent"], true);
+    let (status, _) = fetch_json(http.delete(url("/__admin/mappings"))).await;
+    assert_eq!(status, 200);
+    assert!(!saved.exists(), "{} still there", saved.display());
+    let (_, _) = fetch_json(http.post(url("/__admin/mappings/reset"))).await;
+    let (_, list) = fetch_json(http.get(url("/__admin/mappings"))).await;
+    assert_eq!(list["meta"]["total"], 0, "{list}");
+}
