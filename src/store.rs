@@ -157,13 +157,22 @@ impl FileChange {
     }
 }
 
+/// Route `i` as written: `routes[i]` of a native document, `mappings[i]` of a WireMock
+/// mapping file, or the one stub a mapping file is.
+fn route_definition(doc: &serde_json::Value, i: usize) -> Option<&serde_json::Value> {
+    if let Some(routes) = doc.get("routes").or_else(|| doc.get("mappings")) {
+        return routes.get(i);
+    }
+    (i == 0 && doc.get("request").is_some()).then_some(doc)
+}
+
 /// Route ids added, removed and changed between two versions of a scenario.
 fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize, usize, usize) {
     let Some(old) = old else {
         return (new.routes.len(), 0, 0);
     };
     let (old_doc, new_doc) = (old.document(), new.document());
-    let def = |doc: &serde_json::Value, i: usize| doc.get("routes").and_then(|r| r.get(i)).cloned();
+    let def = |doc: &serde_json::Value, i: usize| route_definition(doc, i).cloned();
     let mut added = 0;
     let mut changed = 0;
     for (i, r) in new.routes.iter().enumerate() {
