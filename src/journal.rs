@@ -63,6 +63,8 @@ pub struct Record {
     pub near_misses: Vec<NearMiss>,
     /// The wire fault the answer was, if any.
     pub fault: Option<Fault>,
+    /// Whether the answer was forwarded to an upstream (a `proxy` answer).
+    pub proxied: bool,
 }
 
 impl Record {
@@ -324,6 +326,9 @@ pub struct EntryJson<'a> {
     /// The wire fault the answer was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// `true` when the answer came from an upstream (a `proxy` answer); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proxied: bool,
     /// For the unmatched listing: the routes closest to matching.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_misses: Option<&'a [NearMiss]>,
@@ -389,6 +394,7 @@ impl Entry {
             status: r.status,
             duration_ms: (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
             fault: r.fault,
+            proxied: r.proxied,
             near_misses: with_near_misses.then_some(r.near_misses.as_slice()),
         }
     }
