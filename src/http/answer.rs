@@ -105,6 +105,8 @@ struct Outcome {
     fault: Option<Fault>,
     /// Whether the answer was forwarded to an upstream (a `proxy` answer).
     proxied: bool,
+    /// For a proxy answer the upstream answered: the time its answer head took.
+    upstream_time: Option<std::time::Duration>,
 }
 
 /// The reply decided for a request.
@@ -227,7 +229,8 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     }
     if let Some(to) = &answer.proxy {
         outcome.proxied = true;
-        let resp = proxy::forward(to, head, state.scheme, outcome.body.clone()).await;
+        let (resp, took) = proxy::forward(to, head, state.scheme, outcome.body.clone()).await;
+        outcome.upstream_time = took;
         return Reply::Send(if head_only { closing(resp) } else { resp });
     }
     if let Some(fault) = answer.fault {
@@ -428,6 +431,7 @@ fn record(
         near_misses: outcome.near_misses,
         fault: outcome.fault,
         proxied: outcome.proxied,
+        upstream_time: outcome.upstream_time,
     });
 }
 

@@ -18,6 +18,7 @@
 //! thread with its own runtime, and a pooled connection belongs to the runtime that opened it.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use actix_http::RequestHead;
 use actix_http::header::{self, HeaderMap, HeaderName};
@@ -153,13 +154,14 @@ fn append(map: &mut reqwest::header::HeaderMap, name: &str, value: &[u8]) {
     }
 }
 
-/// Forwards the request and streams the upstream's answer back.
+/// Forwards the request and streams the upstream's answer back; the time the upstream took
+/// to send its answer's head, when it did.
 pub(super) async fn forward(
     proxy: &Proxy,
     head: &RequestHead,
     scheme: &str,
     body: Bytes,
-) -> HttpResponse {
+) -> (HttpResponse, Option<Duration>) {
     let url = target(proxy, head);
     let Ok(method) = reqwest::Method::from_bytes(head.method.as_str().as_bytes()) else {
         return failed(
@@ -175,6 +177,7 @@ pub(super) async fn forward(
     if has_body {
         request = request.body(body);
     }
+    let sent = Instant::now();
     let upstream = match actix_web::rt::time::timeout(proxy.timeout, request.send()).await {
         Ok(Ok(resp)) => resp,
         Ok(Err(err)) => {
@@ -197,6 +200,7 @@ pub(super) async fn forward(
             );
         }
     };
+    let took = sent.elapsed();
     let status =
         StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut builder = HttpResponseBuilder::new(status);
@@ -229,10 +233,11 @@ pub(super) async fn forward(
         }
     }
     let stream = upstream.bytes_stream();
-    match length {
+    let response = match length {
         Some(len) => builder.body(SizedStream::new(len, stream)),
         None => builder.body(BodyStream::new(stream)),
-    }
+    };
+    (response, Some(took))
 }
 
 /// The error and its causes, innermost last (`connection refused`, `dns error: …`).
@@ -250,9 +255,10 @@ fn reason(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn failed(status: StatusCode, message: String) -> HttpResponse {
+/// A `502`/`504` with the reason (the upstream sent no answer).
+fn failed(status: StatusCode, message: String) -> (HttpResponse, Option<Duration>) {
     tracing::info!(status = status.as_u16(), "proxy: {message}");
-    respond::error(status, message)
+    (respond::error(status, message), None)
 }
 
 #[cfg(test)]

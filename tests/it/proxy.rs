@@ -12,7 +12,8 @@ use crate::util::{Scenarios, Server, client, entries, get, journal, stdout_of, v
 /// A one-shot raw upstream: accepts one connection, reads one request (head and
 /// `Content-Length` body), answers `reply` and closes; the request it got comes back lower-cased
 /// in its head.
-async fn raw_upstream(reply: &'static str) -> (u16, tokio::task::JoinHandle<String>) {
+async fn raw_upstream(reply: impl Into<Vec<u8>>) -> (u16, tokio::task::JoinHandle<String>) {
+    let reply: Vec<u8> = reply.into();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let task = tokio::spawn(async move {
@@ -40,7 +41,7 @@ async fn raw_upstream(reply: &'static str) -> (u16, tokio::task::JoinHandle<Stri
                 break;
             }
         }
-        sock.write_all(reply.as_bytes()).await.expect("write");
+        sock.write_all(&reply).await.expect("write");
         sock.shutdown().await.ok();
         String::from_utf8_lossy(&got).into_owned()
     });
@@ -142,6 +143,51 @@ async fn forwards_method_path_query_headers_and_body_without_hop_by_hop_headers(
 }
 
 #[tokio::test]
+async fn a_chunked_gzip_answer_comes_back_byte_for_byte() {
+    // Arrange: binary bytes labelled gzip, sent chunked (no Content-Length).
+    let body: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    for part in body.chunks(1500) {
+        reply.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        reply.extend_from_slice(part);
+        reply.extend_from_slice(b"\r\n");
+    }
+    reply.extend_from_slice(b"0\r\n\r\n");
+    let (port, upstream) = raw_upstream(reply).await;
+    let dir = Scenarios::new();
+    dir.write_json(
+        "proxy.json",
+        &proxy_route("/data", json!({ "to": format!("http://127.0.0.1:{port}") })),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let resp = client()
+        .get(server.url("/data"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let encoding = resp.headers().get("content-encoding").cloned();
+    let got = resp.bytes().await.expect("body");
+    let request = upstream.await.expect("upstream");
+
+    // Assert: the encoding went up as sent and the body came back untouched.
+    assert!(
+        header_lines(&request)
+            .iter()
+            .any(|l| l == "accept-encoding: gzip"),
+        "{request}"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(encoding.as_ref().map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert!(got[..] == body[..], "body differs: {} bytes", got.len());
+}
+
+#[tokio::test]
 async fn answers_come_from_an_understudy_upstream_and_the_journal_marks_them() {
     // Arrange: the upstream, with a 20 MB body, a POST that echoes and a base path.
     let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
@@ -192,8 +238,10 @@ async fn answers_come_from_an_understudy_upstream_and_the_journal_marks_them() {
     assert_eq!(list.len(), 3, "{answer:#}");
     assert_eq!(list[0]["proxied"], true);
     assert_eq!(list[0]["status"], 202);
+    assert!(list[0]["upstreamMs"].as_f64().is_some(), "{:#}", list[0]);
     assert_eq!(list[1]["proxied"], true);
     assert!(list[2].get("proxied").is_none(), "{:#}", list[2]);
+    assert!(list[2].get("upstreamMs").is_none(), "{:#}", list[2]);
 }
 
 #[tokio::test]
@@ -270,7 +318,9 @@ async fn an_unreachable_upstream_is_502_and_a_slow_one_504() {
     );
     let answer = journal(&server, "").await;
     assert!(
-        entries(&answer).iter().all(|e| e["proxied"] == true),
+        entries(&answer)
+            .iter()
+            .all(|e| e["proxied"] == true && e.get("upstreamMs").is_none()),
         "{answer:#}"
     );
 }
@@ -307,6 +357,14 @@ fn a_bad_proxy_is_a_load_error() {
     let cases = [
         (
             json!({ "proxy": { "to": "localhost:8080" } }),
+            "routes[0].response.proxy.to",
+        ),
+        (
+            json!({ "proxy": { "to": "http://user:secret@example.com" } }),
+            "routes[0].response.proxy.to",
+        ),
+        (
+            json!({ "proxy": { "to": "https://example.com" } }),
             "routes[0].response.proxy.to",
         ),
         (
