@@ -1,5 +1,10 @@
 //! Proxy answers: the request forwarded to an upstream server, and its answer sent back.
 //!
+//! The client is awc (actix's own), one per worker thread: an actix worker is one thread
+//! with its own runtime, and a pooled connection belongs to the runtime that opened it.
+//! `https://` upstreams are checked against the system's trust store (rustls with ring;
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` replace it, as for OpenSSL's tools).
+//!
 //! `answer()` calls [`forward`] once a route whose answer is a `proxy` is selected (and its
 //! delay, if any, has passed). The request goes upstream with its method, path (after
 //! `stripPrefix`, behind the upstream URL's own path), raw query, headers and the body
@@ -13,9 +18,6 @@
 //!
 //! An upstream that cannot be reached answers `502`, one that has not answered its head within
 //! `timeoutMs` answers `504`, both with understudy's JSON error body saying why.
-//!
-//! Each worker thread keeps its own client (and connection pool): an actix worker is one
-//! thread with its own runtime, and a pooled connection belongs to the runtime that opened it.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,11 +33,54 @@ use super::respond;
 use crate::scenario::compiled::Proxy;
 
 thread_local! {
-    static CLIENT: reqwest::Client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default();
+    static CLIENT: awc::Client = client();
+}
+
+/// A client that follows no redirects, adds no headers of its own, decodes nothing, speaks
+/// HTTP/1.1 and checks `https://` upstreams against the system's trust store (rustls, ring).
+fn client() -> awc::Client {
+    // `max_http_version` rebuilds the TLS settings: the config goes in after it.
+    let connector = awc::Connector::new()
+        .max_http_version(awc::http::Version::HTTP_11)
+        .rustls_0_23(std::sync::Arc::new(tls_config()))
+        .limit(0);
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .no_default_headers()
+        .disable_timeout()
+        .finish()
+}
+
+/// rustls with ring and the system's trust store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`, when
+/// set).
+fn tls_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for err in &native.errors {
+        tracing::debug!("system trust store: {err}");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!(
+        added,
+        ignored,
+        "system trust store read for https upstreams"
+    );
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+        // ring offers the default versions: this does not happen.
+        Err(err) => {
+            tracing::warn!("https upstreams: {err}");
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
 }
 
 /// The hop-by-hop headers (RFC 9110 §7.6.1), besides those a `Connection` header names.
@@ -95,8 +140,8 @@ fn request_headers(
     head: &RequestHead,
     peer: Option<SocketAddr>,
     scheme: &str,
-) -> reqwest::header::HeaderMap {
-    let mut out = reqwest::header::HeaderMap::new();
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
     let options = connection_options(&head.headers);
     let mut forwarded_for = Vec::new();
     for (name, value) in head.headers.iter() {
@@ -135,20 +180,15 @@ fn request_headers(
         append(&mut out, xfh.as_str(), host.as_bytes());
     }
     for (name, value) in &proxy.add_headers {
-        if let (Ok(n), Ok(v)) = (
-            reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()),
-            reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.insert(n, v);
-        }
+        out.insert(name.clone(), value.clone());
     }
     out
 }
 
-fn append(map: &mut reqwest::header::HeaderMap, name: &str, value: &[u8]) {
+fn append(map: &mut HeaderMap, name: &str, value: &[u8]) {
     if let (Ok(n), Ok(v)) = (
-        reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-        reqwest::header::HeaderValue::from_bytes(value),
+        HeaderName::from_bytes(name.as_bytes()),
+        header::HeaderValue::from_bytes(value),
     ) {
         map.append(n, v);
     }
@@ -163,34 +203,25 @@ pub(super) async fn forward(
     body: Bytes,
 ) -> (HttpResponse, Option<Duration>) {
     let url = target(proxy, head);
-    let Ok(method) = reqwest::Method::from_bytes(head.method.as_str().as_bytes()) else {
-        return failed(
-            StatusCode::BAD_GATEWAY,
-            format!("method {} cannot be forwarded", head.method),
-        );
-    };
     let headers = request_headers(proxy, head, head.peer_addr, scheme);
     let has_body = !body.is_empty()
         || head.headers.contains_key(header::CONTENT_LENGTH)
         || head.headers.contains_key(header::TRANSFER_ENCODING);
-    let mut request = CLIENT.with(|c| c.request(method, &url)).headers(headers);
-    if has_body {
-        request = request.body(body);
+    let mut request = CLIENT
+        .with(|c| c.request(head.method.clone(), url.as_str()))
+        .timeout(proxy.timeout);
+    for (name, value) in headers.iter() {
+        request = request.append_header((name.clone(), value.clone()));
     }
     let sent = Instant::now();
-    let upstream = match actix_web::rt::time::timeout(proxy.timeout, request.send()).await {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(err)) => {
-            return failed(
-                if err.is_timeout() {
-                    StatusCode::GATEWAY_TIMEOUT
-                } else {
-                    StatusCode::BAD_GATEWAY
-                },
-                format!("the upstream {url} could not be reached: {}", reason(&err)),
-            );
-        }
-        Err(_) => {
+    let result = if has_body {
+        request.send_body(body).await
+    } else {
+        request.send().await
+    };
+    let upstream = match result {
+        Ok(resp) => resp,
+        Err(awc::error::SendRequestError::Timeout) => {
             return failed(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
@@ -199,43 +230,33 @@ pub(super) async fn forward(
                 ),
             );
         }
+        Err(err) => {
+            return failed(
+                StatusCode::BAD_GATEWAY,
+                format!("the upstream {url} could not be reached: {}", reason(&err)),
+            );
+        }
     };
     let took = sent.elapsed();
-    let status =
-        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut builder = HttpResponseBuilder::new(status);
-    let options: Vec<String> = upstream
-        .headers()
-        .get_all(reqwest::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
+    let mut builder = HttpResponseBuilder::new(upstream.status());
+    let options = connection_options(upstream.headers());
     let mut length = None;
-    for (name, value) in upstream.headers() {
-        let lower = name.as_str();
-        if lower == "content-length" {
+    for (name, value) in upstream.headers().iter() {
+        if *name == header::CONTENT_LENGTH {
             length = value
                 .to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok());
             continue;
         }
-        if is_hop_by_hop(lower, &options) {
+        if is_hop_by_hop(name.as_str(), &options) {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(lower.as_bytes()),
-            header::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            builder.append_header((n, v));
-        }
+        builder.append_header((name.clone(), value.clone()));
     }
-    let stream = upstream.bytes_stream();
     let response = match length {
-        Some(len) => builder.body(SizedStream::new(len, stream)),
-        None => builder.body(BodyStream::new(stream)),
+        Some(len) => builder.body(SizedStream::new(len, upstream)),
+        None => builder.body(BodyStream::new(upstream)),
     };
     (response, Some(took))
 }

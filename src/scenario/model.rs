@@ -121,8 +121,8 @@ pub struct Response {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Proxy {
-    /// The upstream's base URL, `http://host:port` (a path, if any, is put before the
-    /// request's path).
+    /// The upstream's base URL, `http://host:port` or `https://…` (a path, if any, is put
+    /// before the request's path).
     pub to: String,
     /// A path prefix removed from the request's path before it is forwarded.
     pub strip_prefix: Option<String>,

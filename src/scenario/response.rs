@@ -212,7 +212,7 @@ fn compile_proxy_answer(
     })
 }
 
-/// Validates a `proxy` object: `to` must be an `http://host[:port][/path]` URL.
+/// Validates a `proxy` object: `to` must be an `http(s)://host[:port][/path]` URL.
 pub(crate) fn compile_proxy(
     cx: &mut Ctx<'_>,
     p: &model::Proxy,
@@ -237,24 +237,27 @@ pub(crate) fn compile_proxy(
             ("", _) | (_, None) => Some(format!(
                 "{to:?} is not an absolute URL; expected http://host:port"
             )),
-            ("https", _) => Some(format!(
-                "{to:?}: https upstreams are not supported yet; use an http:// upstream"
-            )),
-            ("http", Some(auth)) if auth.as_str().contains('@') => Some(format!(
+            ("http" | "https", Some(auth)) if auth.as_str().contains('@') => Some(format!(
                 "{to:?}: user information in the URL is not supported; use addHeaders for \
                  an Authorization header"
             )),
-            ("http", Some(_)) if uri.query().is_some() || to.contains('#') => Some(format!(
-                "{to:?}: the upstream URL cannot have a query or fragment"
-            )),
-            ("http", Some(_)) => None,
+            ("http" | "https", Some(_)) if uri.query().is_some() || to.contains('#') => Some(
+                format!("{to:?}: the upstream URL cannot have a query or fragment"),
+            ),
+            ("http" | "https", Some(_)) => None,
             (other, _) => Some(format!(
-                "{to:?}: scheme {other:?} cannot be proxied to; expected http://host:port"
+                "{to:?}: scheme {other:?} cannot be proxied to; expected http:// or https://"
             )),
         };
         match (problem, uri.authority()) {
             (Some(problem), _) => cx.error(&at.key("to"), problem),
-            (None, Some(auth)) => target = Some((auth.as_str().to_owned(), uri.path().to_owned())),
+            (None, Some(auth)) => {
+                target = Some((
+                    uri.scheme_str().unwrap_or("http").to_owned(),
+                    auth.as_str().to_owned(),
+                    uri.path().to_owned(),
+                ))
+            }
             (None, None) => {}
         }
     }
@@ -304,9 +307,9 @@ pub(crate) fn compile_proxy(
     if cx.diags.len() > before {
         return None;
     }
-    let (authority, path) = target?;
+    let (scheme, authority, path) = target?;
     Some(super::compiled::Proxy {
-        scheme: "http".into(),
+        scheme: scheme.into(),
         authority: authority.into(),
         base_path: path.trim_end_matches('/').into(),
         strip_prefix: p

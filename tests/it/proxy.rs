@@ -1,7 +1,7 @@
 //! Proxy answers: requests forwarded to a real upstream on loopback (a raw one that records
 //! what it got, or a second understudy), hop-by-hop headers, `X-Forwarded-*`, `stripPrefix`,
 //! `502`/`504`, a large body streamed through, the journal flag, WireMock's `proxyBaseUrl`,
-//! and the load errors of a bad `proxy`.
+//! `https://` upstreams, and the load errors of a bad `proxy`.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -364,10 +364,6 @@ fn a_bad_proxy_is_a_load_error() {
             "routes[0].response.proxy.to",
         ),
         (
-            json!({ "proxy": { "to": "https://example.com" } }),
-            "routes[0].response.proxy.to",
-        ),
-        (
             json!({ "proxy": { "to": "ftp://example.com" } }),
             "routes[0].response.proxy.to",
         ),
@@ -395,4 +391,59 @@ fn a_bad_proxy_is_a_load_error() {
         assert!(!out.status.success(), "case {i} loads: {text}");
         assert!(text.contains(&format!("at {at}:")), "case {i}: {text}");
     }
+}
+
+#[tokio::test]
+async fn https_upstreams_are_checked_against_the_system_trust_store() {
+    // Arrange: a self-signed upstream, and two front servers: one trusting its certificate
+    // through `SSL_CERT_FILE` (read with the system trust store), one not.
+    let up_dir = Scenarios::new();
+    up_dir.write_json("up.json", &crate::util::one_route("/secure", "tls ok"));
+    let cert = up_dir.outside().join("cert.pem");
+    let upstream = Server::spawn({
+        let mut cmd = crate::util::serve_command(up_dir.path());
+        cmd.arg("--tls-self-signed")
+            .arg("--tls-cert-out")
+            .arg(&cert);
+        cmd
+    });
+    let dir = Scenarios::new();
+    dir.write_json(
+        "front.json",
+        &proxy_route(
+            "/secure",
+            json!({ "to": format!("https://localhost:{}", upstream.addr.port()) }),
+        ),
+    );
+    let trusting = Server::spawn({
+        let mut cmd = crate::util::serve_command(dir.path());
+        cmd.env("SSL_CERT_FILE", &cert).env_remove("SSL_CERT_DIR");
+        cmd
+    });
+    let untrusting = Server::spawn({
+        let mut cmd = crate::util::serve_command(dir.path());
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        cmd
+    });
+
+    // Act
+    let trusted = get(trusting.url("/secure")).await;
+    let refused = client()
+        .get(untrusting.url("/secure"))
+        .send()
+        .await
+        .expect("get");
+    let refused = (
+        refused.status().as_u16(),
+        refused.json::<Value>().await.expect("json"),
+    );
+
+    // Assert
+    assert_eq!(trusted, (200, "tls ok".to_owned()));
+    assert_eq!(refused.0, 502, "{:#}", refused.1);
+    let reason = refused.1["error"]
+        .as_str()
+        .expect("error")
+        .to_ascii_lowercase();
+    assert!(reason.contains("certificate"), "{reason}");
 }
