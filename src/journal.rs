@@ -63,6 +63,11 @@ pub struct Record {
     pub near_misses: Vec<NearMiss>,
     /// The wire fault the answer was, if any.
     pub fault: Option<Fault>,
+    /// Whether the answer was forwarded to an upstream (a `proxy` answer).
+    pub proxied: bool,
+    /// For a proxy answer the upstream answered: the time its answer head took (`status` is
+    /// then the upstream's).
+    pub upstream_time: Option<Duration>,
 }
 
 impl Record {
@@ -324,6 +329,12 @@ pub struct EntryJson<'a> {
     /// The wire fault the answer was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// `true` when the answer came from an upstream (a `proxy` answer); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proxied: bool,
+    /// For a proxy answer the upstream answered: milliseconds until its answer head arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_ms: Option<f64>,
     /// For the unmatched listing: the routes closest to matching.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_misses: Option<&'a [NearMiss]>,
@@ -389,6 +400,10 @@ impl Entry {
             status: r.status,
             duration_ms: (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
             fault: r.fault,
+            proxied: r.proxied,
+            upstream_ms: r
+                .upstream_time
+                .map(|t| (t.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0),
             near_misses: with_near_misses.then_some(r.near_misses.as_slice()),
         }
     }

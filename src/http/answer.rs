@@ -14,7 +14,8 @@
 //!    misses (`404`);
 //! 3. render the answer's templates against the request: a render error is a `500`, wherever
 //!    the request came from;
-//! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay;
+//! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay; a
+//!    `proxy` answer is then forwarded upstream (`http/proxy.rs`);
 //! 5. journal the exchange, once, now that the outcome is known — before a fault breaks the
 //!    connection, so a held or reset connection is still on record;
 //! 6. reply: a response, or a fault carried out on the wire.
@@ -32,7 +33,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
 use super::respond::{self, Rendered};
-use super::{AppState, body, upgrade};
+use super::{AppState, body, proxy, upgrade};
 use crate::journal::{Record, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
 use crate::scenario::compiled::{Fault, HbsResponse};
@@ -102,6 +103,10 @@ struct Outcome {
     near_misses: Vec<NearMiss>,
     /// The fault the answer is.
     fault: Option<Fault>,
+    /// Whether the answer was forwarded to an upstream (a `proxy` answer).
+    proxied: bool,
+    /// For a proxy answer the upstream answered: the time its answer head took.
+    upstream_time: Option<std::time::Duration>,
 }
 
 /// The reply decided for a request.
@@ -221,6 +226,12 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     }
     if let Some(delay) = answer.delay {
         actix_web::rt::time::sleep(delay.sample()).await;
+    }
+    if let Some(to) = &answer.proxy {
+        outcome.proxied = true;
+        let (resp, took) = proxy::forward(to, head, state.scheme, outcome.body.clone()).await;
+        outcome.upstream_time = took;
+        return Reply::Send(if head_only { closing(resp) } else { resp });
     }
     if let Some(fault) = answer.fault {
         outcome.fault = Some(fault);
@@ -419,6 +430,8 @@ fn record(
         duration: started.elapsed(),
         near_misses: outcome.near_misses,
         fault: outcome.fault,
+        proxied: outcome.proxied,
+        upstream_time: outcome.upstream_time,
     });
 }
 

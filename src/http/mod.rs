@@ -40,6 +40,7 @@ pub mod answer;
 mod body;
 mod expect;
 pub mod json;
+mod proxy;
 pub mod respond;
 pub mod upgrade;
 pub mod wiremock_admin;

@@ -260,6 +260,27 @@ pub struct CompiledResponse {
     pub informational: Option<Bytes>,
     /// What follows a 101: a WebSocket script or a raw upgrade.
     pub switch: Option<Switch>,
+    /// Forward the request upstream instead (`status`, headers and body are then unused).
+    pub proxy: Option<Arc<Proxy>>,
+}
+
+/// A proxy answer, validated.
+#[derive(Debug)]
+pub struct Proxy {
+    /// `http` or `https`.
+    pub scheme: Box<str>,
+    /// `host:port` as written in `to` (the forwarded `Host`).
+    pub authority: Box<str>,
+    /// The path of `to`, without a trailing `/` (empty for none): put before the request's.
+    pub base_path: Box<str>,
+    /// Removed from the start of the request's path before it is forwarded.
+    pub strip_prefix: Option<Box<str>>,
+    /// Headers set on the forwarded request (replacing any of the same name).
+    pub add_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Headers removed from the forwarded request.
+    pub remove_headers: Vec<HeaderName>,
+    /// How long to wait for the upstream's answer head.
+    pub timeout: Duration,
 }
 
 /// A WireMock-templated answer: header values and body rendered per request.

@@ -78,9 +78,10 @@ pub struct RequestMatcher {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Response {
-    /// Status code, 100–599, registered or not.
+    /// Status code, 100–599, registered or not. Required, except in a `proxy` answer (which
+    /// sends the upstream's status).
     #[schemars(range(min = 100, max = 599))]
-    pub status: u16,
+    pub status: Option<u16>,
     /// Custom reason phrase for the HTTP/1.1 status line.
     pub reason: Option<String>,
     /// Header name → value, or an array of values for a header sent several times.
@@ -111,6 +112,26 @@ pub struct Response {
     pub informational: Option<Vec<Informational>>,
     /// How many times this answer is given in a `responses` script (default 1).
     pub repeat: Option<u32>,
+    /// Forward the request to another server and send its answer back (instead of `status`,
+    /// headers and body).
+    pub proxy: Option<Proxy>,
+}
+
+/// A proxy answer: where the request is forwarded and how it is changed on the way.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Proxy {
+    /// The upstream's base URL, `http://host:port` or `https://…` (a path, if any, is put
+    /// before the request's path).
+    pub to: String,
+    /// A path prefix removed from the request's path before it is forwarded.
+    pub strip_prefix: Option<String>,
+    /// Headers added to (replacing) the forwarded request's.
+    pub add_headers: Option<IndexMap<String, String>>,
+    /// Headers removed from the forwarded request (case-insensitive).
+    pub remove_headers: Option<Vec<String>>,
+    /// How long to wait for the upstream's answer head (default 10000); then `504`.
+    pub timeout_ms: Option<u64>,
 }
 
 /// A string or an array of strings.

@@ -28,17 +28,25 @@ pub(crate) fn compile(
     r: &model::Response,
     at: &JsonPath,
 ) -> Option<CompiledResponse> {
+    if let Some(proxy) = &r.proxy {
+        return compile_proxy_answer(cx, r, proxy, at);
+    }
+    let Some(status_code) = r.status else {
+        cx.error(
+            at,
+            "missing required key \"status\" (e.g. \"status\": 200; or \"proxy\" to forward \
+             the request upstream)",
+        );
+        return None;
+    };
     let before = cx.diags.len();
 
-    let status = if (100..=599).contains(&r.status) {
-        StatusCode::from_u16(r.status).ok()
+    let status = if (100..=599).contains(&status_code) {
+        StatusCode::from_u16(status_code).ok()
     } else {
         cx.error(
             &at.key("status"),
-            format!(
-                "expected an integer status code from 100 to 599, found {}",
-                r.status
-            ),
+            format!("expected an integer status code from 100 to 599, found {status_code}"),
         );
         None
     };
@@ -70,7 +78,7 @@ pub(crate) fn compile(
         Some(list) => super::upgrade::informational(cx, list, &at.key("informational")),
         None => None,
     };
-    let switch = if r.status == 101 {
+    let switch = if status_code == 101 {
         super::upgrade::switch(cx, r, at)
     } else {
         None
@@ -144,6 +152,175 @@ pub(crate) fn compile(
         fault: r.fault,
         informational,
         switch,
+        proxy: None,
+    })
+}
+
+/// Compiles a `proxy` answer: only `delayMs` and `repeat` may be beside it (the upstream's
+/// answer is sent as it is).
+fn compile_proxy_answer(
+    cx: &mut Ctx<'_>,
+    r: &model::Response,
+    p: &model::Proxy,
+    at: &JsonPath,
+) -> Option<CompiledResponse> {
+    let before = cx.diags.len();
+    for (key, present) in [
+        ("status", r.status.is_some()),
+        ("reason", r.reason.is_some()),
+        ("headers", r.headers.is_some()),
+        ("body", r.body.is_some()),
+        ("json", r.json.is_some()),
+        ("base64", r.base64.is_some()),
+        ("file", r.file.is_some()),
+        ("template", r.template.is_some()),
+        ("chunks", r.chunks.is_some()),
+        ("fault", r.fault.is_some()),
+        ("websocket", r.websocket.is_some()),
+        ("upgrade", r.upgrade.is_some()),
+        ("informational", r.informational.is_some()),
+    ] {
+        if present {
+            cx.error_at_key(
+                &at.key(key),
+                format!(
+                    "\"{key}\" does not apply to a proxy answer: the upstream's answer is sent \
+                     as it is (only \"delayMs\" and \"repeat\" go beside \"proxy\")"
+                ),
+            );
+        }
+    }
+    let proxy = compile_proxy(cx, p, &at.key("proxy"));
+    let (delay, _) = compile_pacing(cx, r, at);
+    if cx.diags.len() > before {
+        return None;
+    }
+    Some(CompiledResponse {
+        status: StatusCode::OK,
+        reason: default_reason(StatusCode::OK),
+        headers: Vec::new(),
+        connection: None,
+        body: Bytes::new(),
+        template: None,
+        hbs: None,
+        delay,
+        chunks: None,
+        fault: None,
+        informational: None,
+        switch: None,
+        proxy: Some(std::sync::Arc::new(proxy?)),
+    })
+}
+
+/// Validates a `proxy` object: `to` must be an `http(s)://host[:port][/path]` URL.
+pub(crate) fn compile_proxy(
+    cx: &mut Ctx<'_>,
+    p: &model::Proxy,
+    at: &JsonPath,
+) -> Option<super::compiled::Proxy> {
+    let before = cx.diags.len();
+    let to = p.to.trim();
+    let parsed = match to.parse::<actix_http::Uri>() {
+        Ok(uri) => Some(uri),
+        Err(err) => {
+            cx.error(
+                &at.key("to"),
+                format!("{to:?} is not a URL: {err}; expected http://host:port"),
+            );
+            None
+        }
+    };
+    let mut target = None;
+    if let Some(uri) = parsed {
+        let scheme = uri.scheme_str().unwrap_or_default();
+        let problem = match (scheme, uri.authority()) {
+            ("", _) | (_, None) => Some(format!(
+                "{to:?} is not an absolute URL; expected http://host:port"
+            )),
+            ("http" | "https", Some(auth)) if auth.as_str().contains('@') => Some(format!(
+                "{to:?}: user information in the URL is not supported; use addHeaders for \
+                 an Authorization header"
+            )),
+            ("http" | "https", Some(_)) if uri.query().is_some() || to.contains('#') => Some(
+                format!("{to:?}: the upstream URL cannot have a query or fragment"),
+            ),
+            ("http" | "https", Some(_)) => None,
+            (other, _) => Some(format!(
+                "{to:?}: scheme {other:?} cannot be proxied to; expected http:// or https://"
+            )),
+        };
+        match (problem, uri.authority()) {
+            (Some(problem), _) => cx.error(&at.key("to"), problem),
+            (None, Some(auth)) => {
+                target = Some((
+                    uri.scheme_str().unwrap_or("http").to_owned(),
+                    auth.as_str().to_owned(),
+                    uri.path().to_owned(),
+                ))
+            }
+            (None, None) => {}
+        }
+    }
+    if let Some(prefix) = &p.strip_prefix
+        && !prefix.starts_with('/')
+    {
+        cx.error(
+            &at.key("stripPrefix"),
+            format!("{prefix:?} must start with \"/\" (it is removed from the request's path)"),
+        );
+    }
+    let mut add_headers = Vec::new();
+    for (name, value) in p.add_headers.iter().flatten() {
+        let key = at.key("addHeaders").key(name);
+        if let Some(problem) = header_name_problem(name) {
+            cx.error_at_key(&key, problem);
+            continue;
+        }
+        if let Some(problem) = header_value_problem(value) {
+            cx.error(&key, problem);
+            continue;
+        }
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => add_headers.push((n, v)),
+            _ => cx.error(&key, format!("{name}: {value:?} is not a valid header")),
+        }
+    }
+    let mut remove_headers = Vec::new();
+    for (i, name) in p.remove_headers.iter().flatten().enumerate() {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(n) => remove_headers.push(n),
+            Err(_) => cx.error(
+                &at.key("removeHeaders").index(i),
+                format!("{name:?} is not a valid header name"),
+            ),
+        }
+    }
+    if p.timeout_ms == Some(0) {
+        cx.error(
+            &at.key("timeoutMs"),
+            "timeoutMs must be at least 1 (it is how long the upstream has to answer)",
+        );
+    }
+    if cx.diags.len() > before {
+        return None;
+    }
+    let (scheme, authority, path) = target?;
+    Some(super::compiled::Proxy {
+        scheme: scheme.into(),
+        authority: authority.into(),
+        base_path: path.trim_end_matches('/').into(),
+        strip_prefix: p
+            .strip_prefix
+            .as_deref()
+            .map(|s| s.trim_end_matches('/'))
+            .filter(|s| !s.is_empty())
+            .map(Box::from),
+        add_headers,
+        remove_headers,
+        timeout: std::time::Duration::from_millis(p.timeout_ms.unwrap_or(10_000)),
     })
 }
 
@@ -247,7 +424,7 @@ fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
             at,
             "a response has either \"websocket\" or \"upgrade\", not both",
         ),
-        (Some(_), None) | (None, Some(_)) if r.status != 101 => {
+        (Some(_), None) | (None, Some(_)) if r.status != Some(101) => {
             let key = if r.websocket.is_some() {
                 "websocket"
             } else {
@@ -255,7 +432,10 @@ fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
             };
             cx.error(
                 &at.key(key),
-                format!("\"{key}\" needs status 101, found {}", r.status),
+                format!(
+                    "\"{key}\" needs status 101, found {}",
+                    r.status.unwrap_or_default()
+                ),
             );
         }
         (Some(_), None) | (None, Some(_)) => {
@@ -273,7 +453,7 @@ fn check_switch(cx: &mut Ctx<'_>, r: &model::Response, at: &JsonPath) {
                 }
             }
         }
-        (None, None) if r.status == 101 => cx.error(
+        (None, None) if r.status == Some(101) => cx.error(
             &at.key("status"),
             "status 101 needs \"websocket\" or \"upgrade\" to say what happens after the switch",
         ),
@@ -361,10 +541,11 @@ fn compile_body(
         return None;
     }
     let key = *given.first()?;
-    if r.status < 200 || r.status == 204 || r.status == 304 {
+    let status = r.status.unwrap_or_default();
+    if status < 200 || status == 204 || status == 304 {
         cx.error(
             &at.key(key),
-            format!("a {} response cannot have a body", r.status),
+            format!("a {status} response cannot have a body"),
         );
         return None;
     }

@@ -45,6 +45,8 @@ mod raw_upgrade;
 mod reason_phrases;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
+// Proxy answers: forwarding to a real upstream, hop-by-hop headers, 502/504, the journal flag.
+mod proxy;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.

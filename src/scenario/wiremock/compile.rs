@@ -607,6 +607,64 @@ fn json_path(cx: &mut Ctx<'_>, value: &Value, at: &JsonPath) -> Option<ValuePatt
     }
 }
 
+/// WireMock's `proxyBaseUrl` family as a native `proxy` answer.
+fn proxy(cx: &mut Ctx<'_>, r: &ResponseDefinition, at: &JsonPath) -> Option<model::Proxy> {
+    let Some(base) = &r.proxy_base_url else {
+        for (key, present) in [
+            (
+                "proxyUrlPrefixToRemove",
+                r.proxy_url_prefix_to_remove.is_some(),
+            ),
+            (
+                "removeProxyRequestHeaders",
+                r.remove_proxy_request_headers.is_some(),
+            ),
+            (
+                "additionalProxyRequestHeaders",
+                r.additional_proxy_request_headers.is_some(),
+            ),
+        ] {
+            if present {
+                cx.error_at_key(&at.key(key), format!("{key} needs proxyBaseUrl"));
+            }
+        }
+        return None;
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let add_headers = match &r.additional_proxy_request_headers {
+        Some(Value::Object(map)) => Some(map.iter().map(|(k, v)| (k.clone(), text(v))).collect()),
+        Some(_) => {
+            cx.error(
+                &at.key("additionalProxyRequestHeaders"),
+                "expected an object of headers",
+            );
+            None
+        }
+        None => None,
+    };
+    let remove_headers = match &r.remove_proxy_request_headers {
+        Some(Value::Array(items)) => Some(items.iter().map(text).collect()),
+        Some(_) => {
+            cx.error(
+                &at.key("removeProxyRequestHeaders"),
+                "expected an array of header names",
+            );
+            None
+        }
+        None => None,
+    };
+    Some(model::Proxy {
+        to: text(base),
+        strip_prefix: r.proxy_url_prefix_to_remove.as_ref().map(text),
+        add_headers,
+        remove_headers,
+        timeout_ms: None,
+    })
+}
+
 fn compile_response(
     cx: &mut Ctx<'_>,
     r: &ResponseDefinition,
@@ -615,25 +673,7 @@ fn compile_response(
     stub: &Stub,
 ) -> Option<crate::scenario::compiled::CompiledResponse> {
     let before = cx.diags.len();
-    unsupported(cx, at, "proxyBaseUrl", r.proxy_base_url.is_some());
-    unsupported(
-        cx,
-        at,
-        "proxyUrlPrefixToRemove",
-        r.proxy_url_prefix_to_remove.is_some(),
-    );
-    unsupported(
-        cx,
-        at,
-        "removeProxyRequestHeaders",
-        r.remove_proxy_request_headers.is_some(),
-    );
-    unsupported(
-        cx,
-        at,
-        "additionalProxyRequestHeaders",
-        r.additional_proxy_request_headers.is_some(),
-    );
+    let proxy = proxy(cx, r, at);
     let bodies: Vec<&str> = [
         ("body", r.body.is_some()),
         ("jsonBody", r.json_body.is_some()),
@@ -726,7 +766,7 @@ fn compile_response(
         None => None,
     };
     let native = model::Response {
-        status: r.status.unwrap_or(200),
+        status: proxy.is_none().then(|| r.status.unwrap_or(200)),
         reason: r.status_message.clone(),
         headers: (!headers.is_empty()).then_some(headers),
         body: r.body.clone(),
@@ -741,6 +781,7 @@ fn compile_response(
         upgrade: None,
         informational: None,
         repeat: None,
+        proxy,
     };
     let mut compiled = crate::scenario::response::compile(cx, &native, at);
     if cx.diags.len() > before {

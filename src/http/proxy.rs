@@ -1,0 +1,296 @@
+//! Proxy answers: the request forwarded to an upstream server, and its answer sent back.
+//!
+//! The client is awc (actix's own), one per worker thread: an actix worker is one thread
+//! with its own runtime, and a pooled connection belongs to the runtime that opened it.
+//! `https://` upstreams are checked against the system's trust store (rustls with ring;
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` replace it, as for OpenSSL's tools).
+//!
+//! `answer()` calls [`forward`] once a route whose answer is a `proxy` is selected (and its
+//! delay, if any, has passed). The request goes upstream with its method, path (after
+//! `stripPrefix`, behind the upstream URL's own path), raw query, headers and the body
+//! `answer()` already read. On the way, both ways, the hop-by-hop headers of RFC 9110 §7.6.1
+//! are removed (`Connection` and the headers it names, `Keep-Alive`, `Proxy-Connection`,
+//! `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-Authenticate`,
+//! `Proxy-Authorization`); the request's `Host` becomes the upstream's and
+//! `X-Forwarded-For` / `-Proto` / `-Host` say where it came from; then `removeHeaders` and
+//! `addHeaders` apply. The upstream's body is streamed into the response as it arrives (never
+//! held whole in memory), with its `Content-Length` when it gave one.
+//!
+//! An upstream that cannot be reached answers `502`, one that has not answered its head within
+//! `timeoutMs` answers `504`, both with understudy's JSON error body saying why.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use actix_http::RequestHead;
+use actix_http::header::{self, HeaderMap, HeaderName};
+use actix_web::body::{BodyStream, SizedStream};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use bytes::Bytes;
+
+use super::respond;
+use crate::scenario::compiled::Proxy;
+
+thread_local! {
+    static CLIENT: awc::Client = client();
+}
+
+/// A client that follows no redirects, adds no headers of its own, decodes nothing, speaks
+/// HTTP/1.1 and checks `https://` upstreams against the system's trust store (rustls, ring).
+fn client() -> awc::Client {
+    // `max_http_version` rebuilds the TLS settings: the config goes in after it.
+    let connector = awc::Connector::new()
+        .max_http_version(awc::http::Version::HTTP_11)
+        .rustls_0_23(std::sync::Arc::new(tls_config()))
+        .limit(0);
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .no_default_headers()
+        .disable_timeout()
+        .finish()
+}
+
+/// rustls with ring and the system's trust store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`, when
+/// set).
+fn tls_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for err in &native.errors {
+        tracing::debug!("system trust store: {err}");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!(
+        added,
+        ignored,
+        "system trust store read for https upstreams"
+    );
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+        // ring offers the default versions: this does not happen.
+        Err(err) => {
+            tracing::warn!("https upstreams: {err}");
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
+/// The hop-by-hop headers (RFC 9110 §7.6.1), besides those a `Connection` header names.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// The request's path as forwarded: `stripPrefix` removed (only at a segment boundary),
+/// behind the upstream's base path, with the raw query.
+fn target(proxy: &Proxy, head: &RequestHead) -> String {
+    let path = head.uri.path();
+    let rest = match proxy.strip_prefix.as_deref() {
+        Some(prefix) => match path.strip_prefix(prefix) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => path,
+        },
+        None => path,
+    };
+    let mut full = format!("{}{rest}", proxy.base_path);
+    if full.is_empty() {
+        full.push('/');
+    }
+    let mut url = format!("{}://{}{full}", proxy.scheme, proxy.authority);
+    if let Some(query) = head.uri.query() {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// Names a `Connection` header lists (its hop-by-hop options), lower-case.
+fn connection_options(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn is_hop_by_hop(name: &str, options: &[String]) -> bool {
+    HOP_BY_HOP.contains(&name) || options.iter().any(|o| o == name)
+}
+
+/// The forwarded request's headers.
+fn request_headers(
+    proxy: &Proxy,
+    head: &RequestHead,
+    peer: Option<SocketAddr>,
+    scheme: &str,
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    let options = connection_options(&head.headers);
+    let mut forwarded_for = Vec::new();
+    for (name, value) in head.headers.iter() {
+        let lower = name.as_str();
+        if is_hop_by_hop(lower, &options)
+            || *name == header::HOST
+            || *name == header::CONTENT_LENGTH
+            || proxy.remove_headers.contains(name)
+        {
+            continue;
+        }
+        if lower == "x-forwarded-for" {
+            forwarded_for.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+            continue;
+        }
+        if lower == "x-forwarded-proto" || lower == "x-forwarded-host" {
+            continue;
+        }
+        append(&mut out, lower, value.as_bytes());
+    }
+    if let Some(peer) = peer {
+        forwarded_for.push(peer.ip().to_string());
+    }
+    let xff = HeaderName::from_static("x-forwarded-for");
+    if !forwarded_for.is_empty() && !proxy.remove_headers.contains(&xff) {
+        append(&mut out, xff.as_str(), forwarded_for.join(", ").as_bytes());
+    }
+    let xfp = HeaderName::from_static("x-forwarded-proto");
+    if !proxy.remove_headers.contains(&xfp) {
+        append(&mut out, xfp.as_str(), scheme.as_bytes());
+    }
+    let xfh = HeaderName::from_static("x-forwarded-host");
+    if let Some(host) = head.headers.get(header::HOST)
+        && !proxy.remove_headers.contains(&xfh)
+    {
+        append(&mut out, xfh.as_str(), host.as_bytes());
+    }
+    for (name, value) in &proxy.add_headers {
+        out.insert(name.clone(), value.clone());
+    }
+    out
+}
+
+fn append(map: &mut HeaderMap, name: &str, value: &[u8]) {
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        header::HeaderValue::from_bytes(value),
+    ) {
+        map.append(n, v);
+    }
+}
+
+/// Forwards the request and streams the upstream's answer back; the time the upstream took
+/// to send its answer's head, when it did.
+pub(super) async fn forward(
+    proxy: &Proxy,
+    head: &RequestHead,
+    scheme: &str,
+    body: Bytes,
+) -> (HttpResponse, Option<Duration>) {
+    let url = target(proxy, head);
+    let headers = request_headers(proxy, head, head.peer_addr, scheme);
+    let has_body = !body.is_empty()
+        || head.headers.contains_key(header::CONTENT_LENGTH)
+        || head.headers.contains_key(header::TRANSFER_ENCODING);
+    let mut request = CLIENT
+        .with(|c| c.request(head.method.clone(), url.as_str()))
+        .timeout(proxy.timeout);
+    for (name, value) in headers.iter() {
+        request = request.append_header((name.clone(), value.clone()));
+    }
+    let sent = Instant::now();
+    let result = if has_body {
+        request.send_body(body).await
+    } else {
+        request.send().await
+    };
+    let upstream = match result {
+        Ok(resp) => resp,
+        Err(awc::error::SendRequestError::Timeout) => {
+            return failed(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "the upstream {url} did not answer within {} ms (timeoutMs)",
+                    proxy.timeout.as_millis()
+                ),
+            );
+        }
+        Err(err) => {
+            return failed(
+                StatusCode::BAD_GATEWAY,
+                format!("the upstream {url} could not be reached: {}", reason(&err)),
+            );
+        }
+    };
+    let took = sent.elapsed();
+    let mut builder = HttpResponseBuilder::new(upstream.status());
+    let options = connection_options(upstream.headers());
+    let mut length = None;
+    for (name, value) in upstream.headers().iter() {
+        if *name == header::CONTENT_LENGTH {
+            length = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            continue;
+        }
+        if is_hop_by_hop(name.as_str(), &options) {
+            continue;
+        }
+        builder.append_header((name.clone(), value.clone()));
+    }
+    let response = match length {
+        Some(len) => builder.body(SizedStream::new(len, upstream)),
+        None => builder.body(BodyStream::new(upstream)),
+    };
+    (response, Some(took))
+}
+
+/// The error and its causes, innermost last (`connection refused`, `dns error: …`).
+fn reason(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A `502`/`504` with the reason (the upstream sent no answer).
+fn failed(status: StatusCode, message: String) -> (HttpResponse, Option<Duration>) {
+    tracing::info!(status = status.as_u16(), "proxy: {message}");
+    (respond::error(status, message), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_names_include_connection_options() {
+        let options = vec!["x-secret-hop".to_owned()];
+        assert!(is_hop_by_hop("x-secret-hop", &options));
+        assert!(is_hop_by_hop("transfer-encoding", &options));
+        assert!(!is_hop_by_hop("content-type", &options));
+    }
+}

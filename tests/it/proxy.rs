@@ -1,0 +1,449 @@
+//! Proxy answers: requests forwarded to a real upstream on loopback (a raw one that records
+//! what it got, or a second understudy), hop-by-hop headers, `X-Forwarded-*`, `stripPrefix`,
+//! `502`/`504`, a large body streamed through, the journal flag, WireMock's `proxyBaseUrl`,
+//! `https://` upstreams, and the load errors of a bad `proxy`.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::util::{Scenarios, Server, client, entries, get, journal, stdout_of, validate};
+
+/// A one-shot raw upstream: accepts one connection, reads one request (head and
+/// `Content-Length` body), answers `reply` and closes; the request it got comes back lower-cased
+/// in its head.
+async fn raw_upstream(reply: impl Into<Vec<u8>>) -> (u16, tokio::task::JoinHandle<String>) {
+    let reply: Vec<u8> = reply.into();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.expect("accept");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = sock.read(&mut buf).await.expect("read");
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().expect("length"))
+                    })
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        sock.write_all(&reply).await.expect("write");
+        sock.shutdown().await.ok();
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    (port, task)
+}
+
+/// A raw HTTP/1.1 exchange with understudy, read to the close.
+async fn raw_exchange(server: &Server, request: &str) -> String {
+    let mut sock = TcpStream::connect(server.addr).await.expect("connect");
+    sock.write_all(request.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    sock.read_to_end(&mut out).await.expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn proxy_route(path: &str, proxy: Value) -> Value {
+    json!({ "routes": [ { "request": { "path": path }, "response": { "proxy": proxy } } ] })
+}
+
+fn header_lines(head: &str) -> Vec<String> {
+    head.split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .map(|l| l.to_ascii_lowercase())
+        .collect()
+}
+
+#[tokio::test]
+async fn forwards_method_path_query_headers_and_body_without_hop_by_hop_headers() {
+    // Arrange
+    let (port, upstream) = raw_upstream(
+        "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nConnection: close, x-up-hop\r\n\
+         X-Up-Hop: 1\r\nKeep-Alive: timeout=1\r\nX-Up: kept\r\nContent-Length: 4\r\n\r\ndone",
+    )
+    .await;
+    let dir = Scenarios::new();
+    dir.write_json(
+        "proxy.json",
+        &proxy_route(
+            "/api/.*",
+            json!({ "to": format!("http://127.0.0.1:{port}"), "stripPrefix": "/api",
+                    "addHeaders": { "x-added": "yes" }, "removeHeaders": ["X-Drop"] }),
+        ),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let answer = raw_exchange(
+        &server,
+        "POST /api/items?a=1&b=two HTTP/1.1\r\nHost: front.example\r\n\
+         Connection: close, x-private\r\nX-Private: secret\r\nKeep-Alive: timeout=5\r\n\
+         TE: trailers\r\nProxy-Authorization: Basic abc\r\nX-Forwarded-For: 10.0.0.1\r\n\
+         X-Drop: 1\r\nX-Kept: 1\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .await;
+    let got = upstream.await.expect("upstream");
+
+    // Assert: what the upstream got.
+    assert!(
+        got.starts_with("POST /items?a=1&b=two HTTP/1.1\r\n"),
+        "{got}"
+    );
+    let lines = header_lines(&got);
+    let has = |line: &str| lines.iter().any(|l| l == line);
+    let named = |name: &str| lines.iter().any(|l| l.starts_with(&format!("{name}:")));
+    assert!(has(&format!("host: 127.0.0.1:{port}")), "{got}");
+    assert!(has("x-forwarded-for: 10.0.0.1, 127.0.0.1"), "{got}");
+    assert!(has("x-forwarded-proto: http"), "{got}");
+    assert!(has("x-forwarded-host: front.example"), "{got}");
+    assert!(has("x-added: yes") && has("x-kept: 1"), "{got}");
+    for gone in [
+        "x-private",
+        "keep-alive",
+        "te",
+        "proxy-authorization",
+        "x-drop",
+        "transfer-encoding",
+    ] {
+        assert!(!named(gone), "{gone} was forwarded: {got}");
+    }
+    assert!(got.ends_with("\r\n\r\nhello"), "{got}");
+
+    // Assert: what the client got.
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    let lines = header_lines(&answer);
+    assert!(lines.iter().any(|l| l == "x-up: kept"), "{answer}");
+    assert!(lines.iter().any(|l| l == "content-length: 4"), "{answer}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("x-up-hop:")),
+        "{answer}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("keep-alive:")),
+        "{answer}"
+    );
+    assert!(answer.ends_with("\r\n\r\ndone"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_chunked_gzip_answer_comes_back_byte_for_byte() {
+    // Arrange: binary bytes labelled gzip, sent chunked (no Content-Length).
+    let body: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    for part in body.chunks(1500) {
+        reply.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        reply.extend_from_slice(part);
+        reply.extend_from_slice(b"\r\n");
+    }
+    reply.extend_from_slice(b"0\r\n\r\n");
+    let (port, upstream) = raw_upstream(reply).await;
+    let dir = Scenarios::new();
+    dir.write_json(
+        "proxy.json",
+        &proxy_route("/data", json!({ "to": format!("http://127.0.0.1:{port}") })),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let resp = client()
+        .get(server.url("/data"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let encoding = resp.headers().get("content-encoding").cloned();
+    let got = resp.bytes().await.expect("body");
+    let request = upstream.await.expect("upstream");
+
+    // Assert: the encoding went up as sent and the body came back untouched.
+    assert!(
+        header_lines(&request)
+            .iter()
+            .any(|l| l == "accept-encoding: gzip"),
+        "{request}"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(encoding.as_ref().map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert!(got[..] == body[..], "body differs: {} bytes", got.len());
+}
+
+#[tokio::test]
+async fn answers_come_from_an_understudy_upstream_and_the_journal_marks_them() {
+    // Arrange: the upstream, with a 20 MB body, a POST that echoes and a base path.
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let up_dir = Scenarios::new();
+    up_dir.write_bytes("big.bin", &big);
+    up_dir.write_json(
+        "up.json",
+        &json!({ "routes": [
+            { "request": { "path": "/base/big" }, "response": { "status": 200, "file": "big.bin" } },
+            { "request": { "method": "POST", "path": "/base/echo", "query": { "q": "1" } },
+              "response": { "status": 202, "template": true,
+                            "body": "{{ request.method }} {{ request.body }}" } }
+        ] }),
+    );
+    let upstream = Server::start(up_dir.path());
+    let dir = Scenarios::new();
+    dir.write_json(
+        "front.json",
+        &json!({ "routes": [
+            { "id": "local", "request": { "path": "/local" }, "response": { "status": 200, "body": "here" } },
+            { "id": "rest", "priority": -1, "request": {},
+              "response": { "proxy": { "to": upstream.url("/base/") } } }
+        ] }),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let post = client()
+        .post(server.url("/echo?q=1"))
+        .body("payload")
+        .send()
+        .await
+        .expect("post");
+    let post = (post.status().as_u16(), post.text().await.expect("text"));
+    let big_resp = client().get(server.url("/big")).send().await.expect("get");
+    let big_status = big_resp.status().as_u16();
+    let big_len = big_resp.content_length();
+    let body = big_resp.bytes().await.expect("big body");
+    let local = get(server.url("/local")).await;
+
+    // Assert
+    assert_eq!(post, (202, "POST payload".to_owned()));
+    assert_eq!((big_status, big_len), (200, Some(big.len() as u64)));
+    assert!(body[..] == big[..], "20 MB body differs");
+    assert_eq!(local, (200, "here".to_owned()));
+    let answer = journal(&server, "").await;
+    let list = entries(&answer);
+    assert_eq!(list.len(), 3, "{answer:#}");
+    assert_eq!(list[0]["proxied"], true);
+    assert_eq!(list[0]["status"], 202);
+    assert!(list[0]["upstreamMs"].as_f64().is_some(), "{:#}", list[0]);
+    assert_eq!(list[1]["proxied"], true);
+    assert!(list[2].get("proxied").is_none(), "{:#}", list[2]);
+    assert!(list[2].get("upstreamMs").is_none(), "{:#}", list[2]);
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_502_and_a_slow_one_504() {
+    // Arrange
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let up_dir = Scenarios::new();
+    up_dir.write_json(
+        "slow.json",
+        &json!({ "routes": [ { "request": { "path": "/slow" },
+                               "response": { "status": 200, "delayMs": 3000, "body": "late" } } ] }),
+    );
+    let upstream = Server::start(up_dir.path());
+    let dir = Scenarios::new();
+    dir.write_json(
+        "front.json",
+        &json!({ "routes": [
+            { "request": { "path": "/dead" },
+              "response": { "proxy": { "to": format!("http://127.0.0.1:{closed_port}") } } },
+            { "request": { "path": "/slow" },
+              "response": { "proxy": { "to": upstream.url(""), "timeoutMs": 300 } } }
+        ] }),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let dead = client()
+        .get(server.url("/dead"))
+        .send()
+        .await
+        .expect("dead");
+    let dead = (
+        dead.status().as_u16(),
+        dead.json::<Value>().await.expect("json"),
+    );
+    let started = std::time::Instant::now();
+    let slow = client()
+        .get(server.url("/slow"))
+        .send()
+        .await
+        .expect("slow");
+    let waited = started.elapsed();
+    let slow = (
+        slow.status().as_u16(),
+        slow.json::<Value>().await.expect("json"),
+    );
+
+    // Assert
+    assert_eq!(dead.0, 502, "{:#}", dead.1);
+    let reason = dead.1["error"]
+        .as_str()
+        .expect("error")
+        .to_ascii_lowercase();
+    assert!(
+        reason.contains(&format!("127.0.0.1:{closed_port}")),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("refused") || reason.contains("connect"),
+        "{reason}"
+    );
+    assert_eq!(slow.0, 504, "{:#}", slow.1);
+    assert!(
+        slow.1["error"]
+            .as_str()
+            .expect("error")
+            .contains("timeoutMs")
+    );
+    assert!(
+        waited < std::time::Duration::from_millis(2500),
+        "{waited:?}"
+    );
+    let answer = journal(&server, "").await;
+    assert!(
+        entries(&answer)
+            .iter()
+            .all(|e| e["proxied"] == true && e.get("upstreamMs").is_none()),
+        "{answer:#}"
+    );
+}
+
+#[tokio::test]
+async fn wiremock_proxy_base_url_stubs_forward() {
+    // Arrange
+    let up_dir = Scenarios::new();
+    up_dir.write_json(
+        "up.json",
+        &json!({ "routes": [ { "request": { "path": "/hello", "headers": { "x-wm": "1" } },
+                               "response": { "status": 200, "body": "hi from upstream" } } ] }),
+    );
+    let upstream = Server::start(up_dir.path());
+    let dir = Scenarios::new();
+    dir.write_json(
+        "mappings/proxy.json",
+        &json!({ "request": { "urlPathPattern": "/wm/.*" },
+                 "response": { "proxyBaseUrl": upstream.url(""), "proxyUrlPrefixToRemove": "/wm",
+                               "additionalProxyRequestHeaders": { "x-wm": "1" } } }),
+    );
+    let server = Server::start(dir.path());
+
+    // Act and assert
+    assert_eq!(
+        get(server.url("/wm/hello")).await,
+        (200, "hi from upstream".to_owned())
+    );
+}
+
+#[test]
+fn a_bad_proxy_is_a_load_error() {
+    let dir = Scenarios::new();
+    let cases = [
+        (
+            json!({ "proxy": { "to": "localhost:8080" } }),
+            "routes[0].response.proxy.to",
+        ),
+        (
+            json!({ "proxy": { "to": "http://user:secret@example.com" } }),
+            "routes[0].response.proxy.to",
+        ),
+        (
+            json!({ "proxy": { "to": "ftp://example.com" } }),
+            "routes[0].response.proxy.to",
+        ),
+        (
+            json!({ "status": 200, "proxy": { "to": "http://127.0.0.1:1" } }),
+            "routes[0].response.status",
+        ),
+        (
+            json!({ "body": "x", "proxy": { "to": "http://127.0.0.1:1" } }),
+            "routes[0].response.body",
+        ),
+        (json!({ "body": "no status" }), "routes[0].response"),
+    ];
+    for (i, (response, at)) in cases.into_iter().enumerate() {
+        let file = dir.write_json(
+            &format!("bad{i}.json"),
+            &json!({ "routes": [ { "request": { "path": "/x" }, "response": response } ] }),
+        );
+        let out = validate(&file);
+        let text = format!(
+            "{}{}",
+            stdout_of(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "case {i} loads: {text}");
+        assert!(text.contains(&format!("at {at}:")), "case {i}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn https_upstreams_are_checked_against_the_system_trust_store() {
+    // Arrange: a self-signed upstream, and two front servers: one trusting its certificate
+    // through `SSL_CERT_FILE` (read with the system trust store), one not.
+    let up_dir = Scenarios::new();
+    up_dir.write_json("up.json", &crate::util::one_route("/secure", "tls ok"));
+    let cert = up_dir.outside().join("cert.pem");
+    let upstream = Server::spawn({
+        let mut cmd = crate::util::serve_command(up_dir.path());
+        cmd.arg("--tls-self-signed")
+            .arg("--tls-cert-out")
+            .arg(&cert);
+        cmd
+    });
+    let dir = Scenarios::new();
+    dir.write_json(
+        "front.json",
+        &proxy_route(
+            "/secure",
+            json!({ "to": format!("https://localhost:{}", upstream.addr.port()) }),
+        ),
+    );
+    let trusting = Server::spawn({
+        let mut cmd = crate::util::serve_command(dir.path());
+        cmd.env("SSL_CERT_FILE", &cert).env_remove("SSL_CERT_DIR");
+        cmd
+    });
+    let untrusting = Server::spawn({
+        let mut cmd = crate::util::serve_command(dir.path());
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        cmd
+    });
+
+    // Act
+    let trusted = get(trusting.url("/secure")).await;
+    let refused = client()
+        .get(untrusting.url("/secure"))
+        .send()
+        .await
+        .expect("get");
+    let refused = (
+        refused.status().as_u16(),
+        refused.json::<Value>().await.expect("json"),
+    );
+
+    // Assert
+    assert_eq!(trusted, (200, "tls ok".to_owned()));
+    assert_eq!(refused.0, 502, "{:#}", refused.1);
+    let reason = refused.1["error"]
+        .as_str()
+        .expect("error")
+        .to_ascii_lowercase();
+    assert!(reason.contains("certificate"), "{reason}");
+}
