@@ -11,12 +11,12 @@
 #
 # The engine comes from ../shared/tools/local-docker-engine.sh (no bridge network: every
 # container runs with --network host and binds 127.0.0.1:<free port>). The whole run is bounded
-# by `timeout` (DOCKER_SMOKE_TIMEOUT seconds, default 540, plus 30 s to clean up).
+# by `timeout` (DOCKER_SMOKE_TIMEOUT seconds, default 900, plus 30 s to clean up).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${DOCKER_SMOKE_INNER:-}" ]; then
-    exec timeout -k 30 "${DOCKER_SMOKE_TIMEOUT:-540}" env DOCKER_SMOKE_INNER=1 bash "$0" "$@"
+    exec timeout -k 30 "${DOCKER_SMOKE_TIMEOUT:-900}" env DOCKER_SMOKE_INNER=1 bash "$0" "$@"
 fi
 
 ENGINE=../shared/tools/local-docker-engine.sh
@@ -68,7 +68,7 @@ summary() {
     echo "docker: $PASSED passed, $FAILED failed"
 }
 finish() { summary; [ "$FAILED" -eq 0 ]; exit $?; }
-trap 'fail "finishes within ${DOCKER_SMOKE_TIMEOUT:-540} s (interrupted or timed out)"; summary; exit 1' INT TERM
+trap 'fail "finishes within ${DOCKER_SMOKE_TIMEOUT:-900} s (interrupted or timed out)"; summary; exit 1' INT TERM
 
 # ---- helpers in Python (the image has no shell, so the probing happens from the host) ---------
 cat >"$WORK/helper.py" <<'PY'
