@@ -68,6 +68,19 @@ pub struct Record {
     /// For a proxy answer the upstream answered: the time its answer head took (`status` is
     /// then the upstream's).
     pub upstream_time: Option<Duration>,
+    /// The answer sent, when it was a whole response understudy built (not for faults,
+    /// protocol switches, streamed proxy answers or understudy's own refusals).
+    pub response: Option<SentResponse>,
+}
+
+/// The answer sent for a request: the headers understudy set and the body (cut to the
+/// per-entry body limit, like the request's).
+#[derive(Debug, Clone)]
+pub struct SentResponse {
+    /// Headers the answer set (those actix adds itself, `Date` and framing, aside).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body sent.
+    pub body: Bytes,
 }
 
 impl Record {
@@ -165,6 +178,11 @@ impl Journal {
         let body_truncated = record.body.len() > self.limits.max_body_bytes;
         if body_truncated {
             record.body = Bytes::copy_from_slice(&record.body[..self.limits.max_body_bytes]);
+        }
+        if let Some(sent) = &mut record.response
+            && sent.body.len() > self.limits.max_body_bytes
+        {
+            sent.body = sent.body.slice(..self.limits.max_body_bytes);
         }
         let size = entry_size(&record);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -296,6 +314,14 @@ fn entry_size(r: &Record) -> usize {
         + headers
         + misses
         + r.route.as_ref().map_or(0, |r| r.len())
+        + r.response.as_ref().map_or(0, |sent| {
+            sent.body.len()
+                + sent
+                    .headers
+                    .iter()
+                    .map(|(k, v)| k.as_str().len() + v.len() + 32)
+                    .sum::<usize>()
+        })
 }
 
 /// The contract's JSON form of a journal entry.

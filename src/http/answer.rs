@@ -34,7 +34,7 @@ use bytes::Bytes;
 
 use super::respond::{self, Rendered};
 use super::{AppState, body, proxy, upgrade};
-use crate::journal::{Record, header_list};
+use crate::journal::{Record, SentResponse, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
 use crate::scenario::compiled::{Fault, HbsResponse};
 use crate::scenario::handlebars::HbsRequest;
@@ -107,6 +107,8 @@ struct Outcome {
     proxied: bool,
     /// For a proxy answer the upstream answered: the time its answer head took.
     upstream_time: Option<std::time::Duration>,
+    /// The answer sent, when it is a whole response built here.
+    response: Option<SentResponse>,
 }
 
 /// The reply decided for a request.
@@ -241,6 +243,15 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             body: rendered.body,
         };
     }
+    outcome.response = Some(SentResponse {
+        headers: answer
+            .headers
+            .iter()
+            .chain(&rendered.headers)
+            .cloned()
+            .collect(),
+        body: rendered.body.clone(),
+    });
     let resp = respond::render(answer, &rendered.headers, rendered.body);
     Reply::Send(if head_only {
         tracing::debug!(route = %route, "rejected at Expect: 100-continue");
@@ -432,6 +443,7 @@ fn record(
         fault: outcome.fault,
         proxied: outcome.proxied,
         upstream_time: outcome.upstream_time,
+        response: outcome.response,
     });
 }
 

@@ -255,9 +255,55 @@ pub struct ServeEvent {
 
 /// The response part of a serve event.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoggedResponse {
     /// Status sent.
     pub status: u16,
+    /// Headers the answer set (a value, or an array for a header sent several times).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Map<String, Value>>,
+    /// The body as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_as_base64: Option<String>,
+}
+
+impl LoggedResponse {
+    /// The response part of a journal entry: the status, and the headers and body when the
+    /// journal kept them.
+    fn from_record(r: &crate::journal::Record) -> Self {
+        let Some(sent) = &r.response else {
+            return LoggedResponse {
+                status: r.status,
+                headers: None,
+                body: None,
+                body_as_base64: None,
+            };
+        };
+        let mut headers = Map::new();
+        for (name, value) in &sent.headers {
+            let shown = canonical_case(name.as_str());
+            let text = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
+            match headers.get_mut(&shown) {
+                None => {
+                    headers.insert(shown, text);
+                }
+                Some(Value::Array(list)) => list.push(text),
+                Some(existing) => {
+                    let first = existing.take();
+                    *existing = Value::Array(vec![first, text]);
+                }
+            }
+        }
+        LoggedResponse {
+            status: r.status,
+            headers: Some(headers),
+            body: Some(String::from_utf8_lossy(&sent.body).into_owned()),
+            body_as_base64: Some(base64::engine::general_purpose::STANDARD.encode(&sent.body)),
+        }
+    }
 }
 
 /// Timings of a serve event, in milliseconds.
@@ -457,7 +503,7 @@ impl ServeEvent {
                     None => serde_json::json!({ "status": r.status, "fromConfiguredStub": false }),
                     Some(_) => serde_json::json!({ "status": r.status }),
                 }),
-            response: LoggedResponse { status: r.status },
+            response: LoggedResponse::from_record(r),
             was_matched: r.route.is_some(),
             stub_mapping: stub,
             timing: Timing {

@@ -723,3 +723,36 @@ async fn what_the_wiremock_clients_rely_on() {
     let (_, list) = fetch_json(http.get(url("/__admin/mappings"))).await;
     assert_eq!(list["meta"]["total"], 0, "{list}");
 }
+
+#[tokio::test]
+async fn a_serve_event_shows_the_response_sent() {
+    // Arrange: a stub with a header and a body, and one unmatched request.
+    let dir = root(&[(
+        "sent.json",
+        json!({ "request": { "method": "GET", "url": "/sent" },
+                "response": { "status": 201, "body": "made", "headers": { "X-Made": ["a", "b"] } } }),
+    )]);
+    let server = Server::start(dir.path());
+    assert_eq!(get(server.url("/sent")).await, (201, "made".into()));
+    assert_eq!(get(server.url("/missing")).await.0, 404);
+
+    // Act
+    let (status, events) = fetch_json(client().get(server.url("/__admin/requests"))).await;
+
+    // Assert: newest first; the matched one carries what WireMock's LoggedResponse has.
+    assert_eq!(status, 200);
+    let matched = &events["requests"][1]["response"];
+    assert_eq!(
+        keys(matched),
+        sorted(&["status", "headers", "body", "bodyAsBase64"])
+    );
+    assert_eq!(matched["status"], 201);
+    assert_eq!(matched["body"], "made");
+    assert_eq!(matched["bodyAsBase64"], "bWFkZQ==");
+    assert_eq!(matched["headers"]["X-Made"], json!(["a", "b"]));
+    assert!(
+        matched["headers"]["Matched-Stub-Id"].is_string(),
+        "{matched}"
+    );
+    assert_eq!(events["requests"][0]["response"]["status"], 404);
+}
