@@ -605,6 +605,15 @@ fn each_mismatch<'m>(
     }
 }
 
+/// The cookies a request sends, as `(name, value)` pairs in order (every `Cookie` header).
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(actix_http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+}
+
 /// Whether `req` passes one condition of `m` (body conditions pass on the head alone: the
 /// body is checked once it is read).
 fn passes(m: &RequestMatcher, condition: &Condition, req: &RequestView<'_>) -> bool {
@@ -633,12 +642,7 @@ fn passes(m: &RequestMatcher, condition: &Condition, req: &RequestView<'_>) -> b
             }
         }
         Subject::Cookie(name) => {
-            let value = req
-                .headers
-                .get_all(actix_http::header::COOKIE)
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(';'))
-                .filter_map(|pair| pair.trim().split_once('='))
+            let value = cookies(req.headers)
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_bytes());
             pattern.matches(value)

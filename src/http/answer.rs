@@ -298,15 +298,7 @@ fn render(selected: &Selection<'_>, view: &RequestView<'_>) -> Result<Rendered, 
             body: answer.body.clone(),
         });
     }
-    // A literal path has no groups to capture.
-    let path_params = selected
-        .route
-        .matcher
-        .path
-        .as_ref()
-        .and_then(|p| p.regex())
-        .map(|re| captures(re, view.path))
-        .unwrap_or_default();
+    let path_params = path_params(selected, view);
     let ctx = Context {
         method: view.method,
         path: view.path,
@@ -334,22 +326,10 @@ fn render_hbs(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), text(v)))
         .collect();
-    let cookies: Vec<(String, String)> = view
-        .headers
-        .get_all(actix_web::http::header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
+    let cookies: Vec<(String, String)> = crate::matching::cookies(view.headers)
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let path_params: Vec<(String, String)> = selected
-        .route
-        .matcher
-        .path
-        .as_ref()
-        .and_then(|p| p.regex())
-        .map(|re| captures(re, view.path))
-        .unwrap_or_default()
+    let path_params: Vec<(String, String)> = path_params(selected, view)
         .into_iter()
         .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
         .collect();
@@ -376,6 +356,22 @@ fn render_hbs(
         base_url: &base_url,
     };
     respond::render_hbs(selected.response, hbs, &req)
+}
+
+/// The named groups of the route's path regex in the request's path (a literal path has
+/// none), as template values.
+fn path_params(
+    selected: &Selection<'_>,
+    view: &RequestView<'_>,
+) -> serde_json::Map<String, serde_json::Value> {
+    selected
+        .route
+        .matcher
+        .path
+        .as_ref()
+        .and_then(|p| p.regex())
+        .map(|re| captures(re, view.path))
+        .unwrap_or_default()
 }
 
 /// Named groups of `re` in `path`, as template values.
