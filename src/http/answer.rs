@@ -11,7 +11,8 @@
 //!    the new protocol's stream), nor at the `Expect` hook. A request whose `Upgrade` no route accepts is an ordinary
 //!    request (RFC 9110 §7.8): its body is read like any other;
 //! 2. select the route and take its answer (advancing scripts and states), or report the near
-//!    misses (`404`);
+//!    misses (`404`) — after WireMock's fallback for a `GET`, a file at its path under the top
+//!    `__files` directory (`http/wiremock_files.rs`);
 //! 3. render the answer's templates against the request: a render error is a `500`, wherever
 //!    the request came from;
 //! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay; a
@@ -33,7 +34,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
 use super::respond::{self, Rendered};
-use super::{AppState, body, proxy, upgrade};
+use super::{AppState, body, proxy, upgrade, wiremock_files};
 use crate::journal::{Record, SentResponse, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
 use crate::scenario::compiled::{Fault, HbsResponse};
@@ -181,6 +182,13 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
                 StatusCode::EXPECTATION_FAILED,
                 "no route accepts this request now",
             )));
+        }
+        if head.method == actix_web::http::Method::GET
+            && let Some(found) = wiremock_files::lookup(state, view.path).await
+        {
+            let (resp, sent) = found.into_response();
+            outcome.response = Some(sent);
+            return Reply::Send(resp);
         }
         let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
         unmatched_log::note(view.method, view.path);

@@ -44,6 +44,7 @@ mod proxy;
 pub mod respond;
 pub mod upgrade;
 pub mod wiremock_admin;
+mod wiremock_files;
 pub mod wiremock_json;
 
 /// Which admin API `/__admin/` speaks (`--admin-api`); `/__understudy/admin/` is always native.

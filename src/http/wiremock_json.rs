@@ -238,13 +238,14 @@ pub struct ServeEvent {
     /// The request.
     pub request: LoggedRequest,
     /// The matched stub's response definition; `{"status": N}` for a native route and
-    /// `{"status": N, "fromConfiguredStub": false}` for an unmatched request.
+    /// `{"status": 404, "fromConfiguredStub": false}` for an unmatched request.
     pub response_definition: Value,
     /// What was sent (understudy records the status only).
     pub response: LoggedResponse,
     /// Whether a stub or route matched.
     pub was_matched: bool,
-    /// The matched stub, when a WireMock stub matched.
+    /// The matched stub, when a WireMock stub matched; WireMock's stand-in `ANY` stub for an
+    /// unmatched request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stub_mapping: Option<Value>,
     /// Timings in milliseconds.
@@ -498,14 +499,15 @@ impl ServeEvent {
                 .as_ref()
                 .and_then(|s| s.get("response").cloned())
                 .unwrap_or_else(|| match r.route {
-                    // WireMock's clients read `wasMatched` from `fromConfiguredStub` (which
-                    // defaults to true): an unmatched request must say false.
-                    None => serde_json::json!({ "status": r.status, "fromConfiguredStub": false }),
+                    None => unmatched_definition(),
                     Some(_) => serde_json::json!({ "status": r.status }),
                 }),
             response: LoggedResponse::from_record(r),
             was_matched: r.route.is_some(),
-            stub_mapping: stub,
+            stub_mapping: match (stub, &r.route) {
+                (None, None) => Some(unmatched_stub()),
+                (stub, _) => stub,
+            },
             timing: Timing {
                 added_delay: 0,
                 process_time: ms,
@@ -516,6 +518,27 @@ impl ServeEvent {
             sub_events: Vec::new(),
         }
     }
+}
+
+/// The id of the stand-in stub WireMock names in every unmatched serve event (one per server;
+/// understudy's is fixed).
+const UNMATCHED_STUB_ID: &str = "00000000-0000-4000-8000-0000000f0404";
+
+/// The response definition of an unmatched serve event, WireMock's: `404` even when the
+/// request was answered from `__files`. WireMock's clients read `wasMatched` from
+/// `fromConfiguredStub` (which defaults to true): it must say false.
+fn unmatched_definition() -> Value {
+    serde_json::json!({ "status": 404, "fromConfiguredStub": false })
+}
+
+/// The stand-in stub of an unmatched serve event: `ANY` request, the unmatched definition.
+fn unmatched_stub() -> Value {
+    serde_json::json!({
+        "id": UNMATCHED_STUB_ID,
+        "request": { "method": "ANY" },
+        "response": unmatched_definition(),
+        "uuid": UNMATCHED_STUB_ID,
+    })
 }
 
 /// `x-request-id` → `X-Request-Id`: a header name as most HTTP/1.1 clients write it.

@@ -304,7 +304,12 @@ async fn the_journal_as_serve_events() {
         ])
     );
     assert_eq!(newest["wasMatched"], false);
-    assert!(newest.get("stubMapping").is_none());
+    // WireMock names a stand-in `ANY` stub for an unmatched request.
+    assert_eq!(newest["stubMapping"]["request"], json!({ "method": "ANY" }));
+    assert_eq!(
+        newest["responseDefinition"],
+        json!({ "status": 404, "fromConfiguredStub": false })
+    );
     assert_eq!(newest["request"]["body"], "payload");
     assert_eq!(newest["request"]["method"], "POST");
     assert_eq!(matched["wasMatched"], true);

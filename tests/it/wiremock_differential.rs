@@ -101,6 +101,8 @@ fn corpus() -> Scenarios {
     let dir = Scenarios::new();
     dir.write("__files/users/ada.json", r#"{"name":"Ada","id":1}"#);
     dir.write("__files/plain.txt", "a plain body\n");
+    dir.write("__files/site/index.html", "<h1>site</h1>\n");
+    dir.write("__files/site/data", "no extension");
     dir.write_json(
         "mappings/urls.json",
         &json!({ "mappings": [
@@ -303,6 +305,16 @@ const PROBES: &[Probe] = &[
     probe("POST", "/door"),
     probe("POST", "/door"),
     probe("GET", "/nothing/here"),
+    // No stub: WireMock answers a GET from `__files`.
+    probe("GET", "/plain.txt"),
+    probe("GET", "/users/ada.json?ignored=1"),
+    probe("GET", "/site/"),
+    probe("GET", "/site"),
+    probe("GET", "/site/index.html"),
+    probe("GET", "/site/data"),
+    probe("GET", "/site/%69ndex.html"),
+    probe("POST", "/plain.txt"),
+    probe("HEAD", "/plain.txt"),
 ];
 
 #[tokio::test]

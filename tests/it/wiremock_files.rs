@@ -526,3 +526,71 @@ async fn framing_headers_of_recorded_stubs_are_computed_not_refused() {
     assert_eq!(raw.header("content-length"), Some("5"));
     assert_eq!(raw.header("content-type"), Some("text/plain"));
 }
+
+#[tokio::test]
+async fn an_unmatched_get_is_answered_from_files_and_only_from_there() {
+    // Arrange: a WireMock root with body files, a secret beside it and a link leading out.
+    let dir = root_with(
+        "one.json",
+        &json!({ "request": { "method": "GET", "urlPath": "/stubbed" },
+                 "response": { "status": 200, "body": "stub" } }),
+    );
+    dir.write("__files/docs/readme.txt", "read me\n");
+    dir.write("__files/app/index.html", "<p>app</p>");
+    std::fs::write(dir.outside().join("secret.txt"), "classified words").expect("write secret");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.outside(), dir.path().join("__files/out")).expect("symlink");
+    let server = Server::start(dir.path());
+    let http = client();
+
+    // Act and assert: files by path and a directory's index; the query is ignored.
+    let resp = http
+        .get(server.url("/docs/readme.txt?x=1"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/plain");
+    assert!(resp.headers().contains_key("last-modified"));
+    assert_eq!(resp.text().await.expect("body"), "read me\n");
+    assert_eq!(get(server.url("/app/")).await, (200, "<p>app</p>".into()));
+    assert_eq!(get(server.url("/stubbed")).await, (200, "stub".into()));
+
+    // Nothing leaves `__files`: not by `..` (raw, encoded) nor by a link.
+    for target in [
+        "/../secret.txt",
+        "/docs/%2e%2e/%2e%2e/secret.txt",
+        "/docs/..%2f..%2fsecret.txt",
+        "/out/secret.txt",
+    ] {
+        let raw = server.raw(&format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(
+            raw.status_line.starts_with("HTTP/1.1 404 "),
+            "{target}: {}",
+            raw.status_line
+        );
+        assert!(
+            !String::from_utf8_lossy(&raw.body).contains("classified"),
+            "{target}"
+        );
+    }
+    // Only GET: other methods get the usual 404.
+    assert_eq!(
+        status_of(http.post(server.url("/docs/readme.txt"))).await,
+        404
+    );
+
+    // The journal keeps a file answer as unmatched, with what was sent.
+    let (status, journal) = crate::util::fetch_json(
+        http.get(server.url("/__understudy/admin/requests?unmatched=true")),
+    )
+    .await;
+    assert_eq!(status, 200, "{journal:#}");
+    let served = crate::util::entries(&journal)
+        .iter()
+        .find(|e| e["path"] == "/docs/readme.txt")
+        .unwrap_or_else(|| panic!("no unmatched entry for the file: {journal:#}"));
+    assert_eq!(served["status"], 200, "{served:#}");
+}
