@@ -217,6 +217,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         started: std::time::Instant::now(),
         server: std::sync::OnceLock::new(),
         wiremock_settings: std::sync::Mutex::new(serde_json::Map::new()),
+        global_delay_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {

@@ -234,8 +234,12 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     {
         ctl.send_interim(interim);
     }
-    if let Some(delay) = answer.delay {
-        actix_web::rt::time::sleep(delay.sample()).await;
+    if let Some(delay) = answer
+        .delay
+        .map(|d| d.sample())
+        .or_else(|| state.global_delay())
+    {
+        actix_web::rt::time::sleep(delay).await;
     }
     if let Some(to) = &answer.proxy {
         outcome.proxied = true;

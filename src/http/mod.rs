@@ -86,6 +86,22 @@ pub struct AppState {
     pub server: std::sync::OnceLock<actix_server::ServerHandle>,
     /// WireMock settings set through `/__admin/settings`.
     pub wiremock_settings: std::sync::Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// WireMock's global `fixedDelay` setting in milliseconds (`0`: none), for answers
+    /// without a delay of their own.
+    pub global_delay_ms: std::sync::atomic::AtomicU64,
+}
+
+impl AppState {
+    /// The delay WireMock's `fixedDelay` setting gives an answer without its own.
+    pub fn global_delay(&self) -> Option<Duration> {
+        match self
+            .global_delay_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
 }
 
 /// The actix-web application: the admin scope and the catch-all mock handler.

@@ -761,3 +761,50 @@ async fn a_serve_event_shows_the_response_sent() {
     );
     assert_eq!(events["requests"][0]["response"]["status"], 404);
 }
+
+#[tokio::test]
+async fn the_global_fixed_delay_setting_delays_stubs_without_their_own() {
+    // Arrange
+    let dir = root(&[
+        ("hello.json", file_stub()),
+        (
+            "quick.json",
+            json!({ "request": { "method": "GET", "url": "/own" },
+                    "response": { "status": 200, "body": "own", "fixedDelayMilliseconds": 1 } }),
+        ),
+    ]);
+    let server = Server::start(dir.path());
+    let http = client();
+    let url = |p: &str| server.url(p);
+    let took = |started: std::time::Instant| started.elapsed();
+
+    // Act: a global delay far above what an answer takes, then none again.
+    let (status, _) = fetch_json(
+        http.post(url("/__admin/settings"))
+            .json(&json!({ "fixedDelay": 700 })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    assert_eq!(get(url("/hello")).await.0, 200);
+    let delayed = took(started);
+    let started = std::time::Instant::now();
+    assert_eq!(get(url("/own")).await.0, 200);
+    let own = took(started);
+    fetch_json(
+        http.post(url("/__admin/settings"))
+            .json(&json!({ "fixedDelay": null })),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(get(url("/hello")).await.0, 200);
+    let undelayed = took(started);
+
+    // Assert: a lower bound (the delay happened) and an order, not a timing budget.
+    assert!(delayed >= Duration::from_millis(700), "{delayed:?}");
+    assert!(own < delayed, "own delay {own:?} vs global {delayed:?}");
+    assert!(
+        undelayed < delayed,
+        "after removal {undelayed:?} vs {delayed:?}"
+    );
+}

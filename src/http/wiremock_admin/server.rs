@@ -39,7 +39,8 @@ pub(super) async fn get_settings(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(wj::Settings { settings })
 }
 
-/// `POST|PUT /__admin/settings`: stored and shown; understudy applies none of them yet.
+/// `POST|PUT /__admin/settings`: stored and shown; `fixedDelay` delays every answer without a
+/// delay of its own (the other settings are shown, not applied).
 pub(super) async fn update_settings(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let json = match json_body(&body) {
         Ok(v) => v,
@@ -55,6 +56,13 @@ pub(super) async fn update_settings(body: web::Bytes, state: web::Data<AppState>
             }
         },
     };
+    if let Some(delay) = inner.get("fixedDelay") {
+        // A number sets the delay; null (or 0) takes it away, as in WireMock.
+        let ms = delay.as_u64().unwrap_or(0);
+        state
+            .global_delay_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
     state
         .wiremock_settings
         .lock()
