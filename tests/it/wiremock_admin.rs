@@ -267,6 +267,39 @@ async fn save_writes_mapping_files_that_load_again() {
 }
 
 #[tokio::test]
+async fn a_persistent_stub_is_written_when_created_and_deleted_with_its_file() {
+    // Arrange
+    let dir = root(&[]);
+    let server = Server::start(dir.path());
+    let http = client();
+    let id = "67676767-6767-4767-8767-676767676767";
+    let file = dir.path().join(format!("mappings/{id}.json"));
+
+    // Act
+    let (status, _) = fetch_json(http.post(server.url("/__admin/mappings")).json(&json!({
+        "id": id, "persistent": true,
+        "request": { "url": "/kept" }, "response": { "body": "on disk" }
+    })))
+    .await;
+
+    // Assert: on disk at once, served once (not twice), gone with its stub.
+    assert_eq!(status, 201);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written file")).expect("JSON");
+    assert_eq!(saved["request"]["url"], "/kept");
+    assert_eq!(get(server.url("/kept")).await, (200, "on disk".into()));
+    let (_, list) = fetch_json(http.get(server.url("/__admin/mappings"))).await;
+    assert_eq!(list["meta"]["total"], 1, "{list:#}");
+    let (status, _) = fetch(http.delete(server.url(&format!("/__admin/mappings/{id}")))).await;
+    assert_eq!(status, 200);
+    assert!(
+        !file.exists(),
+        "the file of a removed persistent stub stays"
+    );
+    assert_eq!(get(server.url("/kept")).await.0, 404);
+}
+
+#[tokio::test]
 async fn the_journal_as_serve_events() {
     // Arrange
     let dir = root(&[("hello.json", file_stub())]);

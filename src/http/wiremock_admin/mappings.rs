@@ -60,7 +60,19 @@ pub(super) async fn create_mapping(body: web::Bytes, state: web::Data<AppState>)
         .and_then(Value::as_str)
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     match put_stub(&state, &json, &id) {
-        Ok(stub) => HttpResponse::Created().json(stub),
+        Ok(stub) => {
+            // A `persistent` stub is written to `mappings/` at once, as WireMock does.
+            if json.get("persistent") == Some(&Value::Bool(true)) {
+                let mine: Vec<StubEntry> = stubs(&state)
+                    .into_iter()
+                    .filter(|s| s.api && s.id == id)
+                    .collect();
+                if let Err(message) = persist(&state, mine).await {
+                    tracing::warn!("persistent stub {id} stays in memory: {message}");
+                }
+            }
+            HttpResponse::Created().json(stub)
+        }
         Err(diags) => unprocessable(&diags),
     }
 }
@@ -324,13 +336,19 @@ pub(super) async fn delete_unmatched_mappings(state: web::Data<AppState>) -> Htt
 /// `POST /__admin/mappings/save`: API stubs become mapping files under `mappings/`, marked
 /// `persistent` (removing one later deletes its file).
 pub(super) async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
-    let Source::Dir(dir) = state.store.source().clone() else {
-        return HttpResponse::InternalServerError().json(wj::Errors::one(
-            500,
-            "stubs can only be saved when serving a scenarios directory",
-        ));
-    };
     let api: Vec<StubEntry> = stubs(&state).into_iter().filter(|s| s.api).collect();
+    match persist(&state, api).await {
+        Ok(()) => empty(),
+        Err(message) => HttpResponse::InternalServerError().json(wj::Errors::one(500, message)),
+    }
+}
+
+/// Writes API stubs as mapping files `mappings/{id}.json`, marked `persistent`, and serves
+/// them from there (the in-memory copies step aside for the files).
+async fn persist(state: &AppState, api: Vec<StubEntry>) -> Result<(), String> {
+    let Source::Dir(dir) = state.store.source().clone() else {
+        return Err("stubs can only be saved when serving a scenarios directory".into());
+    };
     let folder = dir.join("mappings");
     let written = web::block(move || -> std::io::Result<Vec<String>> {
         std::fs::create_dir_all(&folder)?;
@@ -358,11 +376,9 @@ pub(super) async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
             if let Ok(Err(err)) = web::block(move || store.refresh()).await {
                 tracing::warn!("cannot rescan the mapping files: {err}");
             }
-            empty()
+            Ok(())
         }
-        Ok(Err(err)) => HttpResponse::InternalServerError()
-            .json(wj::Errors::one(500, format!("cannot save stubs: {err}"))),
-        Err(err) => HttpResponse::InternalServerError()
-            .json(wj::Errors::one(500, format!("cannot save stubs: {err}"))),
+        Ok(Err(err)) => Err(format!("cannot save stubs: {err}")),
+        Err(err) => Err(format!("cannot save stubs: {err}")),
     }
 }
