@@ -98,46 +98,13 @@ impl Server {
     }
 
     /// Spawns a prepared command and waits for its `listening on http(s)://HOST:PORT` line.
-    pub fn spawn(mut cmd: Command) -> Server {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn understudy");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        drain(
-            child.stdout.take().expect("stdout piped"),
-            logs.clone(),
-            Some(tx),
-        );
-        drain(
-            child.stderr.take().expect("stderr piped"),
-            stderr.clone(),
-            None,
-        );
-
-        let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(addr) = parse_listening(&line) {
-                        break addr;
-                    }
-                }
-                Err(err) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "understudy did not report `listening on` ({err}); stdout: {:#?}; stderr: {:#?}",
-                        lock(&logs),
-                        lock(&stderr)
-                    );
-                }
-            }
-        };
-        Server { child, addr, logs }
+    pub fn spawn(cmd: Command) -> Server {
+        let started = spawn_until(cmd, "understudy", START_TIMEOUT, parse_listening);
+        Server {
+            child: started.child,
+            addr: started.found,
+            logs: started.stdout,
+        }
     }
 
     /// `http://ADDR` + `path` (which may carry a query string).
@@ -192,6 +159,70 @@ impl Server {
             .expect("health request");
         assert_eq!(resp.status(), 200, "health endpoint status");
         resp.json().await.expect("health JSON")
+    }
+}
+
+/// A child process that printed what its caller waited for.
+pub struct Started<T> {
+    pub child: Child,
+    /// What `parse` found in the output.
+    pub found: T,
+    /// Every stdout line so far (kept current by a drain thread).
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+/// Spawns `cmd` (`name` in messages) with its output piped and drained, and waits until
+/// `parse` finds something in a stdout or stderr line; panics with the output when that
+/// takes longer than `timeout` (a hang guard, not a timing assertion).
+pub fn spawn_until<T>(
+    mut cmd: Command,
+    name: &str,
+    timeout: Duration,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Started<T> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|err| panic!("spawn {name}: {err}"));
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    drain(
+        child.stdout.take().expect("stdout piped"),
+        stdout.clone(),
+        Some(tx.clone()),
+    );
+    drain(
+        child.stderr.take().expect("stderr piped"),
+        stderr.clone(),
+        Some(tx),
+    );
+    let deadline = Instant::now() + timeout;
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(found) = parse(&line) {
+                    break found;
+                }
+            }
+            Err(err) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{name} did not start ({err}); stdout: {:#?}; stderr: {:#?}",
+                    lock(&stdout),
+                    lock(&stderr)
+                );
+            }
+        }
+    };
+    Started {
+        child,
+        found,
+        stdout,
     }
 }
 

@@ -11,13 +11,12 @@
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Server;
-use super::server::{drain, lock};
+use super::server::{lock, spawn_until};
 
 /// The variable that turns a missing WireMock into a failure instead of a skip.
 pub const REQUIRE_WIREMOCK: &str = "UNDERSTUDY_REQUIRE_WIREMOCK";
@@ -84,45 +83,10 @@ impl WireMockRef {
             .args(["--port", "0", "--bind-address", "127.0.0.1", "--root-dir"])
             .arg(root_dir)
             .arg("--disable-banner")
-            .current_dir(root_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|err| panic!("spawn `java -jar {}`: {err}", jar.display()));
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        drain(
-            child.stdout.take().expect("stdout piped"),
-            logs.clone(),
-            Some(tx),
-        );
-        drain(
-            child.stderr.take().expect("stderr piped"),
-            logs.clone(),
-            None,
-        );
-
+            .current_dir(root_dir);
+        let started = spawn_until(cmd, "WireMock", START_TIMEOUT, parse_port);
         let deadline = Instant::now() + START_TIMEOUT;
-        let port = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(port) = parse_port(&line) {
-                        break port;
-                    }
-                }
-                Err(err) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "WireMock did not print its port ({err}); output: {:#?}",
-                        lock(&logs)
-                    );
-                }
-            }
-        };
+        let (child, port, logs) = (started.child, started.found, started.stdout);
         let mut wiremock = WireMockRef {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
