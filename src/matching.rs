@@ -454,58 +454,16 @@ fn route_at<'s>(
     &scenarios[slot.scenario].routes[slot.route]
 }
 
-/// The complete literal path segments of a route's path matcher (see [`literal_segments`]).
+/// The complete literal path segments of a route's path matcher (see
+/// [`literal_segments`](crate::scenario::path_regex::literal_segments)).
 fn path_segments(matcher: &PathMatcher) -> Vec<String> {
     match matcher {
         PathMatcher::Literal { path, .. } => match path.strip_prefix('/') {
             Some(rest) => rest.split('/').map(str::to_owned).collect(),
             None => Vec::new(),
         },
-        PathMatcher::Regex(re) => literal_segments(re.as_str()),
+        PathMatcher::Regex(re) => re.segments().iter().map(|s| s.to_string()).collect(),
     }
-}
-
-/// The complete literal path segments an anchored pattern (`^(?:…)$`) starts with: every path
-/// it matches begins with `/` + these segments joined by `/`. A segment only counts when the
-/// pattern fixes it entirely (it is followed by a literal `/`, or ends the pattern).
-fn literal_segments(anchored: &str) -> Vec<String> {
-    use regex_syntax::hir::{HirKind, Look};
-    let Ok(hir) = regex_syntax::Parser::new().parse(anchored) else {
-        return Vec::new();
-    };
-    let parts: &[regex_syntax::hir::Hir] = match hir.kind() {
-        HirKind::Concat(parts) => parts,
-        _ => return Vec::new(),
-    };
-    let mut prefix = Vec::new();
-    let mut exact = false;
-    let mut started = false;
-    for part in parts {
-        match part.kind() {
-            HirKind::Look(Look::Start) if !started => {}
-            HirKind::Literal(lit) => {
-                started = true;
-                prefix.extend_from_slice(&lit.0);
-            }
-            HirKind::Look(Look::End) => {
-                exact = true;
-                break;
-            }
-            _ => break,
-        }
-    }
-    let Ok(prefix) = String::from_utf8(prefix) else {
-        return Vec::new();
-    };
-    let Some(rest) = prefix.strip_prefix('/') else {
-        return Vec::new();
-    };
-    let mut segments: Vec<String> = rest.split('/').map(str::to_owned).collect();
-    if !exact {
-        // The last piece may continue with whatever the pattern says next.
-        segments.pop();
-    }
-    segments
 }
 
 /// One matcher a request fails.
@@ -735,7 +693,9 @@ mod tests {
     use serde_json::json;
 
     fn segments(pattern: &str) -> Vec<String> {
-        literal_segments(&format!("^(?:{pattern})$"))
+        let re = crate::scenario::path_regex::PathRegex::check(&format!("^(?:{pattern})$"))
+            .expect("pattern");
+        path_segments(&PathMatcher::Regex(re))
     }
 
     #[test]
@@ -751,24 +711,6 @@ mod tests {
                 "{path}"
             );
         }
-    }
-
-    #[test]
-    fn literal_segments_only_count_what_the_pattern_fixes() {
-        assert_eq!(segments("/api/r7/items/[0-9]+"), ["api", "r7", "items"]);
-        assert_eq!(segments("/api/users/42"), ["api", "users", "42"]);
-        assert_eq!(segments("/api/users/"), ["api", "users", ""]);
-        assert_eq!(segments("/api/users?"), ["api"]);
-        assert_eq!(segments("/api/users/4+"), ["api", "users"]);
-        assert_eq!(segments("/api/user/(?P<id>[^/]+)/x"), ["api", "user"]);
-        // Alternation, case folding, a leading wildcard or no leading slash: nothing fixed.
-        assert_eq!(segments("/a/b|/c/d"), Vec::<String>::new());
-        assert_eq!(segments("(?i)/api/x"), Vec::<String>::new());
-        assert_eq!(segments("/(?i)api/x"), Vec::<String>::new());
-        assert_eq!(segments(".*/x"), Vec::<String>::new());
-        assert_eq!(segments("api/x"), Vec::<String>::new());
-        assert_eq!(segments("/api\\.v1/x"), ["api.v1", "x"]);
-        assert_eq!(segments("/(?:api)/x/.*"), ["api", "x"]);
     }
 
     /// The trie must choose exactly what a plain scan over every route in answer order

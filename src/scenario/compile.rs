@@ -393,7 +393,7 @@ fn compile_matcher(
                 path,
                 anchored: anchored.into(),
             }),
-            None => cx.regex(p, &at.key("path"), true).map(PathMatcher::Regex),
+            None => cx.path_regex(p, &at.key("path")).map(PathMatcher::Regex),
         }
     });
     let mut query = Vec::new();

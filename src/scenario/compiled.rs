@@ -15,6 +15,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::diag::Diagnostic;
+use super::path_regex::PathRegex;
 
 /// A scenario file, compiled.
 #[derive(Debug)]
@@ -154,8 +155,8 @@ pub enum PathMatcher {
         /// The pattern as an anchored regex, for the route index.
         anchored: Box<str>,
     },
-    /// Any other pattern, anchored.
-    Regex(Regex),
+    /// Any other pattern, anchored (built on its first match).
+    Regex(PathRegex),
 }
 
 impl PathMatcher {
@@ -175,11 +176,12 @@ impl PathMatcher {
         }
     }
 
-    /// The regex, when the pattern is not a literal (only a regex has groups to capture).
+    /// The regex, when the pattern is not a literal (only a regex has groups to capture);
+    /// built now if this is its first use.
     pub fn regex(&self) -> Option<&Regex> {
         match self {
             PathMatcher::Literal { .. } => None,
-            PathMatcher::Regex(re) => Some(re),
+            PathMatcher::Regex(re) => re.get(),
         }
     }
 }

@@ -41,8 +41,7 @@ impl Default for Limits {
     }
 }
 
-/// Upper bound on the compiled size of one regex (bytes of automaton).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+use super::path_regex::{PathRegex, REGEX_SIZE_LIMIT};
 
 /// Where a scenario document came from, for error positions and `file` confinement.
 pub struct Origin<'a> {
@@ -123,6 +122,19 @@ impl Ctx<'_> {
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
         {
+            Ok(re) => Some(re),
+            Err(err) => {
+                self.error(path, regex_message(pattern, &err));
+                None
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Checks a path pattern (anchored as `^(?:…)$`); it is built on its first match.
+    pub(crate) fn path_regex(&mut self, pattern: &str, path: &JsonPath) -> Option<PathRegex> {
+        match PathRegex::check(&format!("^(?:{pattern})$")) {
             Ok(re) => Some(re),
             Err(err) => {
                 self.error(path, regex_message(pattern, &err));

@@ -21,6 +21,7 @@ pub mod handlebars;
 pub mod load;
 mod messages;
 pub mod model;
+pub mod path_regex;
 pub mod pattern;
 mod response;
 pub mod template;

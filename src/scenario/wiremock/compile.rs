@@ -22,6 +22,7 @@ use crate::scenario::ctx::{Ctx, Origin};
 use crate::scenario::diag::{Diagnostic, JsonPath};
 use crate::scenario::handlebars::HbsTemplate;
 use crate::scenario::model::{self, Fault, OneOrMany};
+use crate::scenario::path_regex::PathRegex;
 use crate::scenario::pattern::{Condition, Placeholders, Subject, ValuePattern, WholeRegex};
 
 /// WireMock's default stub priority.
@@ -257,7 +258,7 @@ fn compile_request(
     } else if let Some(pattern) = &req.url_path_pattern {
         match whole_regex(cx, pattern, &at.key("urlPathPattern")) {
             Some(WholeRegex::Std(re)) => {
-                m.path = Some(PathMatcher::Regex(re));
+                m.path = Some(PathMatcher::Regex(PathRegex::built(re)));
                 m.path_source = Some(pattern.clone());
             }
             Some(fancy) => m.conditions.push(Condition {
@@ -270,7 +271,7 @@ fn compile_request(
         let pattern = path_template(template);
         match regex::Regex::new(&format!("^(?:{pattern})$")) {
             Ok(re) => {
-                m.path = Some(PathMatcher::Regex(re));
+                m.path = Some(PathMatcher::Regex(PathRegex::built(re)));
                 m.path_source = Some(pattern);
             }
             Err(err) => cx.error(
