@@ -17,38 +17,8 @@ use super::compiled::{
 use super::ctx::{Ctx, Limits, Origin, header_name_problem};
 use super::diag::{Diagnostic, JsonPath};
 use super::model::{self, ExpectKeyword, ExpectMode, ScenarioFile};
+use super::path_regex::PathPattern;
 use super::response;
-
-/// The one text an anchored pattern (`^(?:…)$`) matches, when it is a plain literal such as
-/// `/api/users/42`: such paths are compared as strings, so neither loading the route nor its
-/// first match builds a regex (each costs more than the rest of answering a request).
-fn whole_literal(anchored: &str) -> Option<Box<str>> {
-    use regex_syntax::hir::{HirKind, Look};
-    // Most paths have no regex syntax at all: no parse needed to know what they match.
-    if let Some(plain) = anchored
-        .strip_prefix("^(?:")
-        .and_then(|p| p.strip_suffix(")$"))
-        .filter(|p| !p.is_empty() && !p.chars().any(regex_syntax::is_meta_character))
-    {
-        return Some(plain.into());
-    }
-    let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
-    let HirKind::Concat(parts) = hir.kind() else {
-        return None;
-    };
-    match parts.as_slice() {
-        [start, literal, end]
-            if start.kind() == &HirKind::Look(Look::Start)
-                && end.kind() == &HirKind::Look(Look::End) =>
-        {
-            match literal.kind() {
-                HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(Box::from),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
 
 /// Validates and compiles one parsed scenario document.
 pub fn compile(
@@ -388,12 +358,16 @@ fn compile_matcher(
         .map(MethodMatcher::new);
     let path = req.path.as_deref().and_then(|p| {
         let anchored = format!("^(?:{p})$");
-        match whole_literal(&anchored) {
-            Some(path) => Some(PathMatcher::Literal {
+        match PathPattern::check(&anchored) {
+            Ok(PathPattern::Literal(path)) => Some(PathMatcher::Literal {
                 path,
                 anchored: anchored.into(),
             }),
-            None => cx.path_regex(p, &at.key("path")).map(PathMatcher::Regex),
+            Ok(PathPattern::Regex(re)) => Some(PathMatcher::Regex(re)),
+            Err(err) => {
+                cx.regex_error(p, &at.key("path"), &err);
+                None
+            }
         }
     });
     let mut query = Vec::new();
@@ -435,23 +409,4 @@ fn compile_matcher(
         conditions: Vec::new(),
         exact_method: false,
     })
-}
-
-#[cfg(test)]
-mod literal_tests {
-    use super::whole_literal;
-
-    #[test]
-    fn only_patterns_that_match_one_text_are_literals() {
-        let lit = |p: &str| whole_literal(&format!("^(?:{p})$")).map(String::from);
-        assert_eq!(lit("/api/users/42").as_deref(), Some("/api/users/42"));
-        assert_eq!(lit(r"/api\.v1/x").as_deref(), Some("/api.v1/x"));
-        assert_eq!(lit("/"), Some("/".to_owned()));
-        // Literal through the parser: escapes and characters `is_meta_character` lists.
-        assert_eq!(lit("/a-b/c~d").as_deref(), Some("/a-b/c~d"));
-        assert_eq!(lit("/caf\u{e9} x").as_deref(), Some("/caf\u{e9} x"));
-        for pattern in ["/users/[0-9]+", "(?i)/x", "/a|/b", "/x/?", "/(?<id>x)", ""] {
-            assert_eq!(lit(pattern), None, "{pattern}");
-        }
-    }
 }

@@ -41,7 +41,7 @@ impl Default for Limits {
     }
 }
 
-use super::path_regex::{PathRegex, REGEX_SIZE_LIMIT};
+use super::path_regex::REGEX_SIZE_LIMIT;
 
 /// Where a scenario document came from, for error positions and `file` confinement.
 pub struct Origin<'a> {
@@ -132,15 +132,9 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// Checks a path pattern (anchored as `^(?:…)$`); it is built on its first match.
-    pub(crate) fn path_regex(&mut self, pattern: &str, path: &JsonPath) -> Option<PathRegex> {
-        match PathRegex::check(&format!("^(?:{pattern})$")) {
-            Ok(re) => Some(re),
-            Err(err) => {
-                self.error(path, regex_message(pattern, &err));
-                None
-            }
-        }
+    /// Reports `err`, the regex crate's error for the user pattern `pattern`, at `path`.
+    pub(crate) fn regex_error(&mut self, pattern: &str, path: &JsonPath, err: &regex::Error) {
+        self.error(path, regex_message(pattern, err));
     }
 }
 

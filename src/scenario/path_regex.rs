@@ -23,6 +23,59 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// it might not fit [`REGEX_SIZE_LIMIT`], and that must be a load error.
 const BUILD_AT_LOAD_WEIGHT: u64 = 4_096;
 
+/// What an anchored path pattern (`^(?:…)$`) is: the one text it matches, or a regex.
+pub enum PathPattern {
+    /// The pattern matches one text, such as `/api/users/42`: compared as a string, so
+    /// neither loading the route nor its first match builds a regex.
+    Literal(Box<str>),
+    /// Any other pattern.
+    Regex(PathRegex),
+}
+
+impl PathPattern {
+    /// Parses an anchored pattern once: `Err` is the regex crate's error for it.
+    pub fn check(anchored: &str) -> Result<PathPattern, regex::Error> {
+        // Most paths have no regex syntax at all: no parse needed to know what they match.
+        if let Some(plain) = anchored
+            .strip_prefix("^(?:")
+            .and_then(|p| p.strip_suffix(")$"))
+            .filter(|p| !p.is_empty() && !p.chars().any(regex_syntax::is_meta_character))
+        {
+            return Ok(PathPattern::Literal(plain.into()));
+        }
+        let hir = parse(anchored)?;
+        match whole_literal(&hir) {
+            Some(text) => Ok(PathPattern::Literal(text)),
+            None => PathRegex::from_hir(anchored, &hir).map(PathPattern::Regex),
+        }
+    }
+}
+
+/// The one text a parsed anchored pattern matches, when it is a plain literal.
+fn whole_literal(hir: &Hir) -> Option<Box<str>> {
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    match parts.as_slice() {
+        [start, literal, end]
+            if start.kind() == &HirKind::Look(Look::Start)
+                && end.kind() == &HirKind::Look(Look::End) =>
+        {
+            match literal.kind() {
+                HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(Box::from),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn parse(anchored: &str) -> Result<Hir, regex::Error> {
+    regex_syntax::Parser::new()
+        .parse(anchored)
+        .map_err(|err| regex::Error::Syntax(err.to_string()))
+}
+
 /// An anchored path pattern (`^(?:…)$`), built on first use.
 #[derive(Debug)]
 pub struct PathRegex {
@@ -35,16 +88,17 @@ impl PathRegex {
     /// Checks an anchored pattern: `Err` is the regex crate's error for it. Builds it now only
     /// when its size is in doubt.
     pub fn check(anchored: &str) -> Result<PathRegex, regex::Error> {
-        let hir = regex_syntax::Parser::new()
-            .parse(anchored)
-            .map_err(|err| regex::Error::Syntax(err.to_string()))?;
+        PathRegex::from_hir(anchored, &parse(anchored)?)
+    }
+
+    fn from_hir(anchored: &str, hir: &Hir) -> Result<PathRegex, regex::Error> {
         let built = OnceLock::new();
-        if weight(&hir) > BUILD_AT_LOAD_WEIGHT {
+        if weight(hir) > BUILD_AT_LOAD_WEIGHT {
             let _ = built.set(Some(build(anchored)?));
         }
         Ok(PathRegex {
             anchored: anchored.into(),
-            segments: literal_segments(&hir),
+            segments: literal_segments(hir),
             built,
         })
     }
@@ -181,6 +235,23 @@ mod tests {
         assert_eq!(segments("api/x"), Vec::<String>::new());
         assert_eq!(segments("/api\\.v1/x"), ["api.v1", "x"]);
         assert_eq!(segments("/(?:api)/x/.*"), ["api", "x"]);
+    }
+
+    #[test]
+    fn only_patterns_that_match_one_text_are_literals() {
+        let lit = |p: &str| match PathPattern::check(&format!("^(?:{p})$")) {
+            Ok(PathPattern::Literal(text)) => Some(text.to_string()),
+            _ => None,
+        };
+        assert_eq!(lit("/api/users/42").as_deref(), Some("/api/users/42"));
+        assert_eq!(lit(r"/api\.v1/x").as_deref(), Some("/api.v1/x"));
+        assert_eq!(lit("/"), Some("/".to_owned()));
+        // Literal through the parser: escapes and characters `is_meta_character` lists.
+        assert_eq!(lit("/a-b/c~d").as_deref(), Some("/a-b/c~d"));
+        assert_eq!(lit("/caf\u{e9} x").as_deref(), Some("/caf\u{e9} x"));
+        for pattern in ["/users/[0-9]+", "(?i)/x", "/a|/b", "/x/?", "/(?<id>x)", ""] {
+            assert_eq!(lit(pattern), None, "{pattern}");
+        }
     }
 
     #[test]
