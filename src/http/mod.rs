@@ -7,6 +7,8 @@
 //! - [`respond`]: compiled answers → HTTP responses (heads, bodies, pacing, faults' response
 //!   side) and understudy's own error answers;
 //! - [`upgrade`]: protocol switches (WebSocket scripts and raw `101` upgrades);
+//! - `proxy`: proxy answers (the request forwarded upstream, its answer streamed back);
+//!   [`record`]: recording, the proxy path plus a capture that writes a scenario file;
 //! - [`admin`]: the native admin API under `/__understudy/admin/` (and `/__admin/` in
 //!   `native` mode); [`json`]: the shapes of its answers;
 //! - [`wiremock_admin`]: WireMock's admin API under `/__admin/` in `wiremock` mode;
@@ -41,6 +43,7 @@ mod body;
 mod expect;
 pub mod json;
 mod proxy;
+pub mod record;
 pub mod respond;
 pub mod upgrade;
 pub mod wiremock_admin;
@@ -54,6 +57,12 @@ pub enum AdminApi {
     Native,
     /// WireMock 3.x's admin API (mappings, requests, scenarios, settings…).
     Wiremock,
+}
+
+/// Trusts the certificates of a PEM file for `https://` upstreams (`--proxy-ca`), besides the
+/// system's trust store, process-wide; how many it holds.
+pub fn trust_proxy_ca(path: &std::path::Path) -> Result<usize, String> {
+    proxy::trust_ca(path)
 }
 
 /// The reserved prefix no scenario can claim; unknown paths under it are understudy's 404.
@@ -85,6 +94,8 @@ pub struct AppState {
     pub server: std::sync::OnceLock<actix_server::ServerHandle>,
     /// WireMock settings set through `/__admin/settings`.
     pub wiremock_settings: std::sync::Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// The recording, while one runs (`understudy record`, `…/recordings/start`).
+    pub recorder: record::Recorder,
 }
 
 /// The actix-web application: the admin scope and the catch-all mock handler.
