@@ -215,7 +215,10 @@ pub(crate) fn start_watching(
 pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
     if let Some(ca) = &config.proxy_ca {
         let n = http::trust_proxy_ca(ca).map_err(StartError::ProxyCa)?;
-        tracing::info!("trusting {n} certificates of {} for https upstreams", ca.display());
+        tracing::info!(
+            "trusting {n} certificates of {} for https upstreams",
+            ca.display()
+        );
     }
     let journal = Arc::new(Journal::new(config.journal));
     let state = web::Data::new(AppState {

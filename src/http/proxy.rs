@@ -95,7 +95,10 @@ fn tls_config() -> rustls::ClientConfig {
         ignored,
         "system trust store read for https upstreams"
     );
-    let extra = EXTRA_ROOTS.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let extra = EXTRA_ROOTS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     if !extra.is_empty() {
         let (added, ignored) = roots.add_parsable_certificates(extra);
         tracing::debug!(added, ignored, "--proxy-ca certificates trusted");

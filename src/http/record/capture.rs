@@ -154,9 +154,16 @@ fn inline(body: &[u8], content_type: Option<&str>) -> Option<(&'static str, Valu
     }
     let textual = content_type.is_none_or(|t| {
         t.starts_with("text/")
-            || ["json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv"]
-                .iter()
-                .any(|k| t.contains(k))
+            || [
+                "json",
+                "xml",
+                "javascript",
+                "x-www-form-urlencoded",
+                "yaml",
+                "csv",
+            ]
+            .iter()
+            .any(|k| t.contains(k))
     });
     match std::str::from_utf8(body) {
         Ok(text) if textual => Some(("body", Value::String(text.to_owned()))),
@@ -281,7 +288,10 @@ mod tests {
         assert_eq!(file.extension, "png");
         assert_eq!(file.bytes, vec![0x89, b'P', b'N', b'G', 0, 0xff]);
         let got = capture(
-            answer(vec![header("content-encoding", "gzip")], b"not gzip".to_vec()),
+            answer(
+                vec![header("content-encoding", "gzip")],
+                b"not gzip".to_vec(),
+            ),
             false,
         );
         assert_eq!(got.response["headers"]["content-encoding"], "gzip");

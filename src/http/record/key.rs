@@ -88,9 +88,11 @@ impl std::str::FromStr for MatchKey {
         if !(key.method || key.path || key.query || key.body == BodyKey::Always)
             && key.headers.is_empty()
         {
-            return Err("the match key is empty; list at least one of method, path, query, \
+            return Err(
+                "the match key is empty; list at least one of method, path, query, \
                         header:NAME, body"
-                .into());
+                    .into(),
+            );
         }
         Ok(key)
     }
@@ -204,7 +206,12 @@ fn body_regex(body: &[u8]) -> String {
 /// headers, a body): a more specific route must come first, or a less specific one with
 /// the same method and path would take its requests.
 pub fn specificity(matcher: &Value) -> usize {
-    let count = |k: &str| matcher.get(k).and_then(Value::as_object).map_or(0, Map::len);
+    let count = |k: &str| {
+        matcher
+            .get(k)
+            .and_then(Value::as_object)
+            .map_or(0, Map::len)
+    };
     count("query") + count("headers") + usize::from(matcher.get("body").is_some())
 }
 

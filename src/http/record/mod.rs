@@ -18,7 +18,8 @@
 //!
 //! - `key`: the match key, the `request` matcher it is written as, and redaction;
 //! - `capture`: an upstream answer as a native `response` (decoded, cleaned, redacted);
-//! - `file`: the recording's file: merging, route order, atomic writes, body files.
+//! - `file`: the recording's file: merging, route order, atomic writes, body files;
+//! - [`api`]: the admin API's `recordings/start|stop|status`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ use crate::matching::RequestView;
 use crate::scenario::compiled::Proxy;
 use crate::store::{Snapshot, Store};
 
+pub mod api;
 mod capture;
 mod file;
 mod key;
@@ -391,7 +393,10 @@ struct Pending {
     method: String,
     path: String,
     status: actix_web::http::StatusCode,
-    headers: Vec<(actix_http::header::HeaderName, actix_http::header::HeaderValue)>,
+    headers: Vec<(
+        actix_http::header::HeaderName,
+        actix_http::header::HeaderValue,
+    )>,
     took: Duration,
 }
 
@@ -501,7 +506,9 @@ impl Tee {
                     Some((Ok(chunk), Some(tee)))
                 }
                 Some(Err(err)) => {
-                    tracing::warn!("recording: the upstream's body broke off ({err}); not recorded");
+                    tracing::warn!(
+                        "recording: the upstream's body broke off ({err}); not recorded"
+                    );
                     Some((Err(err), None))
                 }
                 None => {
