@@ -663,3 +663,62 @@ fn bad_record_flags_are_refused_with_a_reason() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("on-miss"), "{err}");
 }
+
+#[tokio::test]
+async fn wiremock_mode_records_through_wiremocks_recordings_endpoints() {
+    // Arrange
+    let upstream = Upstream::start().await;
+    let dir = Scenarios::new();
+    std::fs::create_dir(dir.path().join("mappings")).expect("mappings/");
+    let server = Server::start_with(dir.path(), &["--admin-api", "wiremock"]);
+    let admin = |p: &str| server.url(&format!("/__admin/recordings/{p}"));
+    let status = || async {
+        let resp = client().get(admin("status")).send().await.expect("status");
+        resp.json::<Value>().await.expect("json")["status"].clone()
+    };
+
+    // Act
+    assert_eq!(status().await, "NeverStarted");
+    let started = client()
+        .post(admin("start"))
+        .json(&json!({ "targetBaseUrl": upstream.url(), "persist": true }))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(started.status(), 200);
+    assert_eq!(status().await, "Recording");
+    for _ in 0..2 {
+        call(client().get(server.url("/counter"))).await;
+    }
+    let snapshot: Value = client()
+        .post(admin("snapshot"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("snapshot")
+        .json()
+        .await
+        .expect("json");
+    let stopped: Value = client()
+        .post(admin("stop"))
+        .send()
+        .await
+        .expect("stop")
+        .json()
+        .await
+        .expect("json");
+
+    // Assert: one route with a two-step script, as a WireMock scenario of two stubs.
+    assert_eq!(status().await, "Stopped");
+    let stubs = stopped["mappings"].as_array().expect("mappings");
+    assert_eq!(stubs.len(), 2, "{stopped:#}");
+    assert_eq!(snapshot["mappings"].as_array().map(Vec::len), Some(2));
+    assert_eq!(stubs[0]["request"]["method"], "GET");
+    assert_eq!(stubs[0]["request"]["urlPathPattern"], "/counter");
+    assert_eq!(stubs[0]["response"]["jsonBody"], json!({ "n": 1 }));
+    assert_eq!(stubs[0]["requiredScenarioState"], "Started");
+    assert_eq!(stubs[1]["response"]["jsonBody"], json!({ "n": 2 }));
+    let (_, _, body) = call(client().get(server.url("/counter"))).await;
+    assert_eq!(body, br#"{"n":1}"#, "answered from the recording");
+    assert_eq!(upstream.hits("/counter"), 2);
+}

@@ -123,3 +123,84 @@ pub async fn status(state: web::Data<AppState>) -> HttpResponse {
         None => HttpResponse::Ok().json(json!({ "status": "stopped" })),
     }
 }
+
+/// WireMock's `POST /__admin/recordings/start` body: the keys understudy uses (the others
+/// WireMock takes are accepted and ignored).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMockStart {
+    target_base_url: String,
+    #[serde(default)]
+    capture_headers: serde_json::Map<String, serde_json::Value>,
+}
+
+/// WireMock's `POST /__admin/recordings/start`: records every request (WireMock's record
+/// mode proxies everything) into a new file `mappings/recording-ID.json` of the root.
+pub async fn wiremock_start(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let start: WireMockStart = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(err) => {
+            return respond::error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"targetBaseUrl\": URL}}: {err}"),
+            );
+        }
+    };
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let into = resolve_into(
+        &state,
+        &format!("mappings/recording-{}.json", &unique[..12]),
+    );
+    let mut settings = RecordSettings::new(start.target_base_url, into);
+    settings.mode = Mode::Always;
+    if !start.capture_headers.is_empty() {
+        let mut parts = vec!["method".to_owned(), "path".to_owned(), "query".to_owned()];
+        parts.extend(start.capture_headers.keys().map(|h| format!("header:{h}")));
+        let mut key: MatchKey = match parts.join(",").parse() {
+            Ok(k) => k,
+            Err(err) => return respond::error(StatusCode::BAD_REQUEST, err),
+        };
+        key.body_when_sent();
+        settings.key = key;
+    }
+    let started = {
+        let state = state.clone();
+        web::block(move || state.recorder.start(settings)).await
+    };
+    match started {
+        Ok(Ok(_)) => HttpResponse::Ok().finish(),
+        Ok(Err(err)) => respond::error(StatusCode::BAD_REQUEST, err),
+        Err(err) => respond::error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    }
+}
+
+/// WireMock's `GET /__admin/recordings/status`.
+pub async fn wiremock_status(state: web::Data<AppState>) -> HttpResponse {
+    let status = if state.recorder.active().is_some() {
+        "Recording"
+    } else if state.recorder.ever_started() {
+        "Stopped"
+    } else {
+        "NeverStarted"
+    };
+    HttpResponse::Ok().json(json!({ "status": status }))
+}
+
+/// WireMock's `POST /__admin/recordings/stop`: the stubs recorded.
+pub async fn wiremock_stop(state: web::Data<AppState>) -> HttpResponse {
+    match state.recorder.stop() {
+        Some(stopped) => HttpResponse::Ok().json(json!({
+            "mappings": super::stubs::as_stubs(&stopped.routes, &stopped.into),
+        })),
+        None => respond::error(StatusCode::BAD_REQUEST, "Not recording."),
+    }
+}
+
+/// WireMock's `POST /__admin/recordings/snapshot`: the stubs the running (or last) recording
+/// wrote so far, without stopping it.
+pub async fn wiremock_snapshot(state: web::Data<AppState>) -> HttpResponse {
+    let (routes, into) = state.recorder.written();
+    HttpResponse::Ok().json(json!({
+        "mappings": super::stubs::as_stubs(&routes, &into),
+    }))
+}

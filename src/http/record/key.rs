@@ -129,6 +129,13 @@ pub struct RequestParts<'a> {
 }
 
 impl MatchKey {
+    /// Also matches on the body of methods that carry one (as the default key does).
+    pub fn body_when_sent(&mut self) {
+        if self.body == BodyKey::Never {
+            self.body = BodyKey::WhenSent;
+        }
+    }
+
     /// The key of a request.
     pub fn of(&self, req: &RequestParts<'_>) -> Key {
         let mut m = Map::new();

@@ -19,7 +19,8 @@
 //! - `key`: the match key, the `request` matcher it is written as, and redaction;
 //! - `capture`: an upstream answer as a native `response` (decoded, cleaned, redacted);
 //! - `file`: the recording's file: merging, route order, atomic writes, body files;
-//! - [`api`]: the admin API's `recordings/start|stop|status`.
+//! - [`api`]: the admin API's `recordings/start|stop|status` (and WireMock's, with
+//!   `…/snapshot`); `stubs`: recorded routes as WireMock stubs for WireMock's answers.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub mod api;
 mod capture;
 mod file;
 mod key;
+mod stubs;
 
 pub use key::MatchKey;
 
@@ -122,6 +124,8 @@ pub struct Stopped {
 /// The server's recording, if one runs.
 pub struct Recorder {
     current: ArcSwapOption<Session>,
+    /// The routes the last stopped recording wrote, and its file.
+    last: Mutex<Option<Stopped>>,
     store: Arc<Store>,
     /// Serializes start and stop.
     switching: Mutex<()>,
@@ -132,6 +136,7 @@ impl Recorder {
     pub fn new(store: Arc<Store>) -> Self {
         Recorder {
             current: ArcSwapOption::empty(),
+            last: Mutex::new(None),
             store,
             switching: Mutex::new(()),
         }
@@ -181,10 +186,31 @@ impl Recorder {
             routes.len(),
             session.into.display()
         );
-        Some(Stopped {
+        let stopped = Stopped {
             into: session.into.clone(),
             routes,
-        })
+        };
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Stopped {
+            into: stopped.into.clone(),
+            routes: stopped.routes.clone(),
+        });
+        Some(stopped)
+    }
+
+    /// Whether a recording ever started on this server.
+    pub fn ever_started(&self) -> bool {
+        self.current.load().is_some() || self.last.lock().is_ok_and(|l| l.is_some())
+    }
+
+    /// The routes the running recording wrote so far (else the last one's), and its file.
+    pub fn written(&self) -> (Vec<Value>, PathBuf) {
+        if let Some(session) = self.active() {
+            return (session.lock().written(), session.into.clone());
+        }
+        match &*self.last.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(last) => (last.routes.clone(), last.into.clone()),
+            None => (Vec::new(), PathBuf::new()),
+        }
     }
 }
 
