@@ -722,3 +722,57 @@ async fn wiremock_mode_records_through_wiremocks_recordings_endpoints() {
     assert_eq!(body, br#"{"n":1}"#, "answered from the recording");
     assert_eq!(upstream.hits("/counter"), 2);
 }
+
+#[tokio::test]
+async fn proxy_ca_lets_a_recording_trust_a_self_signed_https_upstream() {
+    // Arrange: a self-signed https upstream (another understudy) and its certificate.
+    let up_dir = Scenarios::new();
+    up_dir.write_json("up.json", &crate::util::one_route("/secure", "tls ok"));
+    let cert = up_dir.outside().join("cert.pem");
+    let upstream = Server::spawn({
+        let mut cmd = crate::util::serve_command(up_dir.path());
+        cmd.arg("--tls-self-signed")
+            .arg("--tls-cert-out")
+            .arg(&cert);
+        cmd
+    });
+    let dir = Scenarios::new();
+    let into = dir.path().join("tls.json");
+    let recorder = |with_ca: bool| {
+        let mut cmd = understudy();
+        cmd.env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
+            .args([
+                "record",
+                "--bind",
+                "127.0.0.1:0",
+                "--watch",
+                "off",
+                "--target",
+            ])
+            .arg(format!("https://localhost:{}", upstream.addr.port()))
+            .arg("--scenarios")
+            .arg(dir.path())
+            .arg("--into")
+            .arg(&into);
+        if with_ca {
+            cmd.arg("--proxy-ca").arg(&cert);
+        }
+        Server::spawn(cmd)
+    };
+
+    // Act
+    let untrusting = recorder(false);
+    let (refused, _, _) = call(client().get(untrusting.url("/secure"))).await;
+    drop(untrusting);
+    let trusting = recorder(true);
+    let (status, _, body) = call(client().get(trusting.url("/secure"))).await;
+
+    // Assert
+    assert_eq!(refused, 502, "the system's store alone does not trust it");
+    assert_eq!((status, body.as_slice()), (200, &b"tls ok"[..]));
+    assert_eq!(
+        route(&read_json(&into), "GET", "/secure")["response"]["body"],
+        "tls ok"
+    );
+}
