@@ -1,4 +1,5 @@
-//! The `understudy` command line: `serve` (the default), `validate`, `schema`, `health`.
+//! The `understudy` command line: `serve` (the default), `record`, `validate`, `schema`,
+//! `health`.
 //!
 //! This file parses the arguments and dispatches; the work is in the [`cli`] module.
 
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Schema) => Ok(cli::schema::run()),
         Some(Command::Health(args)) => cli::health::run(args),
+        Some(Command::Record(args)) => cli::serve::record(args),
     };
     result.unwrap_or_else(|err| {
         eprintln!("understudy: {err:#}");

@@ -17,6 +17,7 @@ use crate::watch::{self, WatchHandle};
 use crate::wire::{self, tls};
 
 pub use crate::http::AdminApi;
+pub use crate::http::record::{MatchKey, Mode as RecordMode, RecordSettings};
 pub use crate::journal::JournalLimits;
 pub use crate::scenario::load::{
     DEFAULT_MAX_ROUTES_PER_FILE, DEFAULT_MAX_SCENARIO_FILE_BYTES, Limits as ScenarioLimits,
@@ -71,6 +72,11 @@ pub struct ServeConfig {
     pub template_fuel: u64,
     /// What `/__admin/` speaks (`--admin-api`); `/__understudy/admin/` is always native.
     pub admin_api: AdminApi,
+    /// Start recording at once (`understudy record`).
+    pub recording: Option<RecordSettings>,
+    /// Certificates (PEM) trusted for `https://` upstreams beside the system's trust store
+    /// (`--proxy-ca`), for proxy answers and recording. They are trusted process-wide.
+    pub proxy_ca: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -96,6 +102,8 @@ impl ServeConfig {
             template_fuel: crate::scenario::template::FUEL,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             admin_api: AdminApi::Native,
+            recording: None,
+            proxy_ca: None,
         }
     }
 }
@@ -128,6 +136,12 @@ pub enum StartError {
     /// TLS cannot be set up.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// `--proxy-ca` cannot be read.
+    #[error("--proxy-ca: {0}")]
+    ProxyCa(String),
+    /// The recording cannot start.
+    #[error("cannot record: {0}")]
+    Recording(String),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -199,6 +213,13 @@ pub(crate) fn start_watching(
 /// Starts serving an already loaded store (with the limits and template fuel it was made
 /// with; `scenario_limits` and `template_fuel` of `config` are not used).
 pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Running, StartError> {
+    if let Some(ca) = &config.proxy_ca {
+        let n = http::trust_proxy_ca(ca).map_err(StartError::ProxyCa)?;
+        tracing::info!(
+            "trusting {n} certificates of {} for https upstreams",
+            ca.display()
+        );
+    }
     let journal = Arc::new(Journal::new(config.journal));
     let state = web::Data::new(AppState {
         store: store.clone(),
@@ -218,7 +239,14 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         server: std::sync::OnceLock::new(),
         wiremock_settings: std::sync::Mutex::new(serde_json::Map::new()),
         global_delay_ms: std::sync::atomic::AtomicU64::new(0),
+        recorder: http::record::Recorder::new(store.clone()),
     });
+    if let Some(recording) = config.recording.clone() {
+        state
+            .recorder
+            .start(recording)
+            .map_err(StartError::Recording)?;
+    }
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (listener, addr) = wire::bind(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,

@@ -296,7 +296,7 @@ pub struct ScenarioInfo {
 struct Inner {
     files: Vec<FileStatus>,
     api: Vec<ApiScenario>,
-    /// Files deleted through the API, with the content hash they had then.
+    /// Files deleted through the API (as displayed), with the content hash they had then.
     hidden: HashMap<PathBuf, u64>,
 }
 
@@ -319,6 +319,9 @@ pub struct Store {
     /// States shared by name across scenarios (WireMock's `scenarioName`).
     named: NamedStates,
     inner: Mutex<Inner>,
+    /// Single scenario files served beside the source (a recording's file outside the
+    /// scenarios directory), each bounding its own `file` bodies.
+    extra: Mutex<Vec<PathBuf>>,
     reloading: Mutex<()>,
     /// Scenarios recently put, compiled: putting the same text again (a harness resetting
     /// its mock, a test suite starting each test's server with the same scenario) skips the
@@ -343,6 +346,7 @@ impl Store {
             empty,
             named: NamedStates::default(),
             inner: Mutex::new(Inner::default()),
+            extra: Mutex::new(Vec::new()),
             reloading: Mutex::new(()),
             recent: Mutex::new(VecDeque::new()),
         }
@@ -365,6 +369,24 @@ impl Store {
             Source::Dir(dir) => dir.clone(),
             Source::File(file) => parent_of(file),
             Source::None => PathBuf::from("."),
+        }
+    }
+
+    /// Serves the scenario file `file` beside the source from the next reload on, unless the
+    /// source already covers it (a file inside the scenarios directory). Its folder bounds
+    /// its `file` bodies, as for [`Source::File`].
+    pub fn add_file(&self, file: &Path) {
+        let covered = match &self.source {
+            Source::Dir(dir) => match (dir.canonicalize(), canonical_file(file)) {
+                (Ok(dir), Some(file)) => file.starts_with(dir),
+                _ => false,
+            },
+            Source::File(own) => canonical_file(own) == canonical_file(file),
+            Source::None => false,
+        };
+        let mut extra = self.extra.lock().unwrap_or_else(|p| p.into_inner());
+        if !covered && !extra.iter().any(|e| e == file) {
+            extra.push(file.to_path_buf());
         }
     }
 
@@ -405,31 +427,35 @@ impl Store {
     pub fn refresh(&self) -> std::io::Result<ReloadReport> {
         let started = Instant::now();
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let (root, listed) = match &self.source {
-            Source::None => return Ok(ReloadReport::default()),
-            Source::Dir(dir) => (dir.clone(), scan(dir)?),
-            Source::File(file) => {
-                let name = file.file_name().map(PathBuf::from).unwrap_or_default();
-                let present = std::fs::metadata(file).is_ok();
-                (
-                    parent_of(file),
-                    if present { vec![name] } else { Vec::new() },
-                )
+        // (root, canonical root, file relative to the root)
+        let mut listed: Vec<(Arc<Path>, Arc<Path>, PathBuf)> = Vec::new();
+        match &self.source {
+            Source::None => {}
+            Source::Dir(dir) => {
+                let (root, canonical): (Arc<Path>, Arc<Path>) =
+                    (dir.as_path().into(), dir.canonicalize()?.into());
+                for relative in scan(dir)? {
+                    listed.push((root.clone(), canonical.clone(), relative));
+                }
             }
-        };
-        let canonical = root.canonicalize()?;
+            Source::File(file) => listed.extend(single(file)?),
+        }
+        let extra = self.extra.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for file in &extra {
+            listed.extend(single(file)?);
+        }
         let previous = self.lock().files.clone();
         let by_path: HashMap<&Path, &FileStatus> =
-            previous.iter().map(|f| (f.relative.as_path(), f)).collect();
+            previous.iter().map(|f| (f.display.as_path(), f)).collect();
         let now = SystemTime::now();
 
         let mut next = Vec::with_capacity(listed.len());
         let mut fresh = Vec::new(); // indexes into `next` of files compiled this time
         let mut changes = Vec::new();
-        for relative in listed {
+        for (root, canonical, relative) in listed {
             let display = root.join(&relative);
             let print = fingerprint(&display, now);
-            let before = by_path.get(relative.as_path()).copied();
+            let before = by_path.get(display.as_path()).copied();
             if let Some(b) = before
                 && print.is_some()
                 && b.fingerprint == print
@@ -477,14 +503,14 @@ impl Store {
         }
         check_unique_names(&mut next, &fresh);
         let listed: std::collections::HashSet<PathBuf> =
-            next.iter().map(|n| n.relative.clone()).collect();
+            next.iter().map(|n| n.display.clone()).collect();
 
         for &i in &fresh {
             let status = &next[i];
-            let before = by_path.get(status.relative.as_path()).copied();
+            let before = by_path.get(status.display.as_path()).copied();
             changes.push(FileChange::describe(before, status));
         }
-        for gone in previous.iter().filter(|p| !listed.contains(&p.relative)) {
+        for gone in previous.iter().filter(|p| !listed.contains(&p.display)) {
             changes.push(FileChange::removed(gone));
         }
 
@@ -492,10 +518,10 @@ impl Store {
         for status in &next {
             if inner
                 .hidden
-                .get(&status.relative)
+                .get(&status.display)
                 .is_some_and(|h| *h != status.hash)
             {
-                inner.hidden.remove(&status.relative);
+                inner.hidden.remove(&status.display);
             }
         }
         inner.hidden.retain(|rel, _| listed.contains(rel));
@@ -633,9 +659,9 @@ impl Store {
             .iter()
             .find(|f| {
                 f.serving.as_ref().is_some_and(|s| s.name == name)
-                    && !inner.hidden.contains_key(&f.relative)
+                    && !inner.hidden.contains_key(&f.display)
             })
-            .map(|f| (f.relative.clone(), f.hash))?;
+            .map(|f| (f.display.clone(), f.hash))?;
         inner.hidden.insert(file.0, file.1);
         self.publish(&inner);
         Some(Deleted::File)
@@ -662,7 +688,7 @@ impl Store {
             );
             let shadowed = inner.api.iter().any(|a| a.scenario.name == name);
             out.push(ScenarioInfo {
-                active: f.serving.is_some() && !shadowed && !inner.hidden.contains_key(&f.relative),
+                active: f.serving.is_some() && !shadowed && !inner.hidden.contains_key(&f.display),
                 name,
                 file: Some(f.relative.clone()),
                 scenario: f.serving.clone(),
@@ -700,7 +726,7 @@ impl Store {
         let mut scenarios: Vec<Arc<LiveScenario>> = inner
             .files
             .iter()
-            .filter(|f| !inner.hidden.contains_key(&f.relative))
+            .filter(|f| !inner.hidden.contains_key(&f.display))
             .filter_map(|f| f.serving.clone())
             .filter(|s| !inner.api.iter().any(|a| a.scenario.name == s.name))
             .collect();
@@ -714,6 +740,26 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A single scenario file as a listing entry (none while it does not exist).
+#[allow(clippy::type_complexity)]
+fn single(file: &Path) -> std::io::Result<Option<(Arc<Path>, Arc<Path>, PathBuf)>> {
+    let name = file.file_name().map(PathBuf::from).unwrap_or_default();
+    if std::fs::metadata(file).is_err() {
+        return Ok(None);
+    }
+    let root = parent_of(file);
+    let canonical = root.canonicalize()?;
+    Ok(Some((root.into(), canonical.into(), name)))
+}
+
+/// `file` resolved, or its folder resolved and its name when it does not exist yet.
+fn canonical_file(file: &Path) -> Option<PathBuf> {
+    file.canonicalize().ok().or_else(|| {
+        let name = file.file_name()?;
+        Some(parent_of(file).canonicalize().ok()?.join(name))
+    })
 }
 
 fn parent_of(file: &Path) -> PathBuf {

@@ -43,6 +43,39 @@ pub enum Command {
     Schema,
     /// Exit 0 when the server at URL answers its health endpoint.
     Health(HealthArgs),
+    /// Serve the scenarios directory and record what a real server answers into a scenario
+    /// file: the requests no route matches (on-miss) or every request (always).
+    Record(RecordArgs),
+}
+
+#[derive(Args)]
+pub struct RecordArgs {
+    /// The real server requests are sent to (http://host:port[/path] or https://…).
+    #[arg(long, env = "UNDERSTUDY_RECORD_TARGET")]
+    pub target: String,
+    /// The scenario file written (created or merged into; served as it is written).
+    #[arg(long, env = "UNDERSTUDY_RECORD_INTO")]
+    pub into: PathBuf,
+    /// Which requests go to the target: those no route matches, or every one.
+    #[arg(long, env = "UNDERSTUDY_RECORD_MODE", default_value = "on-miss", value_parser = parse_mode)]
+    pub mode: server::RecordMode,
+    /// What tells recorded requests apart: a list of method, path, query, header:NAME, body
+    /// (default: method, path and query, plus the body for methods that carry one).
+    #[arg(long = "match", env = "UNDERSTUDY_RECORD_MATCH", value_parser = parse_match_key)]
+    pub match_key: Option<server::MatchKey>,
+    /// Write the upstream's observed latency as each answer's delayMs.
+    #[arg(long, env = "UNDERSTUDY_RECORD_KEEP_LATENCY")]
+    pub keep_latency: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+fn parse_mode(text: &str) -> Result<server::RecordMode, String> {
+    text.parse()
+}
+
+fn parse_match_key(text: &str) -> Result<server::MatchKey, String> {
+    text.parse()
 }
 
 #[derive(Args)]
@@ -120,6 +153,10 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "UNDERSTUDY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+    /// Trust this CA (PEM) for https upstreams (proxy answers and recording), besides the
+    /// system's trust store.
+    #[arg(long, env = "UNDERSTUDY_PROXY_CA")]
+    pub proxy_ca: Option<PathBuf>,
     #[command(flatten)]
     pub file_limits: FileLimitArgs,
     #[command(flatten)]

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use understudy::server::{
-    AdminApi, JournalLimits, ScenarioLimits as Limits, ServeConfig, TlsSource, WatchMode,
+    AdminApi, JournalLimits, RecordSettings, ScenarioLimits as Limits, ServeConfig, TlsSource,
+    WatchMode,
 };
 
-use super::args::{AdminApiArg, ClientLimitArgs, FileLimitArgs, ServeArgs, Watch};
+use super::args::{AdminApiArg, ClientLimitArgs, FileLimitArgs, RecordArgs, ServeArgs, Watch};
 
 /// Shortest poll interval taken from `--poll-interval-ms`.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -89,7 +90,21 @@ impl ServeArgs {
             max_bytes: self.journal_max_bytes,
             max_body_bytes: self.journal_body_bytes,
         };
+        config.proxy_ca = self.proxy_ca.clone();
         self.limits.apply(&mut config);
+        config
+    }
+}
+
+impl RecordArgs {
+    /// The server settings, recording from the start.
+    pub fn to_config(&self) -> ServeConfig {
+        let mut config = self.serve.to_config();
+        let mut recording = RecordSettings::new(self.target.clone(), self.into.clone());
+        recording.mode = self.mode;
+        recording.key = self.match_key.clone().unwrap_or_default();
+        recording.keep_latency = self.keep_latency;
+        config.recording = Some(recording);
         config
     }
 }

@@ -1,6 +1,7 @@
 //! The `understudy` binary's command line, one file per concern: `args` (what clap parses),
 //! `config` (the `serve` flags turned into a [`ServeConfig`](understudy::ServeConfig), once),
-//! `logging`, and one module per subcommand: `serve`, `validate`, `schema`, `health`.
+//! `logging`, and one module per subcommand: `serve` (also `record`: the same server,
+//! recording), `validate`, `schema`, `health`.
 //! `main.rs` only parses and dispatches here.
 
 pub mod args;

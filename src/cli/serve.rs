@@ -1,4 +1,5 @@
-//! `understudy serve` (and a bare `understudy`): set up logging, raise the open files limit,
+//! `understudy serve` (and a bare `understudy`) and `understudy record` (the same server,
+//! recording from the start): set up logging, raise the open files limit,
 //! start the server, and stop it gracefully on SIGTERM, SIGINT or SIGQUIT.
 
 use std::process::ExitCode;
@@ -6,13 +7,24 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use understudy::server;
 
-use super::args::ServeArgs;
+use super::args::{RecordArgs, ServeArgs};
 use super::logging;
 
 /// Serves until a stop signal; an error that keeps the server from starting is returned.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     logging::init(args.log_format, args.wiremock.verbose);
     let config = args.to_config();
+    serve(config, &args)
+}
+
+/// `understudy record`: serves, recording from the start, until a stop signal.
+pub fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    logging::init(args.serve.log_format, args.serve.wiremock.verbose);
+    let config = args.to_config();
+    serve(config, &args.serve)
+}
+
+fn serve(config: server::ServeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     raise_open_files_limit(args.limits.max_connections);
     actix_rt::System::new().block_on(async move {
         let running = server::start(config)?;

@@ -17,7 +17,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{AppState, json};
+use super::{AppState, json, record};
 use crate::http::respond;
 use crate::journal::Filter;
 use crate::scenario::Diagnostic;
@@ -57,6 +57,9 @@ pub fn scope(
         .route("/requests", web::delete().to(clear_requests))
         .route("/requests/count", web::post().to(count_requests))
         .route("/requests/unmatched", web::get().to(unmatched_requests))
+        .route("/recordings/start", web::post().to(record::api::start))
+        .route("/recordings/stop", web::post().to(record::api::stop))
+        .route("/recordings/status", web::get().to(record::api::status))
         .default_service(web::to(not_found))
 }
 

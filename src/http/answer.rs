@@ -10,9 +10,11 @@
 //!    for a request whose route switches protocols or that opens a WebSocket (its "body" is
 //!    the new protocol's stream), nor at the `Expect` hook. A request whose `Upgrade` no route accepts is an ordinary
 //!    request (RFC 9110 §7.8): its body is read like any other;
-//! 2. select the route and take its answer (advancing scripts and states), or report the near
-//!    misses (`404`) — after WireMock's fallback for a `GET`, a file at its path under the top
-//!    `__files` directory (`http/wiremock_files.rs`);
+//! 2. while recording (`http/record/`), send the request to the recording's target when it
+//!    takes it (every request in `always` mode, the unmatched ones in `on-miss` mode);
+//!    otherwise select the route and take its answer (advancing scripts and states), or
+//!    report the near misses (`404`) — after WireMock's fallback for a `GET`,
+//!    a file at its path under the top `__files` directory (`http/wiremock_files.rs`);
 //! 3. render the answer's templates against the request: a render error is a `500`, wherever
 //!    the request came from;
 //! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay; a
@@ -34,7 +36,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
 use super::respond::{self, Rendered};
-use super::{AppState, body, proxy, upgrade, wiremock_files};
+use super::{AppState, body, proxy, record, upgrade, wiremock_files};
 use crate::journal::{Record, SentResponse, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
 use crate::scenario::compiled::{Fault, HbsResponse};
@@ -164,6 +166,19 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
                 return Reply::Send(closing(respond::error(refused.status, refused.message)));
             }
         }
+    }
+
+    // While recording: `always` sends every request to the target, `on-miss` what no route
+    // (or only a recorded route for another key) takes.
+    if !head_only
+        && let Some(session) = state.recorder.active()
+        && let Some(key) = session.takes(&snapshot, head, &outcome.body)
+    {
+        outcome.proxied = true;
+        let (resp, took) =
+            record::forward(session, key, head, state.scheme, outcome.body.clone()).await;
+        outcome.upstream_time = took;
+        return Reply::Send(resp);
     }
 
     let mut view = RequestView::new(

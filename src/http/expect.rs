@@ -36,6 +36,10 @@ pub async fn decide(
     if let Some(resp) = answer::refuse_body(&state, req.head()) {
         return Err(resp.into());
     }
+    // Recording every request: the body goes to the target, whatever the routes say.
+    if state.recorder.takes_all() {
+        return Ok(req);
+    }
     let rule = {
         let snapshot = state.store.snapshot();
         let mut view = RequestView::new(

@@ -7,6 +7,8 @@
 //! - [`respond`]: compiled answers → HTTP responses (heads, bodies, pacing, faults' response
 //!   side) and understudy's own error answers;
 //! - [`upgrade`]: protocol switches (WebSocket scripts and raw `101` upgrades);
+//! - `proxy`: proxy answers (the request forwarded upstream, its answer streamed back);
+//!   [`record`]: recording, the proxy path plus a capture that writes a scenario file;
 //! - [`admin`]: the native admin API under `/__understudy/admin/` (and `/__admin/` in
 //!   `native` mode); [`json`]: the shapes of its answers;
 //! - [`wiremock_admin`]: WireMock's admin API under `/__admin/` in `wiremock` mode;
@@ -41,6 +43,7 @@ mod body;
 mod expect;
 pub mod json;
 mod proxy;
+pub mod record;
 pub mod respond;
 pub mod upgrade;
 pub mod wiremock_admin;
@@ -55,6 +58,12 @@ pub enum AdminApi {
     Native,
     /// WireMock 3.x's admin API (mappings, requests, scenarios, settings…).
     Wiremock,
+}
+
+/// Trusts the certificates of a PEM file for `https://` upstreams (`--proxy-ca`), besides the
+/// system's trust store, process-wide; how many it holds.
+pub fn trust_proxy_ca(path: &std::path::Path) -> Result<usize, String> {
+    proxy::trust_ca(path)
 }
 
 /// The reserved prefix no scenario can claim; unknown paths under it are understudy's 404.
@@ -89,6 +98,8 @@ pub struct AppState {
     /// WireMock's global `fixedDelay` setting in milliseconds (`0`: none), for answers
     /// without a delay of their own.
     pub global_delay_ms: std::sync::atomic::AtomicU64,
+    /// The recording, while one runs (`understudy record`, `…/recordings/start`).
+    pub recorder: record::Recorder,
 }
 
 impl AppState {

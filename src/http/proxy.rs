@@ -3,7 +3,11 @@
 //! The client is awc (actix's own), one per worker thread: an actix worker is one thread
 //! with its own runtime, and a pooled connection belongs to the runtime that opened it.
 //! `https://` upstreams are checked against the system's trust store (rustls with ring;
-//! `SSL_CERT_FILE` / `SSL_CERT_DIR` replace it, as for OpenSSL's tools).
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` replace it, as for OpenSSL's tools), plus the
+//! certificates of `--proxy-ca` ([`trust_ca`]).
+//!
+//! Recording (`http/record/`) uses the same [`send`], then streams the body through its
+//! capture with [`UpstreamHead::reply`].
 //!
 //! `answer()` calls [`forward`] once a route whose answer is a `proxy` is selected (and its
 //! delay, if any, has passed). The request goes upstream with its method, path (after
@@ -36,6 +40,31 @@ thread_local! {
     static CLIENT: awc::Client = client();
 }
 
+/// Certificates trusted for `https://` upstreams beside the system's (`--proxy-ca`), read
+/// before the server starts: each worker's client is built on its first proxy answer.
+static EXTRA_ROOTS: std::sync::RwLock<Vec<rustls_pki_types::CertificateDer<'static>>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Trusts the certificates of the PEM file `path` for `https://` upstreams (proxy answers and
+/// recording), besides the system's trust store; how many it holds.
+pub fn trust_ca(path: &std::path::Path) -> Result<usize, String> {
+    use rustls_pki_types::pem::PemObject as _;
+    let certs: Vec<rustls_pki_types::CertificateDer<'static>> =
+        rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?
+            .collect::<Result<_, _>>()
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    let n = certs.len();
+    EXTRA_ROOTS
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(certs);
+    Ok(n)
+}
+
 /// A client that follows no redirects, adds no headers of its own, decodes nothing, speaks
 /// HTTP/1.1 and checks `https://` upstreams against the system's trust store (rustls, ring).
 fn client() -> awc::Client {
@@ -66,6 +95,14 @@ fn tls_config() -> rustls::ClientConfig {
         ignored,
         "system trust store read for https upstreams"
     );
+    let extra = EXTRA_ROOTS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if !extra.is_empty() {
+        let (added, ignored) = roots.add_parsable_certificates(extra);
+        tracing::debug!(added, ignored, "--proxy-ca certificates trusted");
+    }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -202,6 +239,72 @@ pub(super) async fn forward(
     scheme: &str,
     body: Bytes,
 ) -> (HttpResponse, Option<Duration>) {
+    match send(proxy, head, scheme, body).await {
+        Ok(upstream) => {
+            let took = upstream.took;
+            let (answer, body) = upstream.split();
+            (answer.reply(body), Some(took))
+        }
+        Err(failed) => (failed, None),
+    }
+}
+
+/// The upstream's answer head (hop-by-hop headers removed) and its body, still to stream.
+pub(super) struct Upstream {
+    /// The answer's head.
+    pub head: UpstreamHead,
+    /// How long the upstream took to send the head.
+    pub took: Duration,
+    body: awc::ClientResponse,
+}
+
+/// What the upstream answered, before its body.
+pub(super) struct UpstreamHead {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers, hop-by-hop ones and `Content-Length` removed.
+    pub headers: Vec<(HeaderName, header::HeaderValue)>,
+    /// Its `Content-Length`, when it sent one.
+    pub length: Option<u64>,
+}
+
+/// The upstream's body as it arrives.
+pub(super) type UpstreamBody = awc::ClientResponse;
+
+impl Upstream {
+    /// The head, and the body to stream.
+    pub fn split(self) -> (UpstreamHead, UpstreamBody) {
+        (self.head, self.body)
+    }
+}
+
+impl UpstreamHead {
+    /// The response sent to the client: this head and `body` streamed as it arrives (with
+    /// the upstream's `Content-Length` when it gave one, else chunked).
+    pub fn reply<S, E>(&self, body: S) -> HttpResponse
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + 'static,
+        E: Into<Box<dyn std::error::Error>> + 'static,
+    {
+        let mut builder = HttpResponseBuilder::new(self.status);
+        for (name, value) in &self.headers {
+            builder.append_header((name.clone(), value.clone()));
+        }
+        match self.length {
+            Some(len) => builder.body(SizedStream::new(len, body)),
+            None => builder.body(BodyStream::new(body)),
+        }
+    }
+}
+
+/// Sends the request upstream and waits for its answer's head; a `502`/`504` when it does
+/// not come.
+pub(super) async fn send(
+    proxy: &Proxy,
+    head: &RequestHead,
+    scheme: &str,
+    body: Bytes,
+) -> Result<Upstream, HttpResponse> {
     let url = target(proxy, head);
     let headers = request_headers(proxy, head, head.peer_addr, scheme);
     let has_body = !body.is_empty()
@@ -222,25 +325,25 @@ pub(super) async fn forward(
     let upstream = match result {
         Ok(resp) => resp,
         Err(awc::error::SendRequestError::Timeout) => {
-            return failed(
+            return Err(failed(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "the upstream {url} did not answer within {} ms (timeoutMs)",
                     proxy.timeout.as_millis()
                 ),
-            );
+            ));
         }
         Err(err) => {
-            return failed(
+            return Err(failed(
                 StatusCode::BAD_GATEWAY,
                 format!("the upstream {url} could not be reached: {}", reason(&err)),
-            );
+            ));
         }
     };
     let took = sent.elapsed();
-    let mut builder = HttpResponseBuilder::new(upstream.status());
     let options = connection_options(upstream.headers());
     let mut length = None;
+    let mut headers = Vec::with_capacity(upstream.headers().len());
     for (name, value) in upstream.headers().iter() {
         if *name == header::CONTENT_LENGTH {
             length = value
@@ -252,13 +355,17 @@ pub(super) async fn forward(
         if is_hop_by_hop(name.as_str(), &options) {
             continue;
         }
-        builder.append_header((name.clone(), value.clone()));
+        headers.push((name.clone(), value.clone()));
     }
-    let response = match length {
-        Some(len) => builder.body(SizedStream::new(len, upstream)),
-        None => builder.body(BodyStream::new(upstream)),
-    };
-    (response, Some(took))
+    Ok(Upstream {
+        head: UpstreamHead {
+            status: upstream.status(),
+            headers,
+            length,
+        },
+        took,
+        body: upstream,
+    })
 }
 
 /// The error and its causes, innermost last (`connection refused`, `dns error: …`).
@@ -277,9 +384,9 @@ fn reason(err: &dyn std::error::Error) -> String {
 }
 
 /// A `502`/`504` with the reason (the upstream sent no answer).
-fn failed(status: StatusCode, message: String) -> (HttpResponse, Option<Duration>) {
+fn failed(status: StatusCode, message: String) -> HttpResponse {
     tracing::info!(status = status.as_u16(), "proxy: {message}");
-    (respond::error(status, message), None)
+    respond::error(status, message)
 }
 
 #[cfg(test)]

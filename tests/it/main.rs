@@ -47,6 +47,9 @@ mod reason_phrases;
 mod reload;
 // Proxy answers: forwarding to a real upstream, hop-by-hop headers, 502/504, the journal flag.
 mod proxy;
+// Recording: `understudy record` and the admin API against a real upstream, replayed from the
+// file alone; merging, redaction, decoding, file bodies, --keep-latency.
+mod record;
 // Answers on the wire: status lines, headers, default Content-Types, HEAD, Expect.
 mod responses;
 // Scripted behaviour: response sequences, scenario states, response templates.

@@ -11,7 +11,8 @@
 //!
 //! This file routes; the endpoints live by group in [`mappings`], [`requests`] (the journal
 //! and near misses), [`scenarios`] and [`server`] (health, version, settings, reset,
-//! shutdown), over the stubs of [`stubs`] and the shared answers of [`reply`].
+//! shutdown), over the stubs of [`stubs`] and the shared answers of [`reply`]. Recording
+//! (`recordings/start|stop|status|snapshot`) is `http::record::api`'s.
 
 mod mappings;
 mod reply;
@@ -25,7 +26,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 
-use crate::http::admin;
+use crate::http::{admin, record};
 use mappings::{
     create_mapping, delete_all_mappings, delete_mapping, delete_unmatched_mappings,
     find_by_metadata, get_mapping, import_mappings, list_mappings, put_mapping, remove_by_metadata,
@@ -108,6 +109,22 @@ pub fn scope() -> actix_web::Scope<
         .route("/settings", web::post().to(update_settings))
         .route("/settings", web::put().to(update_settings))
         .route("/reset", web::post().to(reset_all))
+        .route(
+            "/recordings/start",
+            web::post().to(record::api::wiremock_start),
+        )
+        .route(
+            "/recordings/stop",
+            web::post().to(record::api::wiremock_stop),
+        )
+        .route(
+            "/recordings/status",
+            web::get().to(record::api::wiremock_status),
+        )
+        .route(
+            "/recordings/snapshot",
+            web::post().to(record::api::wiremock_snapshot),
+        )
         .route("/shutdown", web::post().to(shutdown))
         .default_service(web::to(not_found))
 }
