@@ -157,35 +157,71 @@ impl FileChange {
     }
 }
 
-/// Route `i` as written: `routes[i]` of a native document, `mappings[i]` of a WireMock
-/// mapping file, or the one stub a mapping file is.
-fn route_definition(doc: &serde_json::Value, i: usize) -> Option<&serde_json::Value> {
-    if let Some(routes) = doc.get("routes").or_else(|| doc.get("mappings")) {
-        return routes.get(i);
+/// Each route's text as written: `routes` of a native document, `mappings` of a WireMock
+/// mapping file, or the one stub a mapping file is. Spans of the source, found without
+/// building a JSON tree.
+fn route_texts(source: &str) -> Vec<&str> {
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        routes: Option<Vec<&'a serde_json::value::RawValue>>,
+        #[serde(borrow)]
+        mappings: Option<Vec<&'a serde_json::value::RawValue>>,
+        request: Option<serde::de::IgnoredAny>,
     }
-    (i == 0 && doc.get("request").is_some()).then_some(doc)
+    match serde_json::from_str::<Doc<'_>>(source) {
+        Ok(doc) => match doc.routes.or(doc.mappings) {
+            Some(routes) => routes.into_iter().map(|r| r.get()).collect(),
+            None if doc.request.is_some() => vec![source.trim()],
+            None => Vec::new(),
+        },
+        Err(_) => Vec::new(),
+    }
 }
 
-/// Route ids added, removed and changed between two versions of a scenario.
+/// Whether two route texts define the same route: the same text, or the same JSON.
+fn same_route(old: Option<&str>, new: Option<&str>) -> bool {
+    match (old, new) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) => {
+            let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+            parse(a) == parse(b)
+        }
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// Route ids added, removed and changed between two versions of a scenario: linear in the
+/// routes (ids looked up by hash, route texts compared in place), so a reload of a file with
+/// thousands of routes is not held up by its own report.
 fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize, usize, usize) {
     let Some(old) = old else {
         return (new.routes.len(), 0, 0);
     };
-    let (old_doc, new_doc) = (old.document(), new.document());
-    let def = |doc: &serde_json::Value, i: usize| route_definition(doc, i).cloned();
+    let (old_texts, new_texts) = (route_texts(&old.source), route_texts(&new.source));
+    let old_ids: HashMap<&str, usize> = old
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(j, o)| (o.id.as_str(), j))
+        .collect();
     let mut added = 0;
     let mut changed = 0;
     for (i, r) in new.routes.iter().enumerate() {
-        match old.routes.iter().position(|o| o.id == r.id) {
+        match old_ids.get(r.id.as_str()) {
             None => added += 1,
-            Some(j) if def(&old_doc, j) != def(&new_doc, i) => changed += 1,
+            Some(&j) if !same_route(old_texts.get(j).copied(), new_texts.get(i).copied()) => {
+                changed += 1;
+            }
             Some(_) => {}
         }
     }
+    let new_ids: std::collections::HashSet<&str> =
+        new.routes.iter().map(|r| r.id.as_str()).collect();
     let removed = old
         .routes
         .iter()
-        .filter(|o| !new.routes.iter().any(|r| r.id == o.id))
+        .filter(|o| !new_ids.contains(o.id.as_str()))
         .count();
     (added, removed, changed)
 }
@@ -505,14 +541,13 @@ impl Store {
         let listed: std::collections::HashSet<PathBuf> =
             next.iter().map(|n| n.display.clone()).collect();
 
-        for &i in &fresh {
-            let status = &next[i];
-            let before = by_path.get(status.display.as_path()).copied();
-            changes.push(FileChange::describe(before, status));
-        }
-        for gone in previous.iter().filter(|p| !listed.contains(&p.display)) {
-            changes.push(FileChange::removed(gone));
-        }
+        let gone: Vec<&FileStatus> = previous
+            .iter()
+            .filter(|p| !listed.contains(&p.display))
+            .collect();
+        // What the report says of each file is worked out after publishing: an edit is
+        // served without waiting for its own description.
+        let described: Vec<FileStatus> = fresh.iter().map(|&i| next[i].clone()).collect();
 
         let mut inner = self.lock();
         for status in &next {
@@ -531,9 +566,15 @@ impl Store {
             .iter()
             .flat_map(|f| f.errors.iter().cloned())
             .collect();
-        if !changes.is_empty() || previous.is_empty() {
+        if !described.is_empty() || !gone.is_empty() || previous.is_empty() {
             self.publish(&inner);
         }
+        drop(inner);
+        for status in &described {
+            let before = by_path.get(status.display.as_path()).copied();
+            changes.push(FileChange::describe(before, status));
+        }
+        changes.extend(gone.into_iter().map(FileChange::removed));
         Ok(ReloadReport {
             problems,
             changes,

@@ -56,6 +56,10 @@ pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagn
 
 /// Strict parse with the failing JSON path and position.
 fn parse<T: serde::de::DeserializeOwned>(origin: &Origin<'_>) -> Result<T, Vec<Diagnostic>> {
+    // A good file parses once, untracked; a bad one again, to find its error's JSON path.
+    if let Ok(value) = serde_json::from_str::<T>(origin.source) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(origin.source);
     let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => match de.end() {
