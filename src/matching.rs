@@ -180,7 +180,7 @@ impl RouteIndex {
             let mut node = 0;
             if let Some(re) = &route.matcher.path {
                 for segment in path_segments(re) {
-                    node = match trie[node].children.get(segment.as_str()) {
+                    node = match trie[node].children.get(segment) {
                         Some(&child) => child,
                         None => {
                             trie.push(Node::default());
@@ -204,10 +204,17 @@ impl RouteIndex {
             if patterned.len() < SET_THRESHOLD {
                 continue;
             }
-            let patterns = patterned.iter().map(|&pos| {
-                let route = route_at(&scenarios, &order, pos);
-                route.matcher.path.as_ref().map_or("", |re| re.as_str())
-            });
+            let patterns: Vec<std::borrow::Cow<'_, str>> = patterned
+                .iter()
+                .map(|&pos| {
+                    let route = route_at(&scenarios, &order, pos);
+                    route
+                        .matcher
+                        .path
+                        .as_ref()
+                        .map_or(std::borrow::Cow::Borrowed(""), |re| re.as_str())
+                })
+                .collect();
             // Each pattern compiled alone already; should the set exceed its size limit,
             // the node's routes are simply checked one by one. The lazy DFA's cache (grown
             // only as needed, per worker) must hold the states of one search over thousands
@@ -456,13 +463,13 @@ fn route_at<'s>(
 
 /// The complete literal path segments of a route's path matcher (see
 /// [`literal_segments`](crate::scenario::path_regex::literal_segments)).
-fn path_segments(matcher: &PathMatcher) -> Vec<String> {
+fn path_segments(matcher: &PathMatcher) -> Vec<&str> {
     match matcher {
-        PathMatcher::Literal { path, .. } => match path.strip_prefix('/') {
-            Some(rest) => rest.split('/').map(str::to_owned).collect(),
+        PathMatcher::Literal(path) => match path.strip_prefix('/') {
+            Some(rest) => rest.split('/').collect(),
             None => Vec::new(),
         },
-        PathMatcher::Regex(re) => re.segments().iter().map(|s| s.to_string()).collect(),
+        PathMatcher::Regex(re) => re.segments().iter().map(|s| &**s).collect(),
     }
 }
 
@@ -695,16 +702,16 @@ mod tests {
     fn segments(pattern: &str) -> Vec<String> {
         let re = crate::scenario::path_regex::PathRegex::check(&format!("^(?:{pattern})$"))
             .expect("pattern");
-        path_segments(&PathMatcher::Regex(re))
+        path_segments(&PathMatcher::Regex(Box::new(re)))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]
     fn a_literal_path_files_under_the_segments_its_pattern_fixes() {
         for path in ["/api/users/42", "/", "/api/users/", "//x", "/a.b/c"] {
-            let literal = PathMatcher::Literal {
-                path: path.into(),
-                anchored: format!("^(?:{path})$").into(),
-            };
+            let literal = PathMatcher::Literal(path.into());
             assert_eq!(
                 path_segments(&literal),
                 segments(&regex::escape(path)),

@@ -359,11 +359,8 @@ fn compile_matcher(
     let path = req.path.as_deref().and_then(|p| {
         let anchored = format!("^(?:{p})$");
         match PathPattern::check(&anchored) {
-            Ok(PathPattern::Literal(path)) => Some(PathMatcher::Literal {
-                path,
-                anchored: anchored.into(),
-            }),
-            Ok(PathPattern::Regex(re)) => Some(PathMatcher::Regex(re)),
+            Ok(PathPattern::Literal(path)) => Some(PathMatcher::Literal(path)),
+            Ok(PathPattern::Regex(re)) => Some(PathMatcher::Regex(Box::new(re))),
             Err(err) => {
                 cx.regex_error(p, &at.key("path"), &err);
                 None
@@ -401,7 +398,6 @@ fn compile_matcher(
     Some(RequestMatcher {
         method,
         path,
-        path_source: req.path.clone(),
         query,
         headers,
         body,

@@ -127,8 +127,6 @@ pub struct RequestMatcher {
     pub method: Option<MethodMatcher>,
     /// Path matcher, anchored; named groups of a regex feed templates.
     pub path: Option<PathMatcher>,
-    /// The path pattern as written, used to build the route index.
-    pub path_source: Option<String>,
     /// Query parameter name → anchored regex, or `None` for "must be absent".
     pub query: Vec<(String, Option<Regex>)>,
     /// Header name → anchored regex, or `None` for "must be absent".
@@ -148,31 +146,27 @@ pub struct RequestMatcher {
 /// is built, so loading it and its first match cost nothing); any other is an anchored regex.
 #[derive(Debug)]
 pub enum PathMatcher {
-    /// The one path the pattern matches, and the pattern anchored (`^(?:…)$`).
-    Literal {
-        /// The path.
-        path: Box<str>,
-        /// The pattern as an anchored regex, for the route index.
-        anchored: Box<str>,
-    },
-    /// Any other pattern, anchored (built on its first match).
-    Regex(PathRegex),
+    /// The one path the pattern matches.
+    Literal(Box<str>),
+    /// Any other pattern, anchored (built on its first match; boxed: most routes of a large
+    /// set have literal paths).
+    Regex(Box<PathRegex>),
 }
 
 impl PathMatcher {
     /// Whether `path` matches.
     pub fn is_match(&self, path: &str) -> bool {
         match self {
-            PathMatcher::Literal { path: want, .. } => **want == *path,
+            PathMatcher::Literal(want) => **want == *path,
             PathMatcher::Regex(re) => re.is_match(path),
         }
     }
 
-    /// The anchored pattern (`^(?:…)$`).
-    pub fn as_str(&self) -> &str {
+    /// The anchored pattern (`^(?:…)$`); a literal's is written out when asked for.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            PathMatcher::Literal { anchored, .. } => anchored,
-            PathMatcher::Regex(re) => re.as_str(),
+            PathMatcher::Literal(path) => format!("^(?:{})$", regex::escape(path)).into(),
+            PathMatcher::Regex(re) => re.as_str().into(),
         }
     }
 
@@ -180,7 +174,7 @@ impl PathMatcher {
     /// built now if this is its first use.
     pub fn regex(&self) -> Option<&Regex> {
         match self {
-            PathMatcher::Literal { .. } => None,
+            PathMatcher::Literal(_) => None,
             PathMatcher::Regex(re) => re.get(),
         }
     }

@@ -237,7 +237,6 @@ fn compile_request(
     if let Some(url) = &req.url {
         let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
         m.path = Some(literal_path(path));
-        m.path_source = Some(regex::escape(path));
         m.conditions.push(Condition {
             subject: Subject::Url,
             pattern: ValuePattern::EqualTo {
@@ -254,12 +253,10 @@ fn compile_request(
         }
     } else if let Some(path) = &req.url_path {
         m.path = Some(literal_path(path));
-        m.path_source = Some(regex::escape(path));
     } else if let Some(pattern) = &req.url_path_pattern {
         match whole_regex(cx, pattern, &at.key("urlPathPattern")) {
             Some(WholeRegex::Std(re)) => {
-                m.path = Some(PathMatcher::Regex(PathRegex::built(re)));
-                m.path_source = Some(pattern.clone());
+                m.path = Some(PathMatcher::Regex(Box::new(PathRegex::built(re))));
             }
             Some(fancy) => m.conditions.push(Condition {
                 subject: Subject::Path,
@@ -271,8 +268,7 @@ fn compile_request(
         let pattern = path_template(template);
         match regex::Regex::new(&format!("^(?:{pattern})$")) {
             Ok(re) => {
-                m.path = Some(PathMatcher::Regex(PathRegex::built(re)));
-                m.path_source = Some(pattern);
+                m.path = Some(PathMatcher::Regex(Box::new(PathRegex::built(re))));
             }
             Err(err) => cx.error(
                 &at.key("urlPathTemplate"),
@@ -358,10 +354,7 @@ fn compile_request(
 
 /// A literal path matcher (compared as a string).
 fn literal_path(path: &str) -> PathMatcher {
-    PathMatcher::Literal {
-        path: path.into(),
-        anchored: format!("^(?:{})$", regex::escape(path)).into(),
-    }
+    PathMatcher::Literal(path.into())
 }
 
 /// `/users/{id}/orders` → `/users/(?P<id>[^/]+)/orders`.
