@@ -25,6 +25,45 @@ pub fn compile(
     file: &ScenarioFile,
     origin: &Origin<'_>,
 ) -> Result<CompiledScenario, Vec<Diagnostic>> {
+    match compile_file(file, origin) {
+        Ok(result) => result,
+        // A parsed route always parses.
+        Err(Unparsed) => Err(Vec::new()),
+    }
+}
+
+/// A route of a file whose routes are still text did not parse: the file is parsed again
+/// whole, strictly, for the error's position and JSON path.
+pub struct Unparsed;
+
+/// A route as the file holds it: parsed already, or still its JSON text (a large file is
+/// compiled route by route, each parsed just before it is compiled and dropped after, so
+/// loading never holds the parsed form of every route at once).
+pub trait RouteText {
+    /// The route's parsed form.
+    fn route(&self) -> Result<std::borrow::Cow<'_, model::Route>, Unparsed>;
+}
+
+impl RouteText for model::Route {
+    fn route(&self) -> Result<std::borrow::Cow<'_, model::Route>, Unparsed> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl RouteText for &serde_json::value::RawValue {
+    fn route(&self) -> Result<std::borrow::Cow<'_, model::Route>, Unparsed> {
+        serde_json::from_str(self.get())
+            .map(std::borrow::Cow::Owned)
+            .map_err(|_| Unparsed)
+    }
+}
+
+/// [`compile`] for a file whose routes may still be text; `Err(Unparsed)` when one of them
+/// does not parse.
+pub fn compile_file<R: RouteText>(
+    file: &ScenarioFile<R>,
+    origin: &Origin<'_>,
+) -> Result<Result<CompiledScenario, Vec<Diagnostic>>, Unparsed> {
     let mut cx = Ctx {
         origin,
         diags: Vec::new(),
@@ -42,7 +81,7 @@ pub fn compile(
                 origin.limits.max_routes
             ),
         );
-        return Err(cx.diags);
+        return Ok(Err(cx.diags));
     }
 
     let name = match &file.name {
@@ -63,7 +102,14 @@ pub fn compile(
 
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut routes = Vec::with_capacity(file.routes.len());
-    for (i, route) in file.routes.iter().enumerate() {
+    let mut states = Vec::with_capacity(file.routes.len());
+    for (i, text) in file.routes.iter().enumerate() {
+        let route = text.route()?;
+        let route = &*route;
+        states.push(RouteStates {
+            when: route.when_state.clone(),
+            set: route.set_state.clone(),
+        });
         let at = root.key("routes").index(i);
         let id = route.id.clone().unwrap_or_else(|| i.to_string());
         if route.id.as_deref().is_some_and(|s| s.trim().is_empty()) {
@@ -90,9 +136,9 @@ pub fn compile(
         }
     }
 
-    check_states(&mut cx, file, &name, &initial_state);
+    check_states(&mut cx, &states, &name, &initial_state);
 
-    if cx.diags.is_empty() {
+    Ok(if cx.diags.is_empty() {
         let mut warnings = cx.warnings;
         warnings.sort_by_key(|d| (d.line, d.column));
         Ok(CompiledScenario {
@@ -109,7 +155,13 @@ pub fn compile(
         let mut diags = cx.diags;
         diags.sort_by_key(|d| (d.line, d.column));
         Err(diags)
-    }
+    })
+}
+
+/// The states a route waits for and enters.
+struct RouteStates {
+    when: Option<model::OneOrMany>,
+    set: Option<String>,
 }
 
 /// Warns about states no route can reach and `setState` values that look like typos.
@@ -118,20 +170,19 @@ pub fn compile(
 /// waiting for a state nothing in the file enters can still match after
 /// `PUT /__admin/scenarios/NAME/state`, and a state no route waits for is a legitimate end
 /// state. Only a `setState` close to a `whenState` spelling is flagged as a likely typo.
-fn check_states(cx: &mut Ctx<'_>, file: &ScenarioFile, name: &str, initial: &str) {
+fn check_states(cx: &mut Ctx<'_>, routes: &[RouteStates], name: &str, initial: &str) {
     let entered: Vec<&str> = std::iter::once(initial)
-        .chain(file.routes.iter().filter_map(|r| r.set_state.as_deref()))
+        .chain(routes.iter().filter_map(|r| r.set.as_deref()))
         .collect();
-    let awaited: HashSet<&str> = file
-        .routes
+    let awaited: HashSet<&str> = routes
         .iter()
-        .filter_map(|r| r.when_state.as_ref())
+        .filter_map(|r| r.when.as_ref())
         .flat_map(|w| w.as_slice().iter().map(String::as_str))
         .collect();
     let root = JsonPath::root();
-    for (i, route) in file.routes.iter().enumerate() {
+    for (i, route) in routes.iter().enumerate() {
         let at = root.key("routes").index(i);
-        if let Some(states) = &route.when_state {
+        if let Some(states) = &route.when {
             for (j, state) in states.as_slice().iter().enumerate() {
                 if state.trim().is_empty() || entered.contains(&state.as_str()) {
                     continue;
@@ -153,7 +204,7 @@ fn check_states(cx: &mut Ctx<'_>, file: &ScenarioFile, name: &str, initial: &str
                 );
             }
         }
-        if let Some(state) = &route.set_state
+        if let Some(state) = &route.set
             && state != initial
             && !awaited.contains(state.as_str())
             && let Some(close) = closest_state(state, awaited.iter().copied())

@@ -9,7 +9,9 @@ use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use super::compile::compile;
+use serde_json::value::RawValue;
+
+use super::compile::{compile, compile_file};
 use super::compiled::CompiledScenario;
 use super::ctx::Origin;
 use super::diag::{Diagnostic, JsonPath, locate};
@@ -192,6 +194,13 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
     if super::wiremock::is_mapping_file(origin.source) {
         return super::wiremock::compile_source(origin);
+    }
+    // Route by route first: only the route being compiled is held parsed. A file that does
+    // not parse that way is parsed whole, strictly, for its error's position and path.
+    if let Ok(file) = serde_json::from_str::<ScenarioFile<&RawValue>>(origin.source)
+        && let Ok(result) = compile_file(&file, origin)
+    {
+        return result;
     }
     let file = parse(origin.display, origin.source).map_err(|d| vec![d])?;
     compile(&file, origin)

@@ -14,7 +14,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "understudy scenario")]
-pub struct ScenarioFile {
+pub struct ScenarioFile<R = Route> {
     /// Editor schema reference; allowed and ignored.
     #[serde(rename = "$schema")]
     pub schema: Option<String>,
@@ -25,7 +25,7 @@ pub struct ScenarioFile {
     /// The state the scenario starts in (default `"start"`).
     pub initial_state: Option<String>,
     /// The routes, tried by priority, then scenario name, then position.
-    pub routes: Vec<Route>,
+    pub routes: Vec<R>,
 }
 
 /// One route: a request matcher and the answer(s) it gives.
