@@ -147,6 +147,8 @@ pub struct Journal {
     /// Wakes live readers: its value is the clear epoch (bumped when entries are removed
     /// other than by eviction), and every new entry notifies without changing it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// Times ids restarted at 1 ([`Journal::renew`]).
+    renewals: AtomicU64,
 }
 
 /// A live reader of the journal: wakes on every change, reads new entries by id.
@@ -157,6 +159,7 @@ pub struct Subscription {
     /// Id of the last entry read.
     cursor: u64,
     epoch: u64,
+    renewals: u64,
 }
 
 /// What a live reader finds when it wakes.
@@ -197,7 +200,9 @@ impl Subscription {
         }
         let ring = self.journal.lock();
         // Ids restart after `renew` (a pooled server handed to another test).
-        if self.journal.next_id.load(Ordering::Relaxed) <= self.cursor {
+        let renewals = self.journal.renewals.load(Ordering::Relaxed);
+        if renewals != self.renewals {
+            self.renewals = renewals;
             self.cursor = 0;
             news.cleared = true;
         }
@@ -244,6 +249,7 @@ impl Journal {
             in_flight: AtomicU64::new(0),
             listeners: AtomicUsize::new(0),
             changes: tokio::sync::watch::Sender::new(0),
+            renewals: AtomicU64::new(0),
         }
     }
 
@@ -255,15 +261,19 @@ impl Journal {
         self.listeners.fetch_add(1, Ordering::Relaxed);
         let changes = self.changes.subscribe();
         let epoch = *changes.borrow();
-        let cursor = {
+        let (cursor, renewals) = {
             let _ring = self.lock();
-            self.next_id.load(Ordering::Relaxed).saturating_sub(1)
+            (
+                self.next_id.load(Ordering::Relaxed).saturating_sub(1),
+                self.renewals.load(Ordering::Relaxed),
+            )
         };
         Subscription {
             journal: self.clone(),
             changes,
             cursor,
             epoch,
+            renewals,
         }
     }
 
@@ -419,6 +429,7 @@ impl Journal {
         let mut ring = self.lock();
         *ring = Ring::default();
         self.next_id.store(1, Ordering::Relaxed);
+        self.renewals.fetch_add(1, Ordering::Relaxed);
         drop(ring);
         self.notify_cleared();
     }
@@ -648,4 +659,109 @@ pub fn header_map(list: &[(HeaderName, HeaderValue)]) -> HeaderMap {
         map.append(k.clone(), v.clone());
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::{Journal, JournalLimits, Record};
+
+    fn record(path: &str) -> Record {
+        Record {
+            method: actix_http::Method::GET,
+            uri: actix_http::Uri::try_from(path).unwrap_or_default(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            route: None,
+            status: 200,
+            duration: Duration::ZERO,
+            near_misses: Vec::new(),
+            fault: None,
+            proxied: false,
+            upstream_time: None,
+            response: None,
+        }
+    }
+
+    fn journal(max_entries: usize) -> Arc<Journal> {
+        Arc::new(Journal::new(JournalLimits {
+            max_entries,
+            ..JournalLimits::default()
+        }))
+    }
+
+    async fn next(sub: &mut super::Subscription) -> super::News {
+        tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_what_is_recorded_after_it_subscribed_in_order() {
+        let j = journal(100);
+        j.record(record("/before"));
+        let mut sub = j.subscribe();
+        assert_eq!(j.listeners(), 1);
+        j.record(record("/a"));
+        j.record(record("/b"));
+        let news = next(&mut sub).await;
+        let paths: Vec<&str> = news.entries.iter().map(|e| e.record.path()).collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        assert!(!news.cleared);
+        assert_eq!(news.skipped, 0);
+        drop(sub);
+        assert_eq!(j.listeners(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_skips_evicted_entries_and_is_told_how_many() {
+        let j = journal(3);
+        let mut sub = j.subscribe();
+        for i in 0..10 {
+            j.record(record(&format!("/{i}")));
+        }
+        let news = next(&mut sub).await;
+        let paths: Vec<&str> = news.entries.iter().map(|e| e.record.path()).collect();
+        assert_eq!(paths, ["/7", "/8", "/9"]);
+        assert_eq!(news.skipped, 7);
+    }
+
+    #[tokio::test]
+    async fn a_reader_is_told_of_a_clear_and_of_renewed_ids() {
+        let j = journal(100);
+        let mut sub = j.subscribe();
+        j.record(record("/a"));
+        let _ = next(&mut sub).await;
+        j.clear();
+        assert!(next(&mut sub).await.cleared);
+        j.renew();
+        j.record(record("/again"));
+        let news = next(&mut sub).await;
+        assert!(news.cleared);
+        assert_eq!(news.entries.len(), 1);
+        assert_eq!(news.entries[0].id, 1);
+    }
+
+    #[test]
+    fn ids_increase_in_the_ring_under_concurrent_recording() {
+        let j = journal(100_000);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..2000 {
+                        j.record(record("/x"));
+                    }
+                });
+            }
+        });
+        let (all, _) = j.list(&super::Filter::default());
+        assert_eq!(all.len(), 8000);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    }
 }
