@@ -560,3 +560,29 @@ fn the_journal_page_works_in_a_real_browser() {
         );
     }
 }
+
+#[test]
+fn an_embedded_server_with_an_open_stream_shuts_down_promptly() {
+    // Arrange: a MockServer of files (never pooled) with a stream open, reading nothing.
+    let dir = users_dir();
+    let server = understudy::MockServer::from_dir(dir.path()).expect("start");
+    let addr: std::net::SocketAddr = server
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let mut stream = crate::util::connect(addr);
+    stream
+        .write_all(b"GET /__understudy/admin/requests/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let head = crate::util::read_head(&mut stream);
+    assert!(String::from_utf8_lossy(&head).contains("text/event-stream"));
+
+    // Act
+    let started = Instant::now();
+    server.shutdown();
+
+    // Assert
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+}
