@@ -5,10 +5,15 @@
 //! recording costs the request path a few pointer moves. When either bound is reached the
 //! oldest entries go and `evicted` counts them: nothing grows without bound, and nothing is
 //! dropped without a trace.
+//!
+//! Live readers (the journal page's event stream) [`Journal::subscribe`]: a watch channel
+//! wakes them after each new entry and they read what is new from the ring by id. While
+//! nobody listens, recording pays one relaxed atomic load for this; a slow reader holds no
+//! entries of its own and only skips those evicted before it read them.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -106,6 +111,8 @@ pub struct Entry {
     pub record: Record,
     /// Whether the body was cut to the per-entry limit.
     pub body_truncated: bool,
+    /// Whether the response body kept was cut to the per-entry limit.
+    pub response_truncated: bool,
     size: usize,
 }
 
@@ -134,6 +141,93 @@ pub struct Journal {
     next_id: AtomicU64,
     /// Requests being answered, not recorded yet (see [`Journal::pending`]).
     in_flight: AtomicU64,
+    /// Live readers subscribed (see [`Journal::subscribe`]); `record` notifies only when
+    /// some are.
+    listeners: AtomicUsize,
+    /// Wakes live readers: its value is the clear epoch (bumped when entries are removed
+    /// other than by eviction), and every new entry notifies without changing it.
+    changes: tokio::sync::watch::Sender<u64>,
+    /// Times ids restarted at 1 ([`Journal::renew`]).
+    renewals: AtomicU64,
+}
+
+/// A live reader of the journal: wakes on every change, reads new entries by id.
+/// Dropping it unsubscribes.
+pub struct Subscription {
+    journal: Arc<Journal>,
+    changes: tokio::sync::watch::Receiver<u64>,
+    /// Id of the last entry read.
+    cursor: u64,
+    epoch: u64,
+    renewals: u64,
+}
+
+/// What a live reader finds when it wakes.
+#[derive(Debug, Default)]
+pub struct News {
+    /// Entries removed other than by eviction (cleared, reset): a reader showing the
+    /// journal should read it again.
+    pub cleared: bool,
+    /// New entries, oldest first.
+    pub entries: Vec<Arc<Entry>>,
+    /// New entries evicted before they could be read.
+    pub skipped: u64,
+}
+
+/// Most entries a live reader takes per [`Subscription::next`] call.
+const NEWS_BATCH: usize = 256;
+
+impl Subscription {
+    /// Waits for the next change: new entries (up to a batch; call again for more) or a clear.
+    /// `None` once the journal is gone.
+    pub async fn next(&mut self) -> Option<News> {
+        loop {
+            let news = self.poll_news();
+            if news.cleared || !news.entries.is_empty() || news.skipped > 0 {
+                return Some(news);
+            }
+            self.changes.changed().await.ok()?;
+        }
+    }
+
+    /// What changed since the last read, without waiting.
+    fn poll_news(&mut self) -> News {
+        let epoch = *self.changes.borrow_and_update();
+        let mut news = News::default();
+        if epoch != self.epoch {
+            self.epoch = epoch;
+            news.cleared = true;
+        }
+        let ring = self.journal.lock();
+        // Ids restart after `renew` (a pooled server handed to another test).
+        let renewals = self.journal.renewals.load(Ordering::Relaxed);
+        if renewals != self.renewals {
+            self.renewals = renewals;
+            self.cursor = 0;
+            news.cleared = true;
+        }
+        let start = ring.entries.partition_point(|e| e.id <= self.cursor);
+        if let Some(first) = ring.entries.get(start) {
+            news.skipped = first.id.saturating_sub(self.cursor + 1);
+        }
+        news.entries = ring
+            .entries
+            .range(start..)
+            .take(NEWS_BATCH)
+            .cloned()
+            .collect();
+        drop(ring);
+        if let Some(last) = news.entries.last() {
+            self.cursor = last.id;
+        }
+        news
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.journal.listeners.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A request on its way to the journal: counted in [`Journal::in_flight`] until dropped.
@@ -153,7 +247,44 @@ impl Journal {
             ring: Mutex::new(Ring::default()),
             next_id: AtomicU64::new(1),
             in_flight: AtomicU64::new(0),
+            listeners: AtomicUsize::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
+            renewals: AtomicU64::new(0),
         }
+    }
+
+    /// Subscribes a live reader; it sees the entries recorded from now on (read what is
+    /// already kept with [`Journal::list`]).
+    pub fn subscribe(self: &Arc<Self>) -> Subscription {
+        // Counted before the cursor is read under the ring's lock: an entry recorded after
+        // that read sees the count and notifies.
+        self.listeners.fetch_add(1, Ordering::Relaxed);
+        let changes = self.changes.subscribe();
+        let epoch = *changes.borrow();
+        let (cursor, renewals) = {
+            let _ring = self.lock();
+            (
+                self.next_id.load(Ordering::Relaxed).saturating_sub(1),
+                self.renewals.load(Ordering::Relaxed),
+            )
+        };
+        Subscription {
+            journal: self.clone(),
+            changes,
+            cursor,
+            epoch,
+            renewals,
+        }
+    }
+
+    /// Live readers subscribed now.
+    pub fn listeners(&self) -> usize {
+        self.listeners.load(Ordering::Relaxed)
+    }
+
+    /// Wakes live readers after entries were removed (not evicted).
+    fn notify_cleared(&self) {
+        self.changes.send_modify(|epoch| *epoch += 1);
     }
 
     /// Marks a request as being answered until the guard drops (after it is recorded and its
@@ -179,21 +310,29 @@ impl Journal {
         if body_truncated {
             record.body = Bytes::copy_from_slice(&record.body[..self.limits.max_body_bytes]);
         }
+        let mut response_truncated = false;
         if let Some(sent) = &mut record.response
             && sent.body.len() > self.limits.max_body_bytes
         {
             sent.body = sent.body.slice(..self.limits.max_body_bytes);
+            response_truncated = true;
         }
         let size = entry_size(&record);
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let entry = Arc::new(Entry {
-            id,
+        let mut entry = Arc::new(Entry {
+            id: 0,
             time: SystemTime::now(),
             record,
             body_truncated,
+            response_truncated,
             size,
         });
         let mut ring = self.lock();
+        // The id is taken under the lock, so the ring's ids always increase (live readers
+        // find what is new by id).
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(fresh) = Arc::get_mut(&mut entry) {
+            fresh.id = id;
+        }
         ring.bytes += size;
         ring.entries.push_back(entry);
         while ring.entries.len() > self.limits.max_entries
@@ -205,6 +344,10 @@ impl Journal {
                 ring.bytes -= old.size;
                 ring.evicted += 1;
             }
+        }
+        drop(ring);
+        if self.listeners.load(Ordering::Relaxed) != 0 {
+            self.changes.send_modify(|_| {});
         }
         id
     }
@@ -256,6 +399,10 @@ impl Journal {
         let (gone, kept): (Vec<_>, Vec<_>) = ring.entries.drain(..).partition(|e| pick(e));
         ring.entries = kept.into();
         ring.bytes -= gone.iter().map(|e| e.size).sum::<usize>();
+        drop(ring);
+        if !gone.is_empty() {
+            self.notify_cleared();
+        }
         gone
     }
 
@@ -265,13 +412,15 @@ impl Journal {
         let n = ring.entries.len();
         ring.entries.clear();
         ring.bytes = 0;
+        drop(ring);
+        self.notify_cleared();
         n
     }
 
     /// Drops every entry and zeroes the eviction count.
     pub fn reset(&self) {
-        let mut ring = self.lock();
-        *ring = Ring::default();
+        *self.lock() = Ring::default();
+        self.notify_cleared();
     }
 
     /// Back to the state of a new journal, ids starting at 1 again: for a server handed to
@@ -280,6 +429,9 @@ impl Journal {
         let mut ring = self.lock();
         *ring = Ring::default();
         self.next_id.store(1, Ordering::Relaxed);
+        self.renewals.fetch_add(1, Ordering::Relaxed);
+        drop(ring);
+        self.notify_cleared();
     }
 
     /// Entries kept, bytes kept, entries evicted.
@@ -361,9 +513,30 @@ pub struct EntryJson<'a> {
     /// For a proxy answer the upstream answered: milliseconds until its answer head arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_ms: Option<f64>,
+    /// The answer sent, when the journal kept it: a whole response understudy built (a
+    /// route's answer, a `__files` answer, the unmatched `404`); `null` for faults, protocol
+    /// switches, streamed proxy answers and understudy's refusals.
+    pub response: Option<ResponseJson<'a>>,
     /// For the unmatched listing: the routes closest to matching.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_misses: Option<&'a [NearMiss]>,
+}
+
+/// The answer sent, as a journal entry shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseJson<'a> {
+    /// Status sent.
+    pub status: u16,
+    /// Headers the answer set (lower-case names; a repeated name has an array of values);
+    /// those actix adds itself (`Date`, `Content-Length`) aside.
+    pub headers: Map<String, Value>,
+    /// The body: text, or base64 when it is not UTF-8.
+    pub body: Cow<'a, str>,
+    /// How `body` is written.
+    pub body_encoding: BodyEncoding,
+    /// Whether the body was cut to the per-entry limit.
+    pub body_truncated: bool,
 }
 
 /// How a journal entry's body is written in JSON.
@@ -397,21 +570,18 @@ impl Entry {
         for (k, v) in form_urlencoded::parse(r.query().as_bytes()) {
             push_multi(&mut query, k.into_owned(), v.into_owned());
         }
-        let mut headers = Map::new();
-        for (k, v) in r.headers.iter() {
-            push_multi(
-                &mut headers,
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            );
-        }
-        let (body, body_encoding) = match std::str::from_utf8(&r.body) {
-            Ok(text) => (Cow::Borrowed(text), BodyEncoding::Utf8),
-            Err(_) => (
-                Cow::Owned(base64::engine::general_purpose::STANDARD.encode(&r.body)),
-                BodyEncoding::Base64,
-            ),
-        };
+        let headers = headers_json(&r.headers);
+        let (body, body_encoding) = body_json(&r.body);
+        let response = r.response.as_ref().map(|sent| {
+            let (body, body_encoding) = body_json(&sent.body);
+            ResponseJson {
+                status: r.status,
+                headers: headers_json(&sent.headers),
+                body,
+                body_encoding,
+                body_truncated: self.response_truncated,
+            }
+        });
         EntryJson {
             id: self.id,
             time: humantime::format_rfc3339_millis(self.time).to_string(),
@@ -430,9 +600,34 @@ impl Entry {
             upstream_ms: r
                 .upstream_time
                 .map(|t| (t.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0),
+            response,
             near_misses: with_near_misses.then_some(r.near_misses.as_slice()),
         }
     }
+}
+
+/// A body as JSON shows it: text when it is UTF-8, else base64.
+fn body_json(body: &[u8]) -> (Cow<'_, str>, BodyEncoding) {
+    match std::str::from_utf8(body) {
+        Ok(text) => (Cow::Borrowed(text), BodyEncoding::Utf8),
+        Err(_) => (
+            Cow::Owned(base64::engine::general_purpose::STANDARD.encode(body)),
+            BodyEncoding::Base64,
+        ),
+    }
+}
+
+/// Headers as JSON shows them: lower-case names, a repeated name with an array of values.
+fn headers_json(list: &[(HeaderName, HeaderValue)]) -> Map<String, Value> {
+    let mut headers = Map::new();
+    for (k, v) in list {
+        push_multi(
+            &mut headers,
+            k.as_str().to_owned(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        );
+    }
+    headers
 }
 
 /// Adds `value` under `key`, turning a repeated key into an array.
@@ -464,4 +659,109 @@ pub fn header_map(list: &[(HeaderName, HeaderValue)]) -> HeaderMap {
         map.append(k.clone(), v.clone());
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::{Journal, JournalLimits, Record};
+
+    fn record(path: &str) -> Record {
+        Record {
+            method: actix_http::Method::GET,
+            uri: actix_http::Uri::try_from(path).unwrap_or_default(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            route: None,
+            status: 200,
+            duration: Duration::ZERO,
+            near_misses: Vec::new(),
+            fault: None,
+            proxied: false,
+            upstream_time: None,
+            response: None,
+        }
+    }
+
+    fn journal(max_entries: usize) -> Arc<Journal> {
+        Arc::new(Journal::new(JournalLimits {
+            max_entries,
+            ..JournalLimits::default()
+        }))
+    }
+
+    async fn next(sub: &mut super::Subscription) -> super::News {
+        tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_what_is_recorded_after_it_subscribed_in_order() {
+        let j = journal(100);
+        j.record(record("/before"));
+        let mut sub = j.subscribe();
+        assert_eq!(j.listeners(), 1);
+        j.record(record("/a"));
+        j.record(record("/b"));
+        let news = next(&mut sub).await;
+        let paths: Vec<&str> = news.entries.iter().map(|e| e.record.path()).collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        assert!(!news.cleared);
+        assert_eq!(news.skipped, 0);
+        drop(sub);
+        assert_eq!(j.listeners(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_skips_evicted_entries_and_is_told_how_many() {
+        let j = journal(3);
+        let mut sub = j.subscribe();
+        for i in 0..10 {
+            j.record(record(&format!("/{i}")));
+        }
+        let news = next(&mut sub).await;
+        let paths: Vec<&str> = news.entries.iter().map(|e| e.record.path()).collect();
+        assert_eq!(paths, ["/7", "/8", "/9"]);
+        assert_eq!(news.skipped, 7);
+    }
+
+    #[tokio::test]
+    async fn a_reader_is_told_of_a_clear_and_of_renewed_ids() {
+        let j = journal(100);
+        let mut sub = j.subscribe();
+        j.record(record("/a"));
+        let _ = next(&mut sub).await;
+        j.clear();
+        assert!(next(&mut sub).await.cleared);
+        j.renew();
+        j.record(record("/again"));
+        let news = next(&mut sub).await;
+        assert!(news.cleared);
+        assert_eq!(news.entries.len(), 1);
+        assert_eq!(news.entries[0].id, 1);
+    }
+
+    #[test]
+    fn ids_increase_in_the_ring_under_concurrent_recording() {
+        let j = journal(100_000);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..2000 {
+                        j.record(record("/x"));
+                    }
+                });
+            }
+        });
+        let (all, _) = j.list(&super::Filter::default());
+        assert_eq!(all.len(), 8000);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    }
 }

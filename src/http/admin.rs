@@ -2,7 +2,8 @@
 //! `/__understudy/admin/` always, and `/__admin/` when `--admin-api native`.
 //!
 //! Test harnesses in any language use it to put scenarios, move and reset scenario state,
-//! read and clear the journal, count requests and read near misses. No scenario can claim
+//! read and clear the journal (and follow it live: `requests/stream`, in `http::ui`), count
+//! requests and read near misses. No scenario can claim
 //! the prefix. With an admin token configured, every admin call needs
 //! `Authorization: Bearer TOKEN`; mock routes are never affected by the token. Admin calls are
 //! not recorded in the journal.
@@ -56,6 +57,7 @@ pub fn scope(
         .route("/requests", web::get().to(list_requests))
         .route("/requests", web::delete().to(clear_requests))
         .route("/requests/count", web::post().to(count_requests))
+        .route("/requests/stream", web::get().to(super::ui::stream::stream))
         .route("/requests/unmatched", web::get().to(unmatched_requests))
         .route("/recordings/start", web::post().to(record::api::start))
         .route("/recordings/stop", web::post().to(record::api::stop))

@@ -207,8 +207,9 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         }
         let misses = snapshot.index.near_misses(&view, NEAR_MISS_LIMIT);
         unmatched_log::note(view.method, view.path);
-        let resp = respond::unmatched(view.method, view.path, &misses);
+        let (resp, sent) = respond::unmatched_sent(view.method, view.path, &misses);
         drop(view);
+        outcome.response = Some(sent);
         outcome.near_misses = misses;
         return Reply::Send(resp);
     };

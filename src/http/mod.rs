@@ -11,6 +11,7 @@
 //!   [`record`]: recording, the proxy path plus a capture that writes a scenario file;
 //! - [`admin`]: the native admin API under `/__understudy/admin/` (and `/__admin/` in
 //!   `native` mode); [`json`]: the shapes of its answers;
+//! - [`ui`]: the live journal page at `/__understudy/ui` and the journal's event stream;
 //! - [`wiremock_admin`]: WireMock's admin API under `/__admin/` in `wiremock` mode;
 //!   [`wiremock_json`]: its shapes.
 //!
@@ -45,6 +46,7 @@ pub mod json;
 mod proxy;
 pub mod record;
 pub mod respond;
+pub mod ui;
 pub mod upgrade;
 pub mod wiremock_admin;
 mod wiremock_files;
@@ -132,6 +134,9 @@ fn app(
         .app_data(web::PayloadConfig::new(state.max_body_bytes))
         .app_data(state)
         .service(admin::scope(admin::NATIVE_PREFIX))
+        // The page holds no data (it asks for the token itself): served without one.
+        .route(ui::PATH, web::get().to(ui::page))
+        .route(&format!("{}/", ui::PATH), web::get().to(ui::page))
         .service(
             web::scope(RESERVED_PREFIX)
                 .wrap(actix_web::middleware::from_fn(admin::require_token))

@@ -181,15 +181,36 @@ pub async fn fault(
     }
 }
 
-/// The contract's 404 for a request no route matched.
-pub fn unmatched(method: &str, path: &str, near_misses: &[NearMiss]) -> HttpResponse {
-    HttpResponse::build(StatusCode::NOT_FOUND)
-        .insert_header((UNMATCHED_HEADER, "1"))
-        .json(json::Unmatched {
-            error: "no route matched",
-            request: json::RequestLine { method, path },
-            near_misses,
-        })
+/// The contract's 404 for a request no route matched, and the headers and body sent (for
+/// the journal).
+pub fn unmatched_sent(
+    method: &str,
+    path: &str,
+    near_misses: &[NearMiss],
+) -> (HttpResponse, crate::journal::SentResponse) {
+    let body = serde_json::to_vec(&json::Unmatched {
+        error: "no route matched",
+        request: json::RequestLine { method, path },
+        near_misses,
+    })
+    .map(Bytes::from)
+    .unwrap_or_default();
+    let headers = vec![
+        (
+            HeaderName::from_static(UNMATCHED_HEADER),
+            HeaderValue::from_static("1"),
+        ),
+        (
+            actix_http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+    ];
+    let mut resp = HttpResponse::build(StatusCode::NOT_FOUND);
+    for (name, value) in &headers {
+        resp.insert_header((name.clone(), value.clone()));
+    }
+    let resp = resp.body(body.clone());
+    (resp, crate::journal::SentResponse { headers, body })
 }
 
 /// A JSON error answer from understudy itself (not from a scenario).

@@ -60,6 +60,10 @@ mod shapes;
 mod templates;
 // TLS: self-signed and PEM certificates, checked with curl; Expect and 103 over TLS.
 mod tls;
+// The live journal page: the page, the journal's event stream, the token, `response` in
+// entries, and the page in headless Chromium (skipped without it unless
+// UNDERSTUDY_REQUIRE_BROWSER=1).
+mod ui;
 // Requests no route matches: the 404 report and its near misses.
 mod unmatched;
 // WebSocket scripts: handshake, rules and actions, echo, pings, close, 426.

@@ -47,6 +47,7 @@ const ENTRY_KEYS: &[&str] = &[
     "route",
     "status",
     "durationMs",
+    "response",
 ];
 
 fn users() -> Value {
@@ -128,6 +129,10 @@ async fn every_admin_answer_has_exactly_the_documented_keys() {
     assert_eq!(entries.len(), 3, "{requests}");
     assert_eq!(keys(&entries[0]), set(ENTRY_KEYS));
     assert_eq!(entries[0]["bodyEncoding"], "utf8");
+    assert_eq!(
+        keys(&entries[0]["response"]),
+        set(&["status", "headers", "body", "bodyEncoding", "bodyTruncated"])
+    );
     assert_eq!(keys(&entries[1]), set(ENTRY_KEYS));
     assert_eq!(entries[1]["route"], Value::Null);
     let mut with_fault = set(ENTRY_KEYS);

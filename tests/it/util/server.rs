@@ -140,6 +140,21 @@ impl Server {
             .count()
     }
 
+    /// Waits (polling) up to `within` for the server to exit; its status, `None` when it is
+    /// still running.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Every stdout line logged so far.
     pub fn logs(&self) -> Vec<String> {
         lock(&self.logs)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The tools of the journal page's browser test (tests/it/ui.rs runs tests/ui/journal_page.py),
+# installed where missing; the Python part goes into a rebuildable cache under target/ (never
+# committed; delete it to start over):
+#
+#   chromium, chromedriver   Debian's `chromium` and `chromium-driver`, via apt, when missing
+#   venv/                    a Python venv with PyPI `selenium`
+#   env                      `export` lines: UNDERSTUDY_UI_PYTHON, CHROME_BIN, CHROMEDRIVER
+#
+# Idempotent: a second run finds everything in place and only rewrites `env`.
+# Time: under 1 s warm; cold, about 9 s for the venv with selenium (pip from PyPI) and, where
+# they are missing, apt's chromium and chromium-driver (about 9 s to install on Debian 12 once
+# downloaded, plus the download of roughly 100 MB).
+# Usage: .ci/ui-tools.sh [CACHE_DIR]   (default target/ui-tools), then . target/ui-tools/env
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$SECONDS
+cache=${1:-target/ui-tools}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+
+SELENIUM_SPEC='selenium>=4.20,<5'
+
+apt_updated=""
+apt_install() {
+    if [ -z "$apt_updated" ]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+step_start=$SECONDS
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "chromium or chromedriver missing: installing chromium chromium-driver"
+    apt_install chromium chromium-driver
+fi
+chromium --version 2>/dev/null | head -1
+chromedriver --version | head -1
+printf 'browser ready in %d s\n' $((SECONDS - step_start))
+
+step_start=$SECONDS
+venv=$cache/venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "python3 missing: installing python3 and python3-venv"
+        apt_install python3 python3-venv
+    fi
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        echo "python3 -m venv failed: installing python3-venv"
+        apt_install python3-venv
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+    fi
+    echo "pip install $SELENIUM_SPEC"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$SELENIUM_SPEC"
+fi
+selenium_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("selenium"))')
+printf 'selenium %s ready in %d s\n' "$selenium_version" $((SECONDS - step_start))
+
+cat >"$cache/env" <<ENV
+# Written by .ci/ui-tools.sh; source it before cargo test.
+export UNDERSTUDY_UI_PYTHON='$venv/bin/python'
+export CHROME_BIN='$(command -v chromium)'
+export CHROMEDRIVER='$(command -v chromedriver)'
+ENV
+
+echo "UNDERSTUDY_UI_PYTHON=$venv/bin/python (selenium $selenium_version)"
+echo "CHROME_BIN=$(command -v chromium)"
+echo "CHROMEDRIVER=$(command -v chromedriver)"
+echo "env file: $cache/env"
+printf 'ui tools ready in %d s\n' $((SECONDS - started))
