@@ -227,6 +227,8 @@ impl RouteIndex {
                 node.set = Some((set, patterned));
             }
         }
+        // Kept until the next reload: no spare capacity from growing.
+        trie.shrink_to_fit();
         RouteIndex {
             scenarios,
             order,

@@ -137,8 +137,12 @@ pub(crate) fn compile(
     if let Some(ct) = default_type
         && !has_content_type
     {
+        headers.reserve_exact(1);
         headers.push((header::CONTENT_TYPE, HeaderValue::from_static(ct)));
     }
+    // Kept for the server's life, once per answer: no spare capacity (a first push reserves
+    // room for four headers).
+    headers.shrink_to_fit();
     Some(CompiledResponse {
         status,
         reason,
