@@ -304,6 +304,73 @@ async fn duplicate_route_ids_in_a_file_are_an_error() {
 }
 
 #[tokio::test]
+async fn a_large_file_compiles_the_same_and_reports_problems_in_place() {
+    // Arrange: enough routes for the file to compile on several threads, a duplicate id far
+    // from its first use, a bad status near the end, and a typo in a middle route.
+    let dir = Scenarios::new();
+    let mut routes: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| {
+            json!({ "id": format!("r{i}"), "request": { "path": format!("/big/{i}/[0-9]+") },
+                    "response": { "status": 200, "body": format!("route {i}") } })
+        })
+        .collect();
+    routes[4_100]["id"] = json!("r7");
+    routes[4_999]["response"]["status"] = json!(42);
+    routes[2_600]["request"]["methd"] = json!("GET");
+    let bad = dir.write_json("big.json", &json!({ "routes": routes.clone() }));
+
+    // Act
+    let out = validate(&bad);
+
+    // Assert: every problem, at its own route, in file order.
+    let stdout = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "stdout: {stdout}");
+    let paths: Vec<String> = diags_for(&stdout, &bad)
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    assert_eq!(
+        paths,
+        ["routes[2600].request.methd"],
+        "a route that does not parse is reported alone, as before: {stdout}"
+    );
+    routes[2_600]["request"]
+        .as_object_mut()
+        .expect("request")
+        .remove("methd");
+    let bad = dir.write_json("big.json", &json!({ "routes": routes.clone() }));
+    let out = validate(&bad);
+    let stdout = stdout_of(&out);
+    let diags = diags_for(&stdout, &bad);
+    let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "routes[4100].id",
+            "routes[4999].response.status",
+            "routes[4999].response.body"
+        ],
+        "{stdout}"
+    );
+    assert!(
+        diags[0].message.contains("routes[7] already uses it"),
+        "{stdout}"
+    );
+
+    // And a good large file serves every route as written.
+    routes[4_100]["id"] = json!("r4100");
+    routes[4_999]["response"]["status"] = json!(200);
+    dir.write_json("big.json", &json!({ "routes": routes }));
+    let server = Server::start(dir.path());
+    for i in [0, 1_249, 1_250, 2_500, 3_750, 4_999] {
+        assert_eq!(
+            get(server.url(&format!("/big/{i}/7"))).await,
+            (200, format!("route {i}"))
+        );
+    }
+}
+
+#[tokio::test]
 async fn duplicate_scenario_name_fails_the_second_file_only() {
     // Arrange
     let dir = Scenarios::new();
