@@ -151,19 +151,25 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     let query = head.uri.query().unwrap_or("");
     let head_only = incoming.head_only();
 
-    // At the `Expect` hook there is no payload: the body is never read there.
+    // At the `Expect` hook there is no payload: the body is never read there. A body bound
+    // for a proxy route chosen on the head alone is sent upstream as it arrives instead.
+    let mut upload = None;
     if let From::App { payload, .. } = &mut incoming.from
         && !switches(&snapshot, head, query)
         && !opens_websocket(head)
         && let Some(payload) = payload.take()
     {
-        match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
-            Ok(body) => outcome.body = body,
-            Err(refused) => {
-                // The rest of a refused body is not read: the connection cannot carry
-                // another request, so it closes after the answer.
-                outcome.body = refused.partial;
-                return Reply::Send(closing(respond::error(refused.status, refused.message)));
+        if state.recorder.active().is_none() && streams_upstream(&snapshot, head, query) {
+            upload = Some(payload);
+        } else {
+            match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
+                Ok(body) => outcome.body = body,
+                Err(refused) => {
+                    // The rest of a refused body is not read: the connection cannot carry
+                    // another request, so it closes after the answer.
+                    outcome.body = refused.partial;
+                    return Reply::Send(closing(respond::error(refused.status, refused.message)));
+                }
             }
         }
     }
@@ -188,7 +194,9 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         &head.headers,
         &outcome.body,
     );
-    view.head_only = head_only;
+    // A streamed body is not here to match on: the route was chosen on the head, and no
+    // route before it in answer order matches the head.
+    view.head_only = head_only || upload.is_some();
     let Some(selected) = snapshot.index.select(&view) else {
         if head_only {
             // The state moved between the `Expect` decision's peek and now: refuse plainly
@@ -259,7 +267,11 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     }
     if let Some(to) = &answer.proxy {
         outcome.proxied = true;
-        let (resp, took) = proxy::forward(to, head, state.scheme, outcome.body.clone()).await;
+        let body = match upload {
+            Some(payload) => proxy::RequestBody::Streaming(payload),
+            None => proxy::RequestBody::Read(outcome.body.clone()),
+        };
+        let (resp, took) = proxy::forward(to, head, state.scheme, body).await;
         outcome.upstream_time = took;
         return Reply::Send(if head_only { closing(resp) } else { resp });
     }
@@ -303,6 +315,23 @@ fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
     );
     view.head_only = true;
     snapshot.index.peek(&view).is_some_and(|r| r.switches())
+}
+
+/// Whether the request goes to a proxy route that is chosen on its head alone (see
+/// [`CompiledRoute::streams_upstream`](crate::scenario::compiled::CompiledRoute::streams_upstream)).
+fn streams_upstream(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
+    let mut view = RequestView::new(
+        head.method.as_str(),
+        head.uri.path(),
+        query,
+        &head.headers,
+        &[],
+    );
+    view.head_only = true;
+    snapshot
+        .index
+        .peek(&view)
+        .is_some_and(|r| r.streams_upstream())
 }
 
 /// Whether the head asks for a WebSocket: actix-http then treats everything after it as the

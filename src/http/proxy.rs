@@ -231,13 +231,28 @@ fn append(map: &mut HeaderMap, name: &str, value: &[u8]) {
     }
 }
 
+/// The request's body as it goes upstream.
+pub(super) enum RequestBody {
+    /// Read already (a route that matched on it, or a recording that keeps it).
+    Read(Bytes),
+    /// Still arriving: sent on as it comes, with the client's `Content-Length` when it gave
+    /// one (chunked otherwise), never held whole.
+    Streaming(actix_web::web::Payload),
+}
+
+impl From<Bytes> for RequestBody {
+    fn from(bytes: Bytes) -> Self {
+        RequestBody::Read(bytes)
+    }
+}
+
 /// Forwards the request and streams the upstream's answer back; the time the upstream took
 /// to send its answer's head, when it did.
 pub(super) async fn forward(
     proxy: &Proxy,
     head: &RequestHead,
     scheme: &str,
-    body: Bytes,
+    body: RequestBody,
 ) -> (HttpResponse, Option<Duration>) {
     match send(proxy, head, scheme, body).await {
         Ok(upstream) => {
@@ -303,11 +318,12 @@ pub(super) async fn send(
     proxy: &Proxy,
     head: &RequestHead,
     scheme: &str,
-    body: Bytes,
+    body: impl Into<RequestBody>,
 ) -> Result<Upstream, HttpResponse> {
+    let body = body.into();
     let url = target(proxy, head);
     let headers = request_headers(proxy, head, head.peer_addr, scheme);
-    let has_body = !body.is_empty()
+    let has_body = matches!(&body, RequestBody::Read(b) if !b.is_empty())
         || head.headers.contains_key(header::CONTENT_LENGTH)
         || head.headers.contains_key(header::TRANSFER_ENCODING);
     let mut request = CLIENT
@@ -317,10 +333,18 @@ pub(super) async fn send(
         request = request.append_header((name.clone(), value.clone()));
     }
     let sent = Instant::now();
-    let result = if has_body {
-        request.send_body(body).await
-    } else {
-        request.send().await
+    let length = head
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let result = match body {
+        _ if !has_body => request.send().await,
+        RequestBody::Read(bytes) => request.send_body(bytes).await,
+        RequestBody::Streaming(payload) => match length {
+            Some(len) => request.send_body(SizedStream::new(len, payload)).await,
+            None => request.send_stream(payload).await,
+        },
     };
     let upstream = match result {
         Ok(resp) => resp,

@@ -93,6 +93,22 @@ impl CompiledRoute {
         self.when_state.is_some() || self.set_state.is_some()
     }
 
+    /// Whether every answer of the route is a proxy and none of its matchers reads the body:
+    /// chosen on the head alone, it can send the request's body upstream as it arrives.
+    pub fn streams_upstream(&self) -> bool {
+        let m = &self.matcher;
+        let reads_body = m.body.is_some()
+            || m.json.is_some()
+            || m.conditions
+                .iter()
+                .any(|c| matches!(c.subject, super::pattern::Subject::Body(_)));
+        let proxies = match &self.answers {
+            Answers::One(resp) => resp.proxy.is_some(),
+            Answers::Script { steps, .. } => steps.iter().all(|s| s.proxy.is_some()),
+        };
+        proxies && !reads_body
+    }
+
     /// Whether any of the route's answers switches protocols (WebSocket or raw upgrade).
     pub fn switches(&self) -> bool {
         match &self.answers {

@@ -447,3 +447,151 @@ async fn https_upstreams_are_checked_against_the_system_trust_store() {
         .to_ascii_lowercase();
     assert!(reason.contains("certificate"), "{reason}");
 }
+
+/// An upstream that counts the body of each request it gets (`Content-Length` or chunked)
+/// without keeping it, and answers `got N`.
+async fn counting_upstream() -> u16 {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut sock = BufReader::new(sock);
+                loop {
+                    let mut head = Vec::new();
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if sock.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push(line.to_ascii_lowercase());
+                    }
+                    let length = head.iter().find_map(|l| {
+                        l.strip_prefix("content-length:")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                    });
+                    let chunked = head.iter().any(|l| l.contains("chunked"));
+                    let mut count: u64 = 0;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    if let Some(len) = length {
+                        let mut left = len;
+                        while left > 0 {
+                            let want = usize::try_from(left.min(buf.len() as u64)).expect("size");
+                            let n = sock.read(&mut buf[..want]).await.expect("read body");
+                            assert!(n > 0, "body ended early");
+                            left -= n as u64;
+                            count += n as u64;
+                        }
+                    } else if chunked {
+                        loop {
+                            line.clear();
+                            sock.read_line(&mut line).await.expect("chunk size");
+                            let size = u64::from_str_radix(line.trim(), 16).expect("hex size");
+                            let mut left = size + 2;
+                            while left > 0 {
+                                let want =
+                                    usize::try_from(left.min(buf.len() as u64)).expect("size");
+                                let n = sock.read(&mut buf[..want]).await.expect("read chunk");
+                                assert!(n > 0, "chunk ended early");
+                                left -= n as u64;
+                            }
+                            if size == 0 {
+                                break;
+                            }
+                            count += size;
+                        }
+                    }
+                    let body = format!("got {count}");
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.get_mut().write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_large_upload_is_streamed_upstream_past_the_body_limit() {
+    // Arrange: a 1 MiB body limit, a proxy route chosen on the head, and one that matches on
+    // the body (which must still be read, so the limit holds there).
+    let port = counting_upstream().await;
+    let to = format!("http://127.0.0.1:{port}");
+    let dir = Scenarios::new();
+    dir.write_json(
+        "proxy.json",
+        &json!({ "routes": [
+            { "request": { "path": "/matched", "json": { "kind": "x" } },
+              "response": { "proxy": { "to": to } } },
+            { "request": { "path": "/upload" }, "response": { "proxy": { "to": to } } }
+        ]}),
+    );
+    let server = Server::start_with(dir.path(), &["--max-body-bytes", "1048576"]);
+    let http = client();
+    let big = vec![b'u'; 24 * 1024 * 1024];
+
+    // Act and assert: a sized upload, 24 times the limit, arrives whole.
+    let resp = http
+        .post(server.url("/upload"))
+        .body(big.clone())
+        .send()
+        .await
+        .expect("sized upload");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.text().await.expect("body"),
+        format!("got {}", big.len())
+    );
+
+    // A chunked one too (no Content-Length: the stream is sent on chunked).
+    let mut sock = TcpStream::connect(server.addr).await.expect("connect");
+    sock.write_all(
+        b"PUT /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .expect("head");
+    let chunk = vec![b'c'; 128 * 1024];
+    for _ in 0..64 {
+        sock.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .expect("size");
+        sock.write_all(&chunk).await.expect("chunk");
+        sock.write_all(b"\r\n").await.expect("crlf");
+    }
+    sock.write_all(b"0\r\n\r\n").await.expect("last chunk");
+    let mut answer = Vec::new();
+    sock.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(
+        answer.ends_with(&format!("got {}", 64 * 128 * 1024)),
+        "{answer}"
+    );
+
+    // A route that matches on the body reads it, within the limit.
+    let resp = http
+        .post(server.url("/matched"))
+        .body(big)
+        .send()
+        .await
+        .expect("over-limit upload");
+    assert_eq!(resp.status(), 413);
+    let small = http
+        .post(server.url("/matched"))
+        .json(&json!({ "kind": "x" }))
+        .send()
+        .await
+        .expect("small upload");
+    assert_eq!(small.status(), 200);
+    assert_eq!(small.text().await.expect("body"), "got 12");
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Proxy overhead: a small JSON upstream called directly and through an understudy proxy route,
+in the same run (Python 3 standard library and wrk).
+
+The upstream is `examples/ceiling.rs` (a bare actix-web server answering a 22-byte JSON body).
+understudy serves one route, `{"proxy": {"to": UPSTREAM}}`, on every path. For each round,
+wrk runs against the upstream directly, then through understudy (alternating which goes first),
+and the report gives each rate and the proxied/direct ratio, and the answers' bytes are
+checked to be the same both ways.
+
+Usage (from the repository root):
+
+  python3 benches/proxy.py                 # builds release binaries; 3 rounds of 5 s
+  python3 benches/proxy.py --no-build --rounds 1 --duration 3
+
+Everything runs on 127.0.0.1; servers started here are stopped by PID. Rates are measured,
+never asserted; exit status 1 only when an answer differs or wrk reports errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port: int, path: str = "/") -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise SystemExit("server on port %d did not answer within 30 s" % port)
+
+
+def wrk(url: str, duration: int, conns: int) -> tuple:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency", url],
+        capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return (rate, float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan"),
+            bool(errors) or bool(non2xx))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
+    p.add_argument("--conns", type=int, default=32)
+    p.add_argument("--no-build", action="store_true")
+    args = p.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "understudy",
+                        "--example", "ceiling"], cwd=ROOT, check=True)
+    understudy = os.environ.get("UNDERSTUDY_BIN") or os.path.join(ROOT, "target", "release", "understudy")
+    ceiling = os.path.join(ROOT, "target", "release", "examples", "ceiling")
+
+    up_port, us_port = free_port(), free_port()
+    procs = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="understudy-proxy-") as d:
+        with open(os.path.join(d, "proxy.json"), "w") as f:
+            json.dump({"name": "proxy", "routes": [{
+                "request": {"path": "/.*"},
+                "response": {"proxy": {"to": "http://127.0.0.1:%d" % up_port}}}]}, f)
+        try:
+            procs.append(subprocess.Popen([ceiling, "127.0.0.1:%d" % up_port, "1"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(subprocess.Popen(
+                [understudy, "serve", "--scenarios", d, "--bind", "127.0.0.1:%d" % us_port,
+                 "--watch", "off", "--log-format", "json"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_ready(up_port)
+            wait_ready(us_port, "/__admin/health")
+            direct_url = "http://127.0.0.1:%d/api/users/42" % up_port
+            proxied_url = "http://127.0.0.1:%d/api/users/42" % us_port
+            a = urllib.request.urlopen(direct_url).read()
+            b = urllib.request.urlopen(proxied_url).read()
+            if a != b:
+                print("answers differ: direct %r, proxied %r" % (a, b))
+                failed = True
+            rows = []
+            for r in range(args.rounds):
+                order = [("direct", direct_url), ("proxied", proxied_url)]
+                if r % 2:
+                    order.reverse()
+                got = {}
+                for name, url in order:
+                    wrk(url, 1, args.conns)  # warm-up
+                    got[name] = wrk(url, args.duration, args.conns)
+                    failed |= got[name][2]
+                rows.append(got)
+                print("round %d: direct %.0f req/s (p50 %.3f ms), proxied %.0f req/s (p50 %.3f ms), ratio %.2f"
+                      % (r + 1, got["direct"][0], got["direct"][1], got["proxied"][0],
+                         got["proxied"][1], got["proxied"][0] / got["direct"][0]), flush=True)
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+    ratios = [row["proxied"][0] / row["direct"][0] for row in rows]
+    print()
+    print("| | direct req/s | proxied req/s | proxied / direct |")
+    print("|---|---:|---:|---:|")
+    for i, row in enumerate(rows):
+        print("| round %d | %.0f | %.0f | %.2f |" % (i + 1, row["direct"][0], row["proxied"][0], ratios[i]))
+    print("| median | | | %.2f |" % statistics.median(ratios))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
