@@ -60,7 +60,7 @@ impl RouteText for &serde_json::value::RawValue {
 
 /// [`compile`] for a file whose routes may still be text; `Err(Unparsed)` when one of them
 /// does not parse.
-pub fn compile_file<R: RouteText + Sync>(
+pub fn compile_file<R: RouteText>(
     file: &ScenarioFile<R>,
     origin: &Origin<'_>,
 ) -> Result<Result<CompiledScenario, Vec<Diagnostic>>, Unparsed> {
@@ -100,43 +100,14 @@ pub fn compile_file<R: RouteText + Sync>(
         None => "start".to_owned(),
     };
 
-    // A large file compiles in runs of routes on every core (each run parsing its routes'
-    // text as it goes); the runs are joined in order, so the result is the same.
-    let threads = if file.routes.len() >= PARALLEL_FROM {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
-    } else {
-        1
-    };
-    let runs: Vec<Result<Run, Unparsed>> = if threads > 1 {
-        let size = file.routes.len().div_ceil(threads);
-        let name = name.as_str();
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = file
-                .routes
-                .chunks(size)
-                .enumerate()
-                .map(|(n, chunk)| scope.spawn(move || compile_run(chunk, n * size, origin, name)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(Err(Unparsed)))
-                .collect()
-        })
-    } else {
-        vec![compile_run(&file.routes, 0, origin, &name)]
-    };
-    let mut routes = Vec::with_capacity(file.routes.len());
-    let mut states = Vec::with_capacity(file.routes.len());
-    let mut ids: Vec<(String, bool)> = Vec::with_capacity(file.routes.len());
-    for run in runs {
-        let run = run?;
-        routes.extend(run.routes);
-        states.extend(run.states);
-        ids.extend(run.ids);
-        cx.diags.extend(run.diags);
-        cx.warnings.extend(run.warnings);
-        cx.read_files |= run.read_files;
-    }
+    // One thread: compiling a large file on every core was measured faster to start (20,000
+    // routes ready in 81 ms instead of 110 ms on two cores) but each thread's allocator arena
+    // kept 6 MB more resident (docs/benchmarks.md, "Big route sets").
+    let Routes {
+        routes,
+        states,
+        ids,
+    } = compile_routes(&mut cx, &file.routes, &name)?;
     check_unique_ids(&mut cx, &ids);
 
     check_states(&mut cx, &states, &name, &initial_state);
@@ -161,49 +132,30 @@ pub fn compile_file<R: RouteText + Sync>(
     })
 }
 
-/// Files with at least this many routes compile on several threads.
-const PARALLEL_FROM: usize = 2_048;
-/// Most threads one file compiles on.
-const MAX_THREADS: usize = 8;
-
-/// What compiling a run of a file's routes yields, in route order.
-struct Run {
+/// What compiling a file's routes yields, in route order.
+struct Routes {
     routes: Vec<CompiledRoute>,
     states: Vec<RouteStates>,
     /// Each route's id, and whether the file names it (otherwise it is the index).
     ids: Vec<(String, bool)>,
-    diags: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
-    read_files: bool,
 }
 
-/// Compiles `routes`, the file's routes from index `first` on.
-fn compile_run<R: RouteText>(
-    routes: &[R],
-    first: usize,
-    origin: &Origin<'_>,
+/// Compiles the file's routes, parsing each just before it is compiled.
+fn compile_routes<R: RouteText>(
+    cx: &mut Ctx<'_>,
+    texts: &[R],
     name: &str,
-) -> Result<Run, Unparsed> {
-    let mut cx = Ctx {
-        origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
-    let mut run = Run {
-        routes: Vec::with_capacity(routes.len()),
-        states: Vec::with_capacity(routes.len()),
-        ids: Vec::with_capacity(routes.len()),
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
+) -> Result<Routes, Unparsed> {
+    let mut out = Routes {
+        routes: Vec::with_capacity(texts.len()),
+        states: Vec::with_capacity(texts.len()),
+        ids: Vec::with_capacity(texts.len()),
     };
     let list = JsonPath::root().key("routes");
-    for (k, text) in routes.iter().enumerate() {
-        let i = first + k;
+    for (i, text) in texts.iter().enumerate() {
         let route = text.route()?;
         let route = &*route;
-        run.states.push(RouteStates {
+        out.states.push(RouteStates {
             when: route.when_state.clone(),
             set: route.set_state.clone(),
         });
@@ -212,15 +164,12 @@ fn compile_run<R: RouteText>(
         if route.id.as_deref().is_some_and(|s| s.trim().is_empty()) {
             cx.error(&at.key("id"), "route id must not be empty");
         }
-        run.ids.push((id.clone(), route.id.is_some()));
-        if let Some(compiled) = compile_route(&mut cx, route, &at, name, id, i) {
-            run.routes.push(compiled);
+        out.ids.push((id.clone(), route.id.is_some()));
+        if let Some(compiled) = compile_route(cx, route, &at, name, id, i) {
+            out.routes.push(compiled);
         }
     }
-    run.diags = cx.diags;
-    run.warnings = cx.warnings;
-    run.read_files = cx.read_files;
-    Ok(run)
+    Ok(out)
 }
 
 /// Reports each route whose id an earlier route already has.
