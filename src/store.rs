@@ -203,12 +203,12 @@ fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize,
         .routes
         .iter()
         .enumerate()
-        .map(|(j, o)| (o.id.as_str(), j))
+        .map(|(j, o)| (o.id(), j))
         .collect();
     let mut added = 0;
     let mut changed = 0;
     for (i, r) in new.routes.iter().enumerate() {
-        match old_ids.get(r.id.as_str()) {
+        match old_ids.get(r.id()) {
             None => added += 1,
             Some(&j) if !same_route(old_texts.get(j).copied(), new_texts.get(i).copied()) => {
                 changed += 1;
@@ -216,12 +216,11 @@ fn route_diff(old: Option<&CompiledScenario>, new: &CompiledScenario) -> (usize,
             Some(_) => {}
         }
     }
-    let new_ids: std::collections::HashSet<&str> =
-        new.routes.iter().map(|r| r.id.as_str()).collect();
+    let new_ids: std::collections::HashSet<&str> = new.routes.iter().map(|r| r.id()).collect();
     let removed = old
         .routes
         .iter()
-        .filter(|o| !new_ids.contains(o.id.as_str()))
+        .filter(|o| !new_ids.contains(o.id()))
         .count();
     (added, removed, changed)
 }

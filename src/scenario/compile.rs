@@ -368,7 +368,7 @@ fn compile_route(
 
     Some(CompiledRoute {
         full_name: format!("{scenario}/{id}").into(),
-        id,
+        id_at: scenario.len() + 1,
         index,
         priority: route.priority,
         added: 0,

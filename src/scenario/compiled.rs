@@ -48,10 +48,10 @@ impl CompiledScenario {
 /// One route, compiled.
 #[derive(Debug)]
 pub struct CompiledRoute {
-    /// Route id within its scenario.
-    pub id: String,
     /// `<scenario>/<id>`.
     pub full_name: Arc<str>,
+    /// Where the id starts in `full_name` (the id is not kept twice).
+    pub id_at: usize,
     /// Position in the scenario's `routes` (indexes its sequence positions).
     pub index: usize,
     /// Higher is tried first.
@@ -88,6 +88,11 @@ pub enum ExpectRule {
 }
 
 impl CompiledRoute {
+    /// Route id within its scenario.
+    pub fn id(&self) -> &str {
+        self.full_name.get(self.id_at..).unwrap_or_default()
+    }
+
     /// Whether answering needs the scenario's state lock (state check or transition).
     pub fn is_stateful(&self) -> bool {
         self.when_state.is_some() || self.set_state.is_some()

@@ -70,11 +70,11 @@ pub(super) fn stubs(state: &AppState) -> Vec<StubEntry> {
                 -route.priority,
                 route.added,
                 StubEntry {
-                    id: route.id.clone(),
+                    id: route.id().to_owned(),
                     scenario: scenario.name.clone(),
                     api,
                     own_file: scenario.file.clone().filter(|_| alone),
-                    json: with_id(&json, &route.id),
+                    json: with_id(&json, route.id()),
                 },
             ));
         }

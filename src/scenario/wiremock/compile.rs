@@ -160,7 +160,7 @@ fn compile_stub(
     }
     Some(CompiledRoute {
         full_name: format!("{scenario}/{id}").into(),
-        id,
+        id_at: scenario.len() + 1,
         index,
         priority: -stub.priority.unwrap_or(DEFAULT_PRIORITY),
         added: ADDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
