@@ -1,4 +1,5 @@
-//! The `understudy` command line: `serve` (the default), `validate`, `schema`, `health`.
+//! The `understudy` command line: `serve` (the default), `validate`, `schema`, `health`,
+//! `openapi import`.
 //!
 //! This file parses the arguments and dispatches; the work is in the [`cli`] module.
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
             Ok(cli::validate::run(&paths, &limits.limits()))
         }
         Some(Command::Schema) => Ok(cli::schema::run()),
+        Some(Command::Openapi { command }) => Ok(cli::openapi::run(command)),
         Some(Command::Health(args)) => cli::health::run(args),
     };
     result.unwrap_or_else(|err| {

@@ -71,6 +71,10 @@ pub struct ServeConfig {
     pub template_fuel: u64,
     /// What `/__admin/` speaks (`--admin-api`); `/__understudy/admin/` is always native.
     pub admin_api: AdminApi,
+    /// OpenAPI documents served beside the scenarios (`--openapi`), hot-reloaded like them.
+    pub openapi: Vec<PathBuf>,
+    /// Whether OpenAPI operations validate requests (`--openapi-validate`, default on).
+    pub openapi_validate: bool,
 }
 
 impl ServeConfig {
@@ -96,6 +100,8 @@ impl ServeConfig {
             template_fuel: crate::scenario::template::FUEL,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             admin_api: AdminApi::Native,
+            openapi: Vec::new(),
+            openapi_validate: true,
         }
     }
 }
@@ -143,9 +149,14 @@ pub enum StartError {
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
     let limits = crate::scenario::load::Limits {
         template_fuel: config.template_fuel,
+        openapi_validate: config.openapi_validate,
         ..config.scenario_limits
     };
-    let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(limits));
+    let store = Arc::new(
+        Store::new(config.scenarios.clone())
+            .with_limits(limits)
+            .with_specs(config.openapi.clone()),
+    );
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),
         Source::None => PathBuf::from("(no files)"),

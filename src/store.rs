@@ -67,6 +67,9 @@ pub struct FileStatus {
     pub hash: u64,
     /// Size and modification time last seen (`None` when unknown or too recent to trust).
     pub fingerprint: Option<Fingerprint>,
+    /// Other files the serving version was compiled from (an OpenAPI spec's `$ref`ed
+    /// files) and their fingerprints then: a change to one reloads the file.
+    pub deps: Vec<(PathBuf, Option<Fingerprint>)>,
 }
 
 /// What one reload found and did.
@@ -312,6 +315,8 @@ pub enum Deleted {
 /// The scenario set of a running server.
 pub struct Store {
     source: Source,
+    /// OpenAPI specs served beside the scenarios (`--openapi`).
+    specs: Vec<PathBuf>,
     limits: Limits,
     current: ArcSwap<Snapshot>,
     /// The snapshot of nothing, built once: an emptied pooled server publishes it.
@@ -338,6 +343,7 @@ impl Store {
         let empty = Arc::new(Snapshot::new(Vec::new()));
         Store {
             source,
+            specs: Vec::new(),
             limits: Limits::default(),
             current: ArcSwap::new(empty.clone()),
             empty,
@@ -352,6 +358,17 @@ impl Store {
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// This store also serving the OpenAPI specs at `specs` (`--openapi`).
+    pub fn with_specs(mut self, specs: Vec<PathBuf>) -> Self {
+        self.specs = specs;
+        self
+    }
+
+    /// The OpenAPI specs served beside the scenarios.
+    pub fn specs(&self) -> &[PathBuf] {
+        &self.specs
     }
 
     /// Where file scenarios come from.
@@ -406,7 +423,8 @@ impl Store {
         let started = Instant::now();
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let (root, listed) = match &self.source {
-            Source::None => return Ok(ReloadReport::default()),
+            Source::None if self.specs.is_empty() => return Ok(ReloadReport::default()),
+            Source::None => (PathBuf::from("."), Vec::new()),
             Source::Dir(dir) => (dir.clone(), scan(dir)?),
             Source::File(file) => {
                 let name = file.file_name().map(PathBuf::from).unwrap_or_default();
@@ -418,21 +436,43 @@ impl Store {
             }
         };
         let canonical = root.canonicalize()?;
+        // (folder, file name to load, key): scenario files, then the `--openapi` specs,
+        // which are keyed by the path given.
+        let mut entries: Vec<(PathBuf, PathBuf, PathBuf, PathBuf)> = listed
+            .into_iter()
+            .map(|rel| (root.clone(), canonical.clone(), rel.clone(), rel))
+            .collect();
+        for spec in &self.specs {
+            if std::fs::metadata(spec).is_err() {
+                tracing::warn!("OpenAPI spec {} is missing", spec.display());
+                continue;
+            }
+            let parent = parent_of(spec);
+            let name = spec.file_name().map(PathBuf::from).unwrap_or_default();
+            let canonical = parent.canonicalize()?;
+            entries.push((parent, canonical, name, spec.clone()));
+        }
         let previous = self.lock().files.clone();
         let by_path: HashMap<&Path, &FileStatus> =
             previous.iter().map(|f| (f.relative.as_path(), f)).collect();
         let now = SystemTime::now();
 
-        let mut next = Vec::with_capacity(listed.len());
+        let mut next = Vec::with_capacity(entries.len());
         let mut fresh = Vec::new(); // indexes into `next` of files compiled this time
         let mut changes = Vec::new();
-        for relative in listed {
-            let display = root.join(&relative);
+        for (root, canonical, name, relative) in entries {
+            let display = root.join(&name);
             let print = fingerprint(&display, now);
             let before = by_path.get(relative.as_path()).copied();
+            let deps_same = |b: &FileStatus| {
+                b.deps
+                    .iter()
+                    .all(|(p, f)| f.is_some() && fingerprint(p, now) == *f)
+            };
             if let Some(b) = before
                 && print.is_some()
                 && b.fingerprint == print
+                && deps_same(b)
             {
                 next.push(b.clone());
                 continue;
@@ -442,13 +482,14 @@ impl Store {
             if let Some(b) = before
                 && bytes.is_ok()
                 && b.hash == hash
+                && deps_same(b)
             {
                 let mut kept = b.clone();
                 kept.fingerprint = print;
                 next.push(kept);
                 continue;
             }
-            let outcome = load_bytes(&root, &canonical, &relative, bytes, &self.limits);
+            let outcome = load_bytes(&root, &canonical, &name, bytes, &self.limits);
             for warning in outcome.result.iter().flat_map(|s| &s.warnings) {
                 tracing::warn!("{warning}");
             }
@@ -456,6 +497,11 @@ impl Store {
                 Ok(scenario) => FileStatus {
                     display,
                     relative,
+                    deps: scenario
+                        .depends_on
+                        .iter()
+                        .map(|p| (p.clone(), fingerprint(p, now)))
+                        .collect(),
                     serving: Some(Arc::new(LiveScenario::sharing(scenario, &self.named))),
                     errors: Vec::new(),
                     loaded_at: Some(now),
@@ -466,6 +512,7 @@ impl Store {
                     display,
                     relative,
                     serving: before.and_then(|b| b.serving.clone()),
+                    deps: before.map(|b| b.deps.clone()).unwrap_or_default(),
                     errors,
                     loaded_at: before.and_then(|b| b.loaded_at),
                     hash,

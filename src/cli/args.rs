@@ -41,8 +41,23 @@ pub enum Command {
     },
     /// Print the JSON Schema (draft 2020-12) of a scenario file.
     Schema,
+    /// OpenAPI documents: `openapi import SPEC` prints the spec's routes as a scenario file.
+    Openapi {
+        #[command(subcommand)]
+        command: OpenapiCommand,
+    },
     /// Exit 0 when the server at URL answers its health endpoint.
     Health(HealthArgs),
+}
+
+#[derive(Subcommand)]
+pub enum OpenapiCommand {
+    /// Print SPEC's routes as an editable native scenario file (examples inlined), e.g.
+    /// `understudy openapi import api.yaml > scenarios/api.json`.
+    Import {
+        /// The OpenAPI 3.0 or 3.1 document (YAML or JSON).
+        spec: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -120,6 +135,19 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "UNDERSTUDY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+    /// Serve this OpenAPI 3.0/3.1 document (YAML or JSON) beside the scenarios, hot-reloaded
+    /// like them; scenario routes win over its operations. Repeatable; the env variable takes
+    /// a comma-separated list.
+    #[arg(
+        long = "openapi",
+        env = "UNDERSTUDY_OPENAPI",
+        value_delimiter = ',',
+        value_name = "SPEC"
+    )]
+    pub openapi: Vec<PathBuf>,
+    /// Validate requests to OpenAPI operations against the spec (422 with every problem).
+    #[arg(long, env = "UNDERSTUDY_OPENAPI_VALIDATE", value_enum, default_value_t = OnOff::On)]
+    pub openapi_validate: OnOff,
     #[command(flatten)]
     pub file_limits: FileLimitArgs,
     #[command(flatten)]
@@ -206,6 +234,12 @@ pub enum Watch {
     Auto,
     Native,
     Poll,
+    Off,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum OnOff {
+    On,
     Off,
 }
 

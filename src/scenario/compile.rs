@@ -134,6 +134,7 @@ pub fn compile(
             routes,
             source: origin.source.into(),
             reads_files: cx.read_files,
+            depends_on: Vec::new(),
         })
     } else {
         let mut diags = cx.diags;

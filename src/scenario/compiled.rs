@@ -35,6 +35,9 @@ pub struct CompiledScenario {
     pub reads_files: bool,
     /// Things that load but are probably mistakes (`FILE:LINE:COL: at PATH: warning: …`).
     pub warnings: Vec<Diagnostic>,
+    /// Other files the compiled result depends on (an OpenAPI spec's `$ref`ed files): a
+    /// change to one of them reloads the scenario too.
+    pub depends_on: Vec<PathBuf>,
 }
 
 impl CompiledScenario {
@@ -262,6 +265,9 @@ pub struct CompiledResponse {
     pub switch: Option<Switch>,
     /// Forward the request upstream instead (`status`, headers and body are then unused).
     pub proxy: Option<Arc<Proxy>>,
+    /// An OpenAPI operation decides status, headers and body per request (`Prefer`,
+    /// `Accept`, request validation); `status`, headers and body are then unused.
+    pub openapi: Option<Arc<super::openapi::Operation>>,
 }
 
 /// A proxy answer, validated.
