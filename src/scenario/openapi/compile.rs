@@ -364,7 +364,16 @@ fn compile_operation(
                 .map(|(i, _)| i)
         });
     let find = |key: &str| responses.iter().position(|r| r.key == key);
-    let invalid_response = find("422").or_else(|| find("400"));
+    // The spec's own answer to a bad request: its 422, else its 400, else a 4XX or default
+    // response (answered with 422), so the answer stays one the spec documents.
+    let invalid_response = find("422")
+        .or_else(|| find("400"))
+        .or_else(|| {
+            responses
+                .iter()
+                .position(|r| r.key.eq_ignore_ascii_case("4XX"))
+        })
+        .or_else(|| find("default"));
     let unauthorized_response = find("401");
     Operation {
         name: format!("{} {}", ctx.method.to_uppercase(), ctx.template),
