@@ -610,6 +610,7 @@ fn invalid_examples_are_warnings_naming_them_and_broken_specs_are_positioned_err
     assert!(line.contains("type"), "names the failing keyword: {line}");
     assert!(line.contains("pets.yaml:"), "{line}");
 
+    let re = regex::Regex::new(r"^\S+:\d+:\d+: at \S+: ").expect("regex");
     for (file, needle) in [("broken.yaml", "YAML"), ("badref.json", "Nope")] {
         let out = understudy()
             .arg("validate")
@@ -619,7 +620,6 @@ fn invalid_examples_are_warnings_naming_them_and_broken_specs_are_positioned_err
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!out.status.success(), "{file}: {text}");
         let first = text.lines().next().unwrap_or("");
-        let re = regex::Regex::new(r"^\S+:\d+:\d+: at \S+: ").expect("regex");
         assert!(
             re.is_match(first),
             "{file}: FILE:LINE:COL: at PATH: {first}"

@@ -9,7 +9,7 @@
 //! not validate is a warning naming it and the failing keyword, and is not served by default.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_http::StatusCode;
 use actix_http::header::{self, HeaderName, HeaderValue};
@@ -18,9 +18,9 @@ use serde_json::{Map, Value};
 
 use super::generate::{Generator, Side};
 use super::operation::{
-    Credential, In, Media, Operation, Param, RequestBody, Response, Shape, Validator, essence,
-    serialize,
+    Credential, In, Media, Operation, Param, RequestBody, Response, Shape, essence, serialize,
 };
+use super::schema::Checker;
 use super::source::{Docs, parse_text};
 use crate::scenario::compiled::{
     Answers, CompiledResponse, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher,
@@ -156,7 +156,7 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
     }
     let mut docs = Docs::new(origin.display, doc.clone());
     let prefix = server_prefix(&doc);
-    let mut operations = Vec::new();
+    let mut pending = Vec::new();
     let mut paths_out = Vec::new();
     let mut ids = HashSet::new();
     let empty = Map::new();
@@ -201,12 +201,7 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
                 components: doc.pointer("/components/securitySchemes"),
             };
             let operation = compile_operation(cx, &mut docs, &ctx, op, &op_at);
-            operations.push(Found {
-                method,
-                template: full.clone(),
-                id,
-                operation: Arc::new(operation),
-            });
+            pending.push((method, full.clone(), id, operation));
         }
         paths_out.push((full, methods));
     }
@@ -214,6 +209,20 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
         cx.error(&root, problem);
     }
     let other_files = docs.other_files();
+    // One schema table, shared by every operation (for random bodies).
+    let defs = Arc::new(std::mem::take(&mut docs.defs));
+    let operations = pending
+        .into_iter()
+        .map(|(method, template, id, mut operation)| {
+            operation.defs = defs.clone();
+            Found {
+                method,
+                template,
+                id,
+                operation: Arc::new(operation),
+            }
+        })
+        .collect();
     Some(Compiled {
         operations,
         paths: paths_out,
@@ -312,11 +321,11 @@ fn compile_operation(
         let mut media = Vec::new();
         if let Some(content) = b.get("content").and_then(Value::as_object) {
             for (mt, m) in content {
-                let validator = m.get("schema").filter(|_| is_json(mt)).and_then(|s| {
-                    let converted = docs.schema(s, b_file);
-                    build_validator(cx, docs, &converted, Side::Request, &b_at)
-                });
-                media.push((mt.clone(), validator));
+                let checker = m
+                    .get("schema")
+                    .filter(|_| is_json(mt))
+                    .map(|s| Checker::new(docs.schema(s, b_file), Side::Request));
+                media.push((mt.clone(), checker));
             }
         }
         Some(RequestBody { required, media })
@@ -387,7 +396,7 @@ fn compile_operation(
         invalid_response,
         unauthorized_response,
         validate,
-        defs: Arc::new(docs.defs.clone()),
+        defs: Arc::default(),
     }
 }
 
@@ -454,9 +463,7 @@ fn compile_param(
         .as_ref()
         .map(|s| shape_of(docs, s))
         .unwrap_or_default();
-    let validator = converted
-        .as_ref()
-        .and_then(|s| build_validator(cx, docs, s, Side::Request, &at.key("schema")));
+    let checker = converted.map(|s| Checker::new(s, Side::Request));
     let style_form = p
         .get("style")
         .and_then(Value::as_str)
@@ -474,7 +481,7 @@ fn compile_param(
             .and_then(Value::as_bool)
             .unwrap_or(style_form),
         shape,
-        validator,
+        checker,
     })
 }
 
@@ -508,92 +515,6 @@ fn shape_of(docs: &Docs, schema: &Value) -> Shape {
         .map(|i| types_of(docs.resolve(i)))
         .unwrap_or_default();
     Shape { types, item_types }
-}
-
-/// The validator of a converted schema, `readOnly` (requests) or `writeOnly` (responses)
-/// properties not required.
-fn build_validator(
-    cx: &mut Ctx<'_>,
-    docs: &Docs,
-    schema: &Value,
-    side: Side,
-    at: &JsonPath,
-) -> Option<Validator> {
-    let mut bundle = docs.bundle(schema);
-    relax(&mut bundle, side);
-    match jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&bundle)
-    {
-        Ok(v) => Some(v),
-        Err(e) => {
-            cx.warn(at, format!("the schema cannot be used for validation: {e}"));
-            None
-        }
-    }
-}
-
-/// Drops from every `required` list the properties the other side never sends.
-fn relax(schema: &mut Value, side: Side) {
-    let hidden = match side {
-        Side::Request => "readOnly",
-        Side::Response => "writeOnly",
-    };
-    let defs = schema.get("$defs").cloned();
-    relax_node(schema, hidden, &defs.as_ref(), 0);
-}
-
-fn relax_node(node: &mut Value, hidden: &str, defs: &Option<&Value>, depth: usize) {
-    if depth > 64 {
-        return;
-    }
-    match node {
-        Value::Object(m) => {
-            if let (Some(Value::Array(req)), Some(Value::Object(props))) =
-                (m.get("required"), m.get("properties"))
-            {
-                let drop: Vec<Value> = req
-                    .iter()
-                    .filter(|name| {
-                        name.as_str()
-                            .and_then(|n| props.get(n))
-                            .is_some_and(|p| is_flagged(p, hidden, defs))
-                    })
-                    .cloned()
-                    .collect();
-                if !drop.is_empty()
-                    && let Some(Value::Array(req)) = m.get_mut("required")
-                {
-                    req.retain(|n| !drop.contains(n));
-                }
-            }
-            for (k, v) in m.iter_mut() {
-                if !matches!(
-                    k.as_str(),
-                    "enum" | "const" | "example" | "examples" | "default"
-                ) {
-                    relax_node(v, hidden, defs, depth + 1);
-                }
-            }
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|v| relax_node(v, hidden, defs, depth + 1)),
-        _ => {}
-    }
-}
-
-fn is_flagged(schema: &Value, flag: &str, defs: &Option<&Value>) -> bool {
-    if schema.get(flag) == Some(&Value::Bool(true)) {
-        return true;
-    }
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/$defs/"))
-        .and_then(|name| defs.and_then(|d| d.get(name)))
-        .is_some_and(|target| target.get(flag) == Some(&Value::Bool(true)))
 }
 
 fn compile_security(security: Option<&Value>, schemes: Option<&Value>) -> Vec<Vec<Credential>> {
@@ -714,12 +635,13 @@ fn compile_media(
 ) -> Media {
     let json = is_json(media_type);
     let schema = m.get("schema").map(|s| docs.schema(s, file));
-    let validator = schema
-        .as_ref()
-        .and_then(|s| build_validator(cx, docs, s, Side::Response, &at.key("schema")))
-        .map(Arc::new);
-    let check = |cx: &mut Ctx<'_>, value: &Value, what: &str, where_: &JsonPath| -> bool {
-        let Some(v) = &validator else { return true };
+    let checker = schema.clone().map(|s| Checker::new(s, Side::Response));
+    // Examples are checked now (compiling the validator); without examples nothing is
+    // compiled or generated until a request needs it.
+    let check = |cx: &mut Ctx<'_>, defs: &[Value], value: &Value, what: &str, where_: &JsonPath| {
+        let Some(v) = checker.as_ref().and_then(|c| c.get(defs)) else {
+            return true;
+        };
         let errors: Vec<String> = v
             .iter_errors(value)
             .take(3)
@@ -747,10 +669,10 @@ fn compile_media(
     };
 
     let mut candidates: Vec<Value> = Vec::new();
-    if let Some(e) = m.get("example") {
-        if check(cx, e, "example", &at.key("example")) {
-            candidates.push(e.clone());
-        }
+    if let Some(e) = m.get("example")
+        && check(cx, &docs.defs, e, "example", &at.key("example"))
+    {
+        candidates.push(e.clone());
     }
     let mut examples = Vec::new();
     if let Some(ex) = m.get("examples").and_then(Value::as_object) {
@@ -766,7 +688,13 @@ fn compile_media(
             let Some(value) = e.get("value") else {
                 continue;
             };
-            if check(cx, value, &format!("example {name:?}"), &e_at.key("value")) {
+            if check(
+                cx,
+                &docs.defs,
+                value,
+                &format!("example {name:?}"),
+                &e_at.key("value"),
+            ) {
                 candidates.push(value.clone());
             }
             examples.push((name.clone(), serialize(value, json)));
@@ -782,17 +710,23 @@ fn compile_media(
                 .cloned()
         });
         if let Some(e) = schema_example
-            && check(cx, &e, "the schema's example", &at.key("schema"))
+            && check(
+                cx,
+                &docs.defs,
+                &e,
+                "the schema's example",
+                &at.key("schema"),
+            )
         {
             candidates.push(e);
         }
     }
-    let default = match candidates.into_iter().next() {
-        Some(v) => Some(v),
-        None => schema
-            .as_ref()
-            .map(|s| generate_valid(docs, s, validator.as_deref(), cx, at)),
-    };
+    let default_body = OnceLock::new();
+    if let Some(v) = candidates.into_iter().next() {
+        let _ = default_body.set(serialize(&v, json));
+    } else if schema.is_none() {
+        let _ = default_body.set(Bytes::new());
+    }
     let essence_ = essence(media_type);
     let concrete = if essence_.contains('*') {
         if json {
@@ -810,40 +744,10 @@ fn compile_media(
         content_type: HeaderValue::from_str(&concrete)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         json,
-        default_body: default.map_or_else(Bytes::new, |v| serialize(&v, json)),
+        default_body,
         examples,
-        schema,
-        validator,
+        checker,
     }
-}
-
-/// A deterministic value for `schema` that validates: with the schemas' own examples, then
-/// without, then a few seeded variations (the same in every run).
-fn generate_valid(
-    docs: &Docs,
-    schema: &Value,
-    validator: Option<&Validator>,
-    cx: &mut Ctx<'_>,
-    at: &JsonPath,
-) -> Value {
-    let ok = |v: &Value| validator.is_none_or(|val| val.is_valid(v));
-    let mut first = None;
-    for attempt in 0..24u64 {
-        let rng = (attempt >= 2).then(|| fastrand::Rng::with_seed(attempt));
-        let mut g = Generator::new(&docs.defs, rng, Side::Response);
-        g.use_examples = attempt == 0;
-        let v = g.value(schema);
-        if ok(&v) {
-            return v;
-        }
-        first.get_or_insert(v);
-    }
-    cx.warn(
-        &at.key("schema"),
-        "understudy could not generate a body that validates against this schema; the body \
-         it answers with may not",
-    );
-    first.unwrap_or(Value::Null)
 }
 
 /// `/pets/{id}` → `^(?:/pets/([^/]+))$` and the variable names in order.

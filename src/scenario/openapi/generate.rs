@@ -309,7 +309,7 @@ impl<'a> Generator<'a> {
             .and_then(Value::as_u64)
             .map(|m| m as usize);
         if let Some(pattern) = obj.get("pattern").and_then(Value::as_str)
-            && let Some(s) = self.from_pattern(pattern, min, max)
+            && let Some(s) = self.matching(pattern, min, max)
         {
             return s;
         }
@@ -385,7 +385,7 @@ impl<'a> Generator<'a> {
         })
     }
 
-    fn from_pattern(&mut self, pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
+    fn matching(&mut self, pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
         let hir = regex_syntax::ParserBuilder::new()
             .build()
             .parse(pattern)

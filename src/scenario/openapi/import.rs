@@ -104,16 +104,16 @@ fn operation_routes(found: &Found) -> Vec<Value> {
         }
         r
     };
-    if let Some(resp) = op.default_response.map(|i| &op.responses[i]) {
-        if let Some(media) = resp.media.first() {
-            for (name, body) in &media.examples {
-                out.push(json!({
-                    "id": format!("{} example={name}", found.id),
-                    "priority": 1000 + priority,
-                    "request": with_prefer(&format!("example={name}")),
-                    "response": answer(resp, Some(media), resp.status.as_u16(), body),
-                }));
-            }
+    if let Some(resp) = op.default_response.map(|i| &op.responses[i])
+        && let Some(media) = resp.media.first()
+    {
+        for (name, body) in &media.examples {
+            out.push(json!({
+                "id": format!("{} example={name}", found.id),
+                "priority": 1000 + priority,
+                "request": with_prefer(&format!("example={name}")),
+                "response": answer(resp, Some(media), resp.status.as_u16(), body),
+            }));
         }
     }
     for resp in &op.responses {
@@ -121,7 +121,7 @@ fn operation_routes(found: &Found) -> Vec<Value> {
             continue;
         }
         let media = resp.media.first();
-        let body = media.map(|m| m.default_body.clone()).unwrap_or_default();
+        let body = media.map(|m| op.default_body(m)).unwrap_or_default();
         out.push(json!({
             "id": format!("{} code={}", found.id, resp.key),
             "priority": 500 + priority,
@@ -132,7 +132,7 @@ fn operation_routes(found: &Found) -> Vec<Value> {
     let main = match op.default_response.map(|i| &op.responses[i]) {
         Some(resp) => {
             let media = resp.media.first();
-            let body = media.map(|m| m.default_body.clone()).unwrap_or_default();
+            let body = media.map(|m| op.default_body(m)).unwrap_or_default();
             answer(resp, media, resp.status.as_u16(), &body)
         }
         None => json!({"status": 200}),

@@ -4,6 +4,8 @@
 //! - `source`: YAML or JSON text into a `serde_json::Value`, `$ref`s followed (local and to
 //!   files beside the spec), schemas converted once into JSON Schema 2020-12;
 //! - `generate`: values made from a schema, deterministic or random, cycles cut;
+//! - `schema`: a converted schema at run time: its validator compiled on first use, and a
+//!   deterministic value that validates;
 //! - [`compile`]: the document into routes, each answer carrying an [`Operation`];
 //! - [`operation`]: what an operation answers per request (validation, `Prefer`, `Accept`);
 //! - [`import`]: the same routes written as an editable native scenario file.
@@ -16,6 +18,7 @@ pub mod compile;
 mod generate;
 pub mod import;
 pub mod operation;
+mod schema;
 mod source;
 
 use std::path::Path;

@@ -8,7 +8,7 @@
 //! reference-counted bytes. Nothing here knows about sockets: a request is an
 //! [`OasRequest`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_http::StatusCode;
 use actix_http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -17,6 +17,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::generate::{Generator, Side};
+use super::schema::{Checker, generate_valid};
 
 /// A compiled JSON Schema validator.
 pub type Validator = jsonschema::Validator;
@@ -90,7 +91,7 @@ pub struct Param {
     /// How its text becomes a JSON value.
     pub shape: Shape,
     /// Its schema's validator.
-    pub validator: Option<Validator>,
+    pub checker: Option<Checker>,
 }
 
 /// The declared request body.
@@ -98,7 +99,7 @@ pub struct RequestBody {
     /// Whether it must be present.
     pub required: bool,
     /// Media types (as declared) and, for JSON ones, their validators.
-    pub media: Vec<(String, Option<Validator>)>,
+    pub media: Vec<(String, Option<Checker>)>,
 }
 
 /// A declared security alternative: every scheme in it must be present.
@@ -124,14 +125,13 @@ pub struct Media {
     pub content_type: HeaderValue,
     /// Whether bodies are JSON text.
     pub json: bool,
-    /// The body answered by default.
-    pub default_body: Bytes,
+    /// The body answered by default: the first valid example, set at load, else a body
+    /// generated from the schema when first needed.
+    pub default_body: OnceLock<Bytes>,
     /// Named examples, serialized.
     pub examples: Vec<(String, Bytes)>,
-    /// The converted schema, for random generation.
-    pub schema: Option<Value>,
-    /// The bundled schema's validator.
-    pub validator: Option<Arc<Validator>>,
+    /// The schema's validator (and the converted schema).
+    pub checker: Option<Checker>,
 }
 
 /// One declared response.
@@ -379,17 +379,40 @@ impl Operation {
         OasReply {
             status,
             headers,
-            body: body.unwrap_or_else(|| media.default_body.clone()),
+            body: body.unwrap_or_else(|| self.default_body(media)),
         }
+    }
+
+    /// The body `media` answers by default (generated and checked on first use when the
+    /// spec gives no valid example).
+    pub fn default_body(&self, media: &Media) -> Bytes {
+        media
+            .default_body
+            .get_or_init(|| match &media.checker {
+                Some(checker) => {
+                    let (value, valid) = generate_valid(&self.defs, checker.schema(), checker);
+                    if !valid {
+                        tracing::warn!(
+                            "{}: understudy could not generate a {} body that validates \
+                             against its schema; the body it answers with may not",
+                            self.name,
+                            media.media_type
+                        );
+                    }
+                    serialize(&value, media.json)
+                }
+                None => Bytes::new(),
+            })
+            .clone()
     }
 
     /// A random body that validates (`None` when ten tries found none).
     fn dynamic_body(&self, media: &Media) -> Option<Bytes> {
-        let schema = media.schema.as_ref()?;
+        let checker = media.checker.as_ref()?;
         for _ in 0..10 {
             let mut g = Generator::new(&self.defs, Some(fastrand::Rng::new()), Side::Response);
-            let v = g.value(schema);
-            if media.validator.as_ref().is_none_or(|val| val.is_valid(&v)) {
+            let v = g.value(checker.schema());
+            if checker.is_valid(&self.defs, &v) {
                 return Some(serialize(&v, media.json));
             }
         }
@@ -468,7 +491,7 @@ impl Operation {
                 continue;
             }
             let value = read_param(&raw, p);
-            if let Some(v) = &p.validator {
+            if let Some(v) = p.checker.as_ref().and_then(|c| c.get(&self.defs)) {
                 for err in v.iter_errors(&value) {
                     problems.push(Problem {
                         location: p.location.as_str(),
@@ -479,13 +502,18 @@ impl Operation {
             }
         }
         if let Some(body) = &self.body {
-            check_body(body, req, &mut problems);
+            check_body(body, &self.defs, req, &mut problems);
         }
         problems
     }
 }
 
-fn check_body(body: &RequestBody, req: &OasRequest<'_>, problems: &mut Vec<Problem>) {
+fn check_body(
+    body: &RequestBody,
+    defs: &[Value],
+    req: &OasRequest<'_>,
+    problems: &mut Vec<Problem>,
+) {
     if req.body.is_empty() {
         if body.required {
             problems.push(Problem {
@@ -525,7 +553,9 @@ fn check_body(body: &RequestBody, req: &OasRequest<'_>, problems: &mut Vec<Probl
         });
         return;
     };
-    let Some(validator) = validator else { return };
+    let Some(validator) = validator.as_ref().and_then(|c| c.get(defs)) else {
+        return;
+    };
     let value: Value = match serde_json::from_slice(req.body) {
         Ok(v) => v,
         Err(err) => {

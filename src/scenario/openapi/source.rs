@@ -5,7 +5,7 @@
 //!
 //! Schemas are converted when first referenced: a `$ref` to a schema becomes
 //! `{"$ref": "#/$defs/sN"}` and the table entry `N` holds the converted target, so cycles
-//! (`Node.children: [Node]`) cost nothing here; [`Docs::bundle`] gathers what one schema
+//! (`Node.children: [Node]`) cost nothing here; `schema::bundle` gathers what one schema
 //! needs into a self-contained schema for the validator. The 3.0 dialect is rewritten:
 //! `nullable: true` allows `null`, boolean `exclusiveMinimum`/`exclusiveMaximum` become the
 //! numeric forms.
@@ -300,46 +300,6 @@ impl Docs {
         Value::Object(out)
     }
 
-    /// A self-contained 2020-12 schema for `schema` (already converted): it with every table
-    /// entry it reaches, directly or not, under `$defs`.
-    pub fn bundle(&self, schema: &Value) -> Value {
-        let mut needed = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        collect_refs(schema, &mut needed);
-        let mut defs = Map::new();
-        while let Some(i) = needed.pop() {
-            if !seen.insert(i) {
-                continue;
-            }
-            if let Some(def) = self.defs.get(i) {
-                collect_refs(def, &mut needed);
-                defs.insert(def_name(i), def.clone());
-            }
-        }
-        let mut root = match schema {
-            Value::Object(m) => m.clone(),
-            Value::Bool(false) => {
-                let mut m = Map::new();
-                m.insert("not".into(), Value::Object(Map::new()));
-                m
-            }
-            _ => Map::new(),
-        };
-        if !defs.is_empty() {
-            match root.get_mut("$defs") {
-                Some(Value::Object(existing)) => existing.extend(defs),
-                _ => {
-                    root.insert("$defs".into(), Value::Object(defs));
-                }
-            }
-        }
-        root.insert(
-            "$schema".into(),
-            Value::String("https://json-schema.org/draft/2020-12/schema".into()),
-        );
-        Value::Object(root)
-    }
-
     /// Follows a converted `$ref` to its table entry.
     pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         let mut current = schema;
@@ -359,7 +319,7 @@ impl Docs {
 }
 
 /// Table indexes `schema` refers to.
-fn collect_refs(schema: &Value, out: &mut Vec<usize>) {
+pub fn collect_refs(schema: &Value, out: &mut Vec<usize>) {
     match schema {
         Value::Object(m) => {
             for (k, v) in m {
