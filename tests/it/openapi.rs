@@ -401,6 +401,38 @@ async fn a_31_json_spec_with_file_refs_cycles_and_compositions_generates_valid_b
             assert_valid(&schema, &json_of(&body), &format!("{path} dynamic"));
         }
     }
+    // Deterministic across runs: a second server (the spec given through the environment,
+    // beside another) answers the same bytes.
+    let mut cmd = understudy();
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--watch", "off"])
+        .arg("--scenarios")
+        .arg(dir.path())
+        .env(
+            "UNDERSTUDY_OPENAPI",
+            format!(
+                "{},{}",
+                dir.outside().join("zoo.json").display(),
+                dir.outside().join("pets.yaml").display()
+            ),
+        );
+    std::fs::write(dir.outside().join("pets.yaml"), PETS_30_YAML).expect("write");
+    let again = Server::spawn(cmd);
+    for path in ["/tree", "/animal", "/owner", "/reading"] {
+        assert_eq!(
+            send(c.get(server.url(path))).await,
+            send(c.get(again.url(path))).await,
+            "{path}"
+        );
+    }
+    assert_eq!(send(c.get(again.url("/v1/pets/mine"))).await.2, "all mine");
+    // The journal names the spec's route.
+    let journal = crate::util::journal(&again, "").await;
+    let routes: Vec<&str> = crate::util::entries(&journal)
+        .iter()
+        .filter_map(|e| e["route"].as_str())
+        .collect();
+    assert!(routes.contains(&"pets/GET /pets/mine"), "{routes:?}");
+
     // Parameters are read as their schemas say: a path enum, an exploded array, a header.
     let (status, _, body) = send(
         c.get(server.url("/readings/C?ids=1&ids=2"))

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::generate::{Generator, Side};
 use super::operation::{
-    Credential, In, Media, Operation, Param, RequestBody, Response, Shape, essence, serialize,
+    In, Media, Operation, Param, RequestBody, Response, Shape, essence, serialize,
 };
 use super::schema::Checker;
 use super::source::{Docs, parse_text};
@@ -164,7 +164,6 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
         .get("paths")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let global_security = doc.get("security").cloned();
     for (template, item) in paths {
         let at = root.key("paths").key(template);
         if !template.starts_with('/') {
@@ -197,8 +196,6 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
                 template: &full,
                 item: &item,
                 item_file,
-                global_security: global_security.as_ref(),
-                components: doc.pointer("/components/securitySchemes"),
             };
             let operation = compile_operation(cx, &mut docs, &ctx, op, &op_at);
             pending.push((method, full.clone(), id, operation));
@@ -264,8 +261,6 @@ struct OpCtx<'a> {
     template: &'a str,
     item: &'a Value,
     item_file: usize,
-    global_security: Option<&'a Value>,
-    components: Option<&'a Value>,
 }
 
 fn compile_operation(
@@ -331,8 +326,6 @@ fn compile_operation(
         Some(RequestBody { required, media })
     });
 
-    let security = compile_security(op.get("security").or(ctx.global_security), ctx.components);
-
     let mut responses = Vec::new();
     if let Some(rs) = op.get("responses").and_then(Value::as_object) {
         for (key, r) in rs {
@@ -383,18 +376,15 @@ fn compile_operation(
                 .position(|r| r.key.eq_ignore_ascii_case("4XX"))
         })
         .or_else(|| find("default"));
-    let unauthorized_response = find("401");
     Operation {
         name: format!("{} {}", ctx.method.to_uppercase(), ctx.template),
         path_regex: Some(regex),
         path_names,
         params,
         body,
-        security,
         responses,
         default_response,
         invalid_response,
-        unauthorized_response,
         validate,
         defs: Arc::default(),
     }
@@ -515,52 +505,6 @@ fn shape_of(docs: &Docs, schema: &Value) -> Shape {
         .map(|i| types_of(docs.resolve(i)))
         .unwrap_or_default();
     Shape { types, item_types }
-}
-
-fn compile_security(security: Option<&Value>, schemes: Option<&Value>) -> Vec<Vec<Credential>> {
-    let Some(Value::Array(alternatives)) = security else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for alt in alternatives {
-        let Some(alt) = alt.as_object() else { continue };
-        if alt.is_empty() {
-            // `{}`: anonymous access is one of the alternatives.
-            return Vec::new();
-        }
-        let mut creds = Vec::new();
-        for name in alt.keys() {
-            let Some(scheme) = schemes.and_then(|s| s.get(name)) else {
-                continue;
-            };
-            let ty = scheme.get("type").and_then(Value::as_str).unwrap_or("");
-            let cred = match ty {
-                "apiKey" => {
-                    let key = scheme.get("name").and_then(Value::as_str).unwrap_or("");
-                    match scheme.get("in").and_then(Value::as_str) {
-                        Some("header") => HeaderName::from_bytes(key.as_bytes())
-                            .ok()
-                            .map(Credential::Header),
-                        Some("query") => Some(Credential::Query(key.to_owned())),
-                        Some("cookie") => Some(Credential::Cookie(key.to_owned())),
-                        _ => None,
-                    }
-                }
-                "http" => Some(Credential::Authorization(
-                    scheme
-                        .get("scheme")
-                        .and_then(Value::as_str)
-                        .unwrap_or("bearer")
-                        .to_ascii_lowercase(),
-                )),
-                "oauth2" | "openIdConnect" => Some(Credential::Authorization("bearer".into())),
-                _ => None,
-            };
-            creds.extend(cred);
-        }
-        out.push(creds);
-    }
-    out
 }
 
 /// The default answer's body of a media type and the warnings about its examples.

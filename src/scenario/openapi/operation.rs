@@ -102,19 +102,6 @@ pub struct RequestBody {
     pub media: Vec<(String, Option<Checker>)>,
 }
 
-/// A declared security alternative: every scheme in it must be present.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    /// A header that must be present (lowercase).
-    Header(HeaderName),
-    /// A query parameter that must be present.
-    Query(String),
-    /// A cookie that must be present.
-    Cookie(String),
-    /// `Authorization: <scheme> …` (lowercase scheme: `bearer`, `basic`).
-    Authorization(String),
-}
-
 /// One media type of a response.
 pub struct Media {
     /// The media type as declared (`application/json`).
@@ -158,16 +145,12 @@ pub struct Operation {
     pub params: Vec<Param>,
     /// The declared request body.
     pub body: Option<RequestBody>,
-    /// Security alternatives (empty: none required).
-    pub security: Vec<Vec<Credential>>,
     /// Declared responses.
     pub responses: Vec<Response>,
     /// Index of the default answer's response.
     pub default_response: Option<usize>,
     /// Index of the response a request that fails validation gets (`422`, else `400`).
     pub invalid_response: Option<usize>,
-    /// Index of the declared `401`.
-    pub unauthorized_response: Option<usize>,
     /// Whether requests are validated.
     pub validate: bool,
     /// The spec's converted schema table, for random generation.
@@ -239,25 +222,6 @@ impl Operation {
     /// The answer to `req`.
     pub fn answer(&self, req: &OasRequest<'_>) -> OasReply {
         if self.validate {
-            if !self.authorized(req) {
-                if let Some(i) = self.unauthorized_response {
-                    return self.reply(i, StatusCode::UNAUTHORIZED, req, &Prefer::default());
-                }
-                let mut reply = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "Unauthorized",
-                    &[Problem {
-                        location: "header",
-                        name: "authorization".into(),
-                        message: "the operation requires credentials the request does not carry"
-                            .into(),
-                    }],
-                );
-                reply
-                    .headers
-                    .push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-                return reply;
-            }
             let problems = self.check(req);
             if !problems.is_empty() {
                 if let Some(i) = self.invalid_response {
@@ -419,26 +383,6 @@ impl Operation {
         None
     }
 
-    /// Whether one of the security alternatives is satisfied (no alternatives: yes).
-    fn authorized(&self, req: &OasRequest<'_>) -> bool {
-        if self.security.is_empty() {
-            return true;
-        }
-        self.security.iter().any(|alt| {
-            alt.iter().all(|cred| match cred {
-                Credential::Header(name) => req.headers.contains_key(name),
-                Credential::Query(name) => req.query.iter().any(|(k, _)| k == name),
-                Credential::Cookie(name) => cookies(req.headers).any(|(k, _)| k == name),
-                Credential::Authorization(scheme) => req
-                    .headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.split_whitespace().next())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme)),
-            })
-        })
-    }
-
     /// Every problem of `req` against the declared parameters and body.
     pub fn check(&self, req: &OasRequest<'_>) -> Vec<Problem> {
         let mut problems = Vec::new();
@@ -472,8 +416,7 @@ impl Operation {
                 In::Header => req
                     .headers
                     .get_all(p.name.as_str())
-                    .filter_map(|v| v.to_str().ok())
-                    .map(str::to_owned)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect(),
                 In::Cookie => cookies(req.headers)
                     .filter(|(k, _)| *k == p.name)
