@@ -462,6 +462,7 @@ fn path_segments(matcher: &PathMatcher) -> Vec<String> {
             None => Vec::new(),
         },
         PathMatcher::Regex(re) => literal_segments(re.as_str()),
+        PathMatcher::Template(t) => t.literal_prefix(),
     }
 }
 

@@ -148,7 +148,7 @@ pub struct RequestMatcher {
 
 /// A path pattern: a plain literal such as `/api/users/42` is compared as a string (no regex
 /// is built, so loading it and its first match cost nothing); any other is an anchored regex.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PathMatcher {
     /// The one path the pattern matches, and the pattern anchored (`^(?:…)$`).
     Literal {
@@ -159,6 +159,9 @@ pub enum PathMatcher {
     },
     /// Any other pattern, anchored.
     Regex(Regex),
+    /// A path template of whole segments (an OpenAPI `/pets/{id}`): compared segment by
+    /// segment, no regex built.
+    Template(PathTemplate),
 }
 
 impl PathMatcher {
@@ -167,6 +170,7 @@ impl PathMatcher {
         match self {
             PathMatcher::Literal { path: want, .. } => **want == *path,
             PathMatcher::Regex(re) => re.is_match(path),
+            PathMatcher::Template(t) => t.captures(path).is_some(),
         }
     }
 
@@ -175,15 +179,53 @@ impl PathMatcher {
         match self {
             PathMatcher::Literal { anchored, .. } => anchored,
             PathMatcher::Regex(re) => re.as_str(),
+            PathMatcher::Template(t) => &t.anchored,
         }
     }
 
-    /// The regex, when the pattern is not a literal (only a regex has groups to capture).
+    /// The regex, when the pattern is one (only a regex has named groups to capture).
     pub fn regex(&self) -> Option<&Regex> {
         match self {
-            PathMatcher::Literal { .. } => None,
             PathMatcher::Regex(re) => Some(re),
+            PathMatcher::Literal { .. } | PathMatcher::Template(_) => None,
         }
+    }
+}
+
+/// A path of `/`-separated segments, each literal or one variable matching one non-empty
+/// segment.
+#[derive(Debug, Clone)]
+pub struct PathTemplate {
+    /// The segments after the leading `/`: `Some(text)` literal, `None` a variable.
+    pub segments: Vec<Option<Box<str>>>,
+    /// The same as an anchored regex (`^(?:/pets/([^/]+))$`), for the route index's sets.
+    pub anchored: Box<str>,
+}
+
+impl PathTemplate {
+    /// The variables' values in `path` (in order), or `None` when it does not match.
+    pub fn captures<'p>(&self, path: &'p str) -> Option<smallvec::SmallVec<[&'p str; 4]>> {
+        let rest = path.strip_prefix('/')?;
+        let mut out = smallvec::SmallVec::new();
+        let mut parts = rest.split('/');
+        for want in &self.segments {
+            let got = parts.next()?;
+            match want {
+                Some(lit) if **lit == *got => {}
+                Some(_) => return None,
+                None if got.is_empty() => return None,
+                None => out.push(got),
+            }
+        }
+        parts.next().is_none().then_some(out)
+    }
+
+    /// The literal segments it starts with.
+    pub fn literal_prefix(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .map_while(|s| s.as_deref().map(str::to_owned))
+            .collect()
     }
 }
 

@@ -24,7 +24,7 @@ use super::schema::Checker;
 use super::source::{Docs, parse_text};
 use crate::scenario::compiled::{
     Answers, CompiledResponse, CompiledRoute, CompiledScenario, ExpectRule, MethodMatcher,
-    MethodPattern, PathMatcher, RequestMatcher,
+    MethodPattern, PathMatcher, PathTemplate, RequestMatcher,
 };
 use crate::scenario::ctx::{Ctx, Origin};
 use crate::scenario::diag::{Diagnostic, JsonPath};
@@ -272,7 +272,7 @@ fn compile_operation(
 ) -> Operation {
     let file = ctx.item_file;
     let validate = cx.origin.limits.openapi_validate;
-    let (regex, path_names) = path_regex(ctx.template);
+    let (path, _, path_names) = path_matcher(ctx.template);
 
     // Parameters: the path item's, overridden by the operation's (same name and place).
     let mut params: Vec<Param> = Vec::new();
@@ -378,7 +378,7 @@ fn compile_operation(
         .or_else(|| find("default"));
     Operation {
         name: format!("{} {}", ctx.method.to_uppercase(), ctx.template),
-        path_regex: Some(regex),
+        path,
         path_names,
         params,
         body,
@@ -694,19 +694,6 @@ fn compile_media(
     }
 }
 
-/// `/pets/{id}` → `^(?:/pets/([^/]+))$` and the variable names in order.
-fn path_regex(template: &str) -> (regex::Regex, Vec<String>) {
-    let (pattern, names) = path_pattern(template);
-    let re = regex::Regex::new(&format!("^(?:{pattern})$"))
-        .unwrap_or_else(|_| regex::Regex::new("^$").unwrap_or_else(|_| unreachable_regex()));
-    (re, names)
-}
-
-#[allow(clippy::unwrap_used)] // invariant: "a^" is a valid regex
-fn unreachable_regex() -> regex::Regex {
-    regex::Regex::new("a^").unwrap()
-}
-
 /// The unanchored regex of a template and its variable names.
 pub fn path_pattern(template: &str) -> (String, Vec<String>) {
     let mut pattern = String::new();
@@ -739,24 +726,45 @@ pub fn literal_segments(template: &str) -> i64 {
         .count() as i64
 }
 
-fn path_matcher(template: &str) -> (PathMatcher, String) {
+/// The matcher of a template: a literal, a [`PathTemplate`] when every variable is a whole
+/// segment (no regex to build), else a regex; the unanchored pattern; the variable names.
+fn path_matcher(template: &str) -> (PathMatcher, String, Vec<String>) {
     let (pattern, names) = path_pattern(template);
     let anchored = format!("^(?:{pattern})$");
-    let matcher = if names.is_empty() {
-        PathMatcher::Literal {
-            path: template.into(),
-            anchored: anchored.clone().into(),
-        }
-    } else {
-        match regex::Regex::new(&anchored) {
-            Ok(re) => PathMatcher::Regex(re),
-            Err(_) => PathMatcher::Literal {
-                path: template.into(),
-                anchored: anchored.clone().into(),
-            },
-        }
+    let literal = || PathMatcher::Literal {
+        path: template.into(),
+        anchored: anchored.clone().into(),
     };
-    (matcher, pattern)
+    if names.is_empty() {
+        return (literal(), pattern, names);
+    }
+    let segments: Option<Vec<Option<Box<str>>>> = template.strip_prefix('/').and_then(|rest| {
+        rest.split('/')
+            .map(|s| {
+                if !s.contains(['{', '}']) {
+                    Some(Some(s.into()))
+                } else if s.starts_with('{')
+                    && s.ends_with('}')
+                    && s.matches('{').count() == 1
+                    && s.matches('}').count() == 1
+                {
+                    Some(None)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    });
+    let matcher = match segments {
+        Some(segments) => PathMatcher::Template(PathTemplate {
+            segments,
+            anchored: anchored.clone().into(),
+        }),
+        None => regex::Regex::new(&anchored)
+            .map(PathMatcher::Regex)
+            .unwrap_or_else(|_| literal()),
+    };
+    (matcher, pattern, names)
 }
 
 fn static_response(
@@ -784,7 +792,8 @@ fn static_response(
 }
 
 fn operation_route(scenario: &str, found: &Found, index: usize) -> CompiledRoute {
-    let (path, source) = path_matcher(&found.template);
+    let path = found.operation.path.clone();
+    let source = path_pattern(&found.template).0;
     let method = found.method.to_uppercase();
     CompiledRoute {
         id: found.id.clone(),
@@ -817,7 +826,7 @@ fn method_not_allowed_route(
     methods: &[&str],
     index: usize,
 ) -> CompiledRoute {
-    let (path, source) = path_matcher(template);
+    let (path, source, _) = path_matcher(template);
     let mut allow: Vec<String> = methods.iter().map(|m| m.to_uppercase()).collect();
     if allow.iter().any(|m| m == "GET") && !allow.iter().any(|m| m == "HEAD") {
         allow.push("HEAD".into());

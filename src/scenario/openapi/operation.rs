@@ -10,10 +10,10 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::scenario::compiled::PathMatcher;
 use actix_http::StatusCode;
 use actix_http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
-use regex::Regex;
 use serde_json::{Value, json};
 
 use super::generate::{Generator, Side};
@@ -137,8 +137,8 @@ pub struct Response {
 pub struct Operation {
     /// `GET /pets/{id}`, for messages.
     pub name: String,
-    /// The route's path regex: group `i` is `path_params[i]`.
-    pub path_regex: Option<Regex>,
+    /// The route's path matcher: its `i`th variable is `path_names[i]`.
+    pub path: PathMatcher,
     /// Names of the path template's variables, in order.
     pub path_names: Vec<String>,
     /// Declared parameters.
@@ -389,19 +389,23 @@ impl Operation {
         if self.params.is_empty() && self.body.is_none() {
             return problems;
         }
-        let captures = self
-            .path_regex
-            .as_ref()
-            .and_then(|re| re.captures(req.path));
+        let captures: Vec<&str> = match &self.path {
+            PathMatcher::Template(t) => t.captures(req.path).unwrap_or_default().to_vec(),
+            PathMatcher::Regex(re) => re
+                .captures(req.path)
+                .map(|c| c.iter().skip(1).flatten().map(|m| m.as_str()).collect())
+                .unwrap_or_default(),
+            PathMatcher::Literal { .. } => Vec::new(),
+        };
         for p in &self.params {
             let raw: Vec<String> = match p.location {
                 In::Path => self
                     .path_names
                     .iter()
                     .position(|n| *n == p.name)
-                    .and_then(|i| captures.as_ref()?.get(i + 1))
+                    .and_then(|i| captures.get(i))
                     .map(|m| {
-                        percent_encoding::percent_decode_str(m.as_str())
+                        percent_encoding::percent_decode_str(m)
                             .decode_utf8_lossy()
                             .into_owned()
                     })
