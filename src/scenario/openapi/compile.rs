@@ -60,7 +60,7 @@ pub struct Compiled {
     /// Files read besides the document.
     pub other_files: Vec<std::path::PathBuf>,
     /// The document, as JSON.
-    pub document: Value,
+    pub document: Arc<Value>,
 }
 
 /// Parses and compiles the spec whose text and origin are known.
@@ -98,9 +98,14 @@ pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagn
         file: origin.relative.clone(),
         initial_state: "started".into(),
         routes,
-        source: serde_json::to_string(&compiled.document)
-            .unwrap_or_default()
-            .into(),
+        // The admin API shows the document as JSON: a YAML spec is written out as JSON.
+        source: if serde_json::from_str::<serde::de::IgnoredAny>(origin.source).is_ok() {
+            origin.source.into()
+        } else {
+            serde_json::to_string(&*compiled.document)
+                .unwrap_or_default()
+                .into()
+        },
         reads_files: true,
         warnings: finish(cx.warnings, origin),
         depends_on: compiled.other_files,
@@ -154,7 +159,8 @@ pub(crate) fn compile_spec(cx: &mut Ctx<'_>) -> Option<Compiled> {
             return None;
         }
     }
-    let mut docs = Docs::new(origin.display, doc.clone());
+    let mut docs = Docs::new(origin.display, doc);
+    let doc = docs.main();
     let prefix = server_prefix(&doc);
     let mut pending = Vec::new();
     let mut paths_out = Vec::new();

@@ -10,8 +10,10 @@
 //! `nullable: true` allows `null`, boolean `exclusiveMinimum`/`exclusiveMaximum` become the
 //! numeric forms.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -50,6 +52,11 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Value, ParseError> {
             at: Some((e.line(), e.column())),
             message: format!("not valid JSON: {e}"),
         });
+    }
+    // Straight into a JSON value when every mapping key is a string (the common case); a
+    // document with keys such as `200:` goes through YAML's own value.
+    if let Ok(value) = serde_yaml_ng::from_str::<Value>(text) {
+        return Ok(value);
     }
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| ParseError {
         at: e.location().map(|l| (l.line(), l.column())),
@@ -96,7 +103,7 @@ fn yaml_to_json(v: serde_yaml_ng::Value) -> Value {
 
 /// The documents of one spec (the main one first) and the converted schema table.
 pub struct Docs {
-    files: Vec<(PathBuf, Value)>,
+    files: Vec<(PathBuf, Arc<Value>)>,
     by_path: HashMap<PathBuf, usize>,
     /// Converted schemas; `$ref`s between them are `#/$defs/__oasN`.
     pub defs: Vec<Value>,
@@ -118,13 +125,18 @@ impl Docs {
         let mut by_path = HashMap::new();
         by_path.insert(key.clone(), 0);
         Docs {
-            files: vec![(key, main)],
+            files: vec![(key, Arc::new(main))],
             by_path,
             defs: Vec::new(),
             def_by_target: HashMap::new(),
             is30,
             problems: Vec::new(),
         }
+    }
+
+    /// The main document.
+    pub fn main(&self) -> Arc<Value> {
+        self.files[0].1.clone()
     }
 
     /// Every file read besides the main one (what a reload has to watch too).
@@ -164,7 +176,7 @@ impl Docs {
             let at = e.at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
             format!("$ref {reference:?}: {}{at}: {}", path.display(), e.message)
         })?;
-        self.files.push((key.clone(), value));
+        self.files.push((key.clone(), Arc::new(value)));
         self.by_path.insert(key, self.files.len() - 1);
         Ok((self.files.len() - 1, pointer))
     }
@@ -181,11 +193,18 @@ impl Docs {
     /// Follows `$ref`s from `value` (in file `file`) to a non-reference object: a copy of it
     /// and the file it is in. Used for everything but schemas (parameters, responses,
     /// request bodies, examples, headers).
-    pub fn deref(&mut self, value: &Value, file: usize) -> Result<(Value, usize), String> {
+    pub fn deref<'v>(
+        &mut self,
+        value: &'v Value,
+        file: usize,
+    ) -> Result<(Cow<'v, Value>, usize), String> {
+        if value.get("$ref").is_none() {
+            return Ok((Cow::Borrowed(value), file));
+        }
         let mut current = (value.clone(), file);
         for _ in 0..32 {
             let Some(reference) = current.0.get("$ref").and_then(Value::as_str) else {
-                return Ok(current);
+                return Ok((Cow::Owned(current.0), current.1));
             };
             let reference = reference.to_owned();
             let (f, pointer) = self.target(current.1, &reference)?;
