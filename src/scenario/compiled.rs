@@ -29,7 +29,8 @@ pub struct CompiledScenario {
     pub initial_state: String,
     /// Routes in file order.
     pub routes: Vec<CompiledRoute>,
-    /// The document as written (parsed again only when the admin API shows it).
+    /// The document as written, JSON or (an OpenAPI spec) YAML (parsed again only when the
+    /// admin API shows it).
     pub source: Box<str>,
     /// Whether compiling read `file` bodies: the result depends on those files too.
     pub reads_files: bool,
@@ -41,9 +42,12 @@ pub struct CompiledScenario {
 }
 
 impl CompiledScenario {
-    /// The document as written, parsed (it parsed when the scenario loaded).
+    /// The document as written, parsed (it parsed when the scenario loaded; an OpenAPI spec
+    /// may be YAML).
     pub fn document(&self) -> serde_json::Value {
-        serde_json::from_str(&self.source).unwrap_or_default()
+        serde_json::from_str(&self.source)
+            .or_else(|_| serde_yaml_ng::from_str(&self.source))
+            .unwrap_or_default()
     }
 }
 

@@ -98,14 +98,7 @@ pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagn
         file: origin.relative.clone(),
         initial_state: "started".into(),
         routes,
-        // The admin API shows the document as JSON: a YAML spec is written out as JSON.
-        source: if serde_json::from_str::<serde::de::IgnoredAny>(origin.source).is_ok() {
-            origin.source.into()
-        } else {
-            serde_json::to_string(&*compiled.document)
-                .unwrap_or_default()
-                .into()
-        },
+        source: origin.source.into(),
         reads_files: true,
         warnings: finish(cx.warnings, origin),
         depends_on: compiled.other_files,
