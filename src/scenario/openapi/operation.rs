@@ -19,9 +19,6 @@ use serde_json::{Value, json};
 use super::generate::{Generator, Side};
 use super::schema::{Checker, generate_valid};
 
-/// A compiled JSON Schema validator.
-pub type Validator = jsonschema::Validator;
-
 /// The parts of a request an operation looks at.
 pub struct OasRequest<'a> {
     /// The path as sent, without the query.

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::generate::{Generator, Side};
-use super::operation::Validator;
+
+/// A compiled JSON Schema validator.
+pub type Validator = jsonschema::Validator;
 use super::source::{collect_refs, def_name};
 
 /// A schema's validator, compiled on first use.
