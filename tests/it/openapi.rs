@@ -469,6 +469,20 @@ paths:
           content:
             application/json:
               example: {error: bad order}
+  /things:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [a]}
+      responses:
+        "200": {description: ok}
+        default:
+          description: any error
+          content:
+            application/json:
+              schema: {type: object, properties: {code: {type: integer}}}
 "#;
     let dir = spec_dir(&[
         ("zoo.json", &spec_31().to_string()),
@@ -529,6 +543,18 @@ paths:
     );
     let (status, _, _) = send(c.post(server.url("/orders")).json(&json!({"qty": 2}))).await;
     assert_eq!(status, 201);
+    // A `default` response is not the spec's 400/422: understudy's 422 lists the problems.
+    let (status, ct, body) = send(c.post(server.url("/things")).json(&json!({"b": 1}))).await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (422, "application/problem+json"),
+        "{body}"
+    );
+    assert_eq!(json_of(&body)["errors"][0]["in"], "body");
+    // No body at all where one is required.
+    let (status, _, body) = send(c.post(server.url("/things"))).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("required"), "{body}");
     drop(server);
 
     // --openapi-validate off: the same request is answered.

@@ -222,10 +222,7 @@ impl Operation {
             let problems = self.check(req);
             if !problems.is_empty() {
                 if let Some(i) = self.invalid_response {
-                    let status = match self.responses[i].key.as_str() {
-                        "422" | "400" => self.responses[i].status,
-                        _ => StatusCode::UNPROCESSABLE_ENTITY,
-                    };
+                    let status = self.responses[i].status;
                     return self.reply(i, status, req, &Prefer::default());
                 }
                 return problem(
