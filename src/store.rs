@@ -442,9 +442,21 @@ impl Store {
             .into_iter()
             .map(|rel| (root.clone(), canonical.clone(), rel.clone(), rel))
             .collect();
+        let scanned: std::collections::HashSet<PathBuf> = if self.specs.is_empty() {
+            Default::default()
+        } else {
+            entries
+                .iter()
+                .filter_map(|(root, _, name, _)| root.join(name).canonicalize().ok())
+                .collect()
+        };
         for spec in &self.specs {
             if std::fs::metadata(spec).is_err() {
                 tracing::warn!("OpenAPI spec {} is missing", spec.display());
+                continue;
+            }
+            if spec.canonicalize().is_ok_and(|c| scanned.contains(&c)) {
+                // Already loaded from the scenarios directory.
                 continue;
             }
             let parent = parent_of(spec);
