@@ -5,6 +5,7 @@
 //! - [`MockServer`]: a real understudy server inside a Rust test (in-process, its own port,
 //!   the journal and the scenario set at hand), built with [`MockServerBuilder`];
 //! - [`server`]: the whole server as the binary runs it, from a [`ServeConfig`];
+//! - [`import_openapi`]: an OpenAPI document's routes as a native scenario file;
 //! - [`validate`]: checking scenario files as `understudy validate` does, and
 //!   [`json_schema`], the JSON Schema of the scenario format.
 //!
@@ -38,6 +39,13 @@ pub use scenario::json_schema;
 pub use scenario::load::Limits as ScenarioLimits;
 pub use server::{Running, ServeConfig};
 pub use validate::{FileReport, validate};
+
+/// The routes of the OpenAPI document at `spec` as a native scenario file (pretty JSON, the
+/// default answers and named examples inlined), as `understudy openapi import` prints it;
+/// or every problem that keeps the document from loading.
+pub fn import_openapi(spec: &std::path::Path) -> Result<String, Vec<Diagnostic>> {
+    scenario::openapi::import::import(spec)
+}
 
 #[doc(hidden)]
 pub mod internals;

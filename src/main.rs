@@ -1,5 +1,5 @@
 //! The `understudy` command line: `serve` (the default), `record`, `validate`, `schema`,
-//! `health`.
+//! `health`, `openapi import`.
 //!
 //! This file parses the arguments and dispatches; the work is in the [`cli`] module.
 
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             Ok(cli::validate::run(&paths, &limits.limits()))
         }
         Some(Command::Schema) => Ok(cli::schema::run()),
+        Some(Command::Openapi { command }) => Ok(cli::openapi::run(command)),
         Some(Command::Health(args)) => cli::health::run(args),
         Some(Command::Record(args)) => cli::serve::record(args),
     };

@@ -472,6 +472,7 @@ fn path_segments(matcher: &PathMatcher) -> Vec<&str> {
             None => Vec::new(),
         },
         PathMatcher::Regex(re) => re.segments().iter().map(|s| &**s).collect(),
+        PathMatcher::Template(t) => t.literal_prefix(),
     }
 }
 

@@ -77,6 +77,10 @@ pub struct ServeConfig {
     /// Certificates (PEM) trusted for `https://` upstreams beside the system's trust store
     /// (`--proxy-ca`), for proxy answers and recording. They are trusted process-wide.
     pub proxy_ca: Option<PathBuf>,
+    /// OpenAPI documents served beside the scenarios (`--openapi`), hot-reloaded like them.
+    pub openapi: Vec<PathBuf>,
+    /// Whether OpenAPI operations validate requests (`--openapi-validate`, default on).
+    pub openapi_validate: bool,
 }
 
 impl ServeConfig {
@@ -104,6 +108,8 @@ impl ServeConfig {
             admin_api: AdminApi::Native,
             recording: None,
             proxy_ca: None,
+            openapi: Vec::new(),
+            openapi_validate: true,
         }
     }
 }
@@ -157,9 +163,14 @@ pub enum StartError {
 pub fn start(config: ServeConfig) -> Result<Running, StartError> {
     let limits = crate::scenario::load::Limits {
         template_fuel: config.template_fuel,
+        openapi_validate: config.openapi_validate,
         ..config.scenario_limits
     };
-    let store = Arc::new(Store::new(config.scenarios.clone()).with_limits(limits));
+    let store = Arc::new(
+        Store::new(config.scenarios.clone())
+            .with_limits(limits)
+            .with_specs(config.openapi.clone()),
+    );
     let shown = match &config.scenarios {
         Source::Dir(p) | Source::File(p) => p.clone(),
         Source::None => PathBuf::from("(no files)"),

@@ -67,6 +67,9 @@ pub struct FileStatus {
     pub hash: u64,
     /// Size and modification time last seen (`None` when unknown or too recent to trust).
     pub fingerprint: Option<Fingerprint>,
+    /// Other files the serving version was compiled from (an OpenAPI spec's `$ref`ed
+    /// files) and their fingerprints then: a change to one reloads the file.
+    pub deps: Vec<(PathBuf, Option<Fingerprint>)>,
 }
 
 /// What one reload found and did.
@@ -347,6 +350,8 @@ pub enum Deleted {
 /// The scenario set of a running server.
 pub struct Store {
     source: Source,
+    /// OpenAPI specs served beside the scenarios (`--openapi`).
+    specs: Vec<PathBuf>,
     limits: Limits,
     current: ArcSwap<Snapshot>,
     /// The snapshot of nothing, built once: an emptied pooled server publishes it.
@@ -376,6 +381,7 @@ impl Store {
         let empty = Arc::new(Snapshot::new(Vec::new()));
         Store {
             source,
+            specs: Vec::new(),
             limits: Limits::default(),
             current: ArcSwap::new(empty.clone()),
             empty,
@@ -391,6 +397,17 @@ impl Store {
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// This store also serving the OpenAPI specs at `specs` (`--openapi`).
+    pub fn with_specs(mut self, specs: Vec<PathBuf>) -> Self {
+        self.specs = specs;
+        self
+    }
+
+    /// The OpenAPI specs served beside the scenarios.
+    pub fn specs(&self) -> &[PathBuf] {
+        &self.specs
     }
 
     /// Where file scenarios come from.
@@ -462,7 +479,8 @@ impl Store {
     pub fn refresh(&self) -> std::io::Result<ReloadReport> {
         let started = Instant::now();
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        // (root, canonical root, file relative to the root)
+        // (root, canonical root, file relative to the root): the scenario files, the files a
+        // recording writes outside the directory, then the `--openapi` specs.
         let mut listed: Vec<(Arc<Path>, Arc<Path>, PathBuf)> = Vec::new();
         match &self.source {
             Source::None => {}
@@ -479,6 +497,25 @@ impl Store {
         for file in &extra {
             listed.extend(single(file)?);
         }
+        let scanned: std::collections::HashSet<PathBuf> = if self.specs.is_empty() {
+            Default::default()
+        } else {
+            listed
+                .iter()
+                .filter_map(|(root, _, rel)| root.join(rel).canonicalize().ok())
+                .collect()
+        };
+        for spec in &self.specs {
+            if std::fs::metadata(spec).is_err() {
+                tracing::warn!("OpenAPI spec {} is missing", spec.display());
+                continue;
+            }
+            if spec.canonicalize().is_ok_and(|c| scanned.contains(&c)) {
+                // Already loaded from the scenarios directory.
+                continue;
+            }
+            listed.extend(single(spec)?);
+        }
         let previous = self.lock().files.clone();
         let by_path: HashMap<&Path, &FileStatus> =
             previous.iter().map(|f| (f.display.as_path(), f)).collect();
@@ -491,9 +528,15 @@ impl Store {
             let display = root.join(&relative);
             let print = fingerprint(&display, now);
             let before = by_path.get(display.as_path()).copied();
+            let deps_same = |b: &FileStatus| {
+                b.deps
+                    .iter()
+                    .all(|(p, f)| f.is_some() && fingerprint(p, now) == *f)
+            };
             if let Some(b) = before
                 && print.is_some()
                 && b.fingerprint == print
+                && deps_same(b)
             {
                 next.push(b.clone());
                 continue;
@@ -503,6 +546,7 @@ impl Store {
             if let Some(b) = before
                 && bytes.is_ok()
                 && b.hash == hash
+                && deps_same(b)
             {
                 let mut kept = b.clone();
                 kept.fingerprint = print;
@@ -517,6 +561,11 @@ impl Store {
                 Ok(scenario) => FileStatus {
                     display,
                     relative,
+                    deps: scenario
+                        .depends_on
+                        .iter()
+                        .map(|p| (p.clone(), fingerprint(p, now)))
+                        .collect(),
                     serving: Some(Arc::new(LiveScenario::sharing(scenario, &self.named))),
                     errors: Vec::new(),
                     loaded_at: Some(now),
@@ -527,6 +576,7 @@ impl Store {
                     display,
                     relative,
                     serving: before.and_then(|b| b.serving.clone()),
+                    deps: before.map(|b| b.deps.clone()).unwrap_or_default(),
                     errors,
                     loaded_at: before.and_then(|b| b.loaded_at),
                     hash,

@@ -1,4 +1,5 @@
-//! Hot reload: watch the scenarios directory and refresh the store when anything changes.
+//! Hot reload: watch the scenarios directory (and the folders of `--openapi` specs) and
+//! refresh the store when anything changes.
 //!
 //! The directory is watched recursively, never single files: editors save by rename, by
 //! truncate-and-write or through temp files, and Kubernetes swaps a `..data` symlink without
@@ -81,7 +82,8 @@ pub fn spawn(
     poll_interval: Duration,
 ) -> notify::Result<Option<WatchHandle>> {
     let (target, recursive) = match store.source() {
-        Source::None => return Ok(None),
+        Source::None if store.specs().is_empty() => return Ok(None),
+        Source::None => (parent(&store.specs()[0]), RecursiveMode::NonRecursive),
         Source::Dir(dir) => (dir.clone(), RecursiveMode::Recursive),
         Source::File(file) => (parent(file), RecursiveMode::NonRecursive),
     };
@@ -106,6 +108,15 @@ pub fn spawn(
         }
     };
     watcher.watch(&target, recursive)?;
+    // `--openapi` specs outside the scenarios directory: their folders too.
+    for spec in store.specs() {
+        let folder = parent(spec);
+        if folder != target
+            && let Err(err) = watcher.watch(&folder, RecursiveMode::NonRecursive)
+        {
+            tracing::warn!("cannot watch {}: {err}", folder.display());
+        }
+    }
     let thread = std::thread::Builder::new()
         .name("understudy-watch".into())
         .spawn(move || run(store, rx))

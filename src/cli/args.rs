@@ -41,6 +41,11 @@ pub enum Command {
     },
     /// Print the JSON Schema (draft 2020-12) of a scenario file.
     Schema,
+    /// OpenAPI documents: `openapi import SPEC` prints the spec's routes as a scenario file.
+    Openapi {
+        #[command(subcommand)]
+        command: OpenapiCommand,
+    },
     /// Exit 0 when the server at URL answers its health endpoint.
     Health(HealthArgs),
     /// Serve the scenarios directory and record what a real server answers into a scenario
@@ -76,6 +81,16 @@ fn parse_mode(text: &str) -> Result<server::RecordMode, String> {
 
 fn parse_match_key(text: &str) -> Result<server::MatchKey, String> {
     text.parse()
+}
+
+#[derive(Subcommand)]
+pub enum OpenapiCommand {
+    /// Print SPEC's routes as an editable native scenario file (examples inlined), e.g.
+    /// `understudy openapi import api.yaml > scenarios/api.json`.
+    Import {
+        /// The OpenAPI 3.0 or 3.1 document (YAML or JSON).
+        spec: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -157,6 +172,19 @@ pub struct ServeArgs {
     /// system's trust store.
     #[arg(long, env = "UNDERSTUDY_PROXY_CA")]
     pub proxy_ca: Option<PathBuf>,
+    /// Serve this OpenAPI 3.0/3.1 document (YAML or JSON) beside the scenarios, hot-reloaded
+    /// like them; scenario routes win over its operations. Repeatable; the env variable takes
+    /// a comma-separated list.
+    #[arg(
+        long = "openapi",
+        env = "UNDERSTUDY_OPENAPI",
+        value_delimiter = ',',
+        value_name = "SPEC"
+    )]
+    pub openapi: Vec<PathBuf>,
+    /// Validate requests to OpenAPI operations against the spec (422 with every problem).
+    #[arg(long, env = "UNDERSTUDY_OPENAPI_VALIDATE", value_enum, default_value_t = OnOff::On)]
+    pub openapi_validate: OnOff,
     #[command(flatten)]
     pub file_limits: FileLimitArgs,
     #[command(flatten)]
@@ -243,6 +271,12 @@ pub enum Watch {
     Auto,
     Native,
     Poll,
+    Off,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum OnOff {
+    On,
     Off,
 }
 

@@ -8,7 +8,9 @@ use understudy::server::{
     WatchMode,
 };
 
-use super::args::{AdminApiArg, ClientLimitArgs, FileLimitArgs, RecordArgs, ServeArgs, Watch};
+use super::args::{
+    AdminApiArg, ClientLimitArgs, FileLimitArgs, OnOff, RecordArgs, ServeArgs, Watch,
+};
 
 /// Shortest poll interval taken from `--poll-interval-ms`.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -37,7 +39,14 @@ impl ServeArgs {
     /// The server settings these flags ask for.
     pub fn to_config(&self) -> ServeConfig {
         let (scenarios, wiremock_root) = self.scenarios_dir();
-        let mut config = ServeConfig::new(&scenarios);
+        // `serve --openapi api.yaml` where there is no scenarios directory: the spec alone.
+        let mut config = if !self.openapi.is_empty() && !scenarios.exists() {
+            ServeConfig::with_source(understudy::server::Source::None)
+        } else {
+            ServeConfig::new(&scenarios)
+        };
+        config.openapi = self.openapi.clone();
+        config.openapi_validate = self.openapi_validate == OnOff::On;
         config.bind = match self.wiremock.port {
             Some(port) => std::net::SocketAddr::new(
                 self.wiremock

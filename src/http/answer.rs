@@ -16,7 +16,8 @@
 //!    report the near misses (`404`) — after WireMock's fallback for a `GET`,
 //!    a file at its path under the top `__files` directory (`http/wiremock_files.rs`);
 //! 3. render the answer's templates against the request: a render error is a `500`, wherever
-//!    the request came from;
+//!    the request came from; an OpenAPI operation's answer is decided here instead (request
+//!    validation, `Prefer`, `Accept`: `scenario::openapi::Operation::answer`);
 //! 4. switch protocols, or pace the answer: interim responses (`103`), then the delay; a
 //!    `proxy` answer is then forwarded upstream (`http/proxy.rs`);
 //! 5. journal the exchange, once, now that the outcome is known — before a fault breaks the
@@ -41,6 +42,7 @@ use crate::journal::{Record, SentResponse, header_list};
 use crate::matching::{NEAR_MISS_LIMIT, NearMiss, RequestView, Selection};
 use crate::scenario::compiled::{Fault, HbsResponse};
 use crate::scenario::handlebars::HbsRequest;
+use crate::scenario::openapi::{OasReply, OasRequest};
 use crate::scenario::template::Context;
 use crate::store::Snapshot;
 use crate::wire::fault::ConnSocket;
@@ -224,6 +226,16 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     let route = selected.route.full_name.clone();
     let answer = selected.response;
     tracing::debug!(route = %route, method = %view.method, path = %view.path, "matched");
+    if let Some(operation) = &answer.openapi {
+        let reply = operation.answer(&OasRequest {
+            path: view.path,
+            query: view.query(),
+            headers: view.headers,
+            body: view.body,
+        });
+        drop(view);
+        return send_openapi(state, reply, route, outcome, head_only).await;
+    }
     let rendered = render(&selected, &view);
     drop(view);
     outcome.route = Some(route.clone());
@@ -299,6 +311,31 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     } else {
         resp
     })
+}
+
+/// Sends an OpenAPI operation's answer (status, media type and body decided for this
+/// request by the compiled operation), after the global delay.
+async fn send_openapi(
+    state: &AppState,
+    reply: OasReply,
+    route: Arc<str>,
+    outcome: &mut Outcome,
+    head_only: bool,
+) -> Reply {
+    outcome.route = Some(route);
+    if let Some(delay) = state.global_delay() {
+        actix_web::rt::time::sleep(delay).await;
+    }
+    outcome.response = Some(SentResponse {
+        headers: reply.headers.clone(),
+        body: reply.body.clone(),
+    });
+    let mut builder = HttpResponse::build(reply.status);
+    for header in reply.headers {
+        builder.append_header(header);
+    }
+    let resp = builder.body(reply.body);
+    Reply::Send(if head_only { closing(resp) } else { resp })
 }
 
 /// Whether the request asks to switch protocols and its route (chosen on the head) does.

@@ -124,6 +124,7 @@ pub fn compile_file<R: RouteText>(
             routes,
             source: origin.source.into(),
             reads_files: cx.read_files,
+            depends_on: Vec::new(),
         })
     } else {
         let mut diags = cx.diags;

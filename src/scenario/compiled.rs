@@ -30,18 +30,25 @@ pub struct CompiledScenario {
     pub initial_state: String,
     /// Routes in file order.
     pub routes: Vec<CompiledRoute>,
-    /// The document as written (parsed again only when the admin API shows it).
+    /// The document as written, JSON or (an OpenAPI spec) YAML (parsed again only when the
+    /// admin API shows it).
     pub source: Box<str>,
     /// Whether compiling read `file` bodies: the result depends on those files too.
     pub reads_files: bool,
     /// Things that load but are probably mistakes (`FILE:LINE:COL: at PATH: warning: …`).
     pub warnings: Vec<Diagnostic>,
+    /// Other files the compiled result depends on (an OpenAPI spec's `$ref`ed files): a
+    /// change to one of them reloads the scenario too.
+    pub depends_on: Vec<PathBuf>,
 }
 
 impl CompiledScenario {
-    /// The document as written, parsed (it parsed when the scenario loaded).
+    /// The document as written, parsed (it parsed when the scenario loaded; an OpenAPI spec
+    /// may be YAML).
     pub fn document(&self) -> serde_json::Value {
-        serde_json::from_str(&self.source).unwrap_or_default()
+        serde_json::from_str(&self.source)
+            .or_else(|_| serde_yaml_ng::from_str(&self.source))
+            .unwrap_or_default()
     }
 }
 
@@ -165,13 +172,16 @@ pub struct RequestMatcher {
 
 /// A path pattern: a plain literal such as `/api/users/42` is compared as a string (no regex
 /// is built, so loading it and its first match cost nothing); any other is an anchored regex.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PathMatcher {
     /// The one path the pattern matches.
     Literal(Box<str>),
     /// Any other pattern, anchored (built on its first match; boxed: most routes of a large
     /// set have literal paths).
     Regex(Box<PathRegex>),
+    /// A path template of whole segments (an OpenAPI `/pets/{id}`): compared segment by
+    /// segment, no regex built.
+    Template(PathTemplate),
 }
 
 impl PathMatcher {
@@ -180,6 +190,7 @@ impl PathMatcher {
         match self {
             PathMatcher::Literal(want) => **want == *path,
             PathMatcher::Regex(re) => re.is_match(path),
+            PathMatcher::Template(t) => t.captures(path).is_some(),
         }
     }
 
@@ -188,16 +199,51 @@ impl PathMatcher {
         match self {
             PathMatcher::Literal(path) => format!("^(?:{})$", regex::escape(path)).into(),
             PathMatcher::Regex(re) => re.as_str().into(),
+            PathMatcher::Template(t) => (*t.anchored).into(),
         }
     }
 
-    /// The regex, when the pattern is not a literal (only a regex has groups to capture);
-    /// built now if this is its first use.
+    /// The regex, when the pattern is one (only a regex has named groups to capture); built
+    /// now if this is its first use.
     pub fn regex(&self) -> Option<&Regex> {
         match self {
-            PathMatcher::Literal(_) => None,
             PathMatcher::Regex(re) => re.get(),
+            PathMatcher::Literal(_) | PathMatcher::Template(_) => None,
         }
+    }
+}
+
+/// A path of `/`-separated segments, each literal or one variable matching one non-empty
+/// segment.
+#[derive(Debug, Clone)]
+pub struct PathTemplate {
+    /// The segments after the leading `/`: `Some(text)` literal, `None` a variable.
+    pub segments: Vec<Option<Box<str>>>,
+    /// The same as an anchored regex (`^(?:/pets/([^/]+))$`), for the route index's sets.
+    pub anchored: Box<str>,
+}
+
+impl PathTemplate {
+    /// The variables' values in `path` (in order), or `None` when it does not match.
+    pub fn captures<'p>(&self, path: &'p str) -> Option<smallvec::SmallVec<[&'p str; 4]>> {
+        let rest = path.strip_prefix('/')?;
+        let mut out = smallvec::SmallVec::new();
+        let mut parts = rest.split('/');
+        for want in &self.segments {
+            let got = parts.next()?;
+            match want {
+                Some(lit) if **lit == *got => {}
+                Some(_) => return None,
+                None if got.is_empty() => return None,
+                None => out.push(got),
+            }
+        }
+        parts.next().is_none().then_some(out)
+    }
+
+    /// The literal segments it starts with.
+    pub fn literal_prefix(&self) -> Vec<&str> {
+        self.segments.iter().map_while(|s| s.as_deref()).collect()
     }
 }
 
@@ -279,6 +325,9 @@ pub struct CompiledResponse {
     pub switch: Option<Switch>,
     /// Forward the request upstream instead (`status`, headers and body are then unused).
     pub proxy: Option<Arc<Proxy>>,
+    /// An OpenAPI operation decides status, headers and body per request (`Prefer`,
+    /// `Accept`, request validation); `status`, headers and body are then unused.
+    pub openapi: Option<Arc<super::openapi::Operation>>,
 }
 
 /// A proxy answer, validated.

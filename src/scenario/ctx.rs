@@ -28,6 +28,8 @@ pub struct Limits {
     /// Every WireMock stub's response is a template, as with WireMock's
     /// `--global-response-templating`.
     pub global_templating: bool,
+    /// OpenAPI specs validate requests (`--openapi-validate`, on by default).
+    pub openapi_validate: bool,
 }
 
 impl Default for Limits {
@@ -37,6 +39,7 @@ impl Default for Limits {
             max_routes: DEFAULT_MAX_ROUTES_PER_FILE,
             template_fuel: super::template::FUEL,
             global_templating: false,
+            openapi_validate: true,
         }
     }
 }

@@ -146,8 +146,84 @@ impl fmt::Display for JsonPath {
 ///
 /// When the path leads to a key the document does not hold, the position of the deepest
 /// value found on the way is returned; `None` only when the source does not parse.
+///
+/// A source that is not JSON is read as a YAML block document (an OpenAPI spec), best
+/// effort: keys are found by their indentation ([`locate_yaml`]).
 pub fn locate(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
-    walk(source, path).map(|w| line_col(source, w.offset))
+    match walk(source, path) {
+        Some(w) => Some(line_col(source, w.offset)),
+        None => locate_yaml(source, path),
+    }
+}
+
+/// The 1-based (line, column) of the value at `path` in a YAML block document, or of the
+/// deepest key found on the way; keys are matched by indentation, line by line (flow
+/// collections are not entered).
+pub fn locate_yaml(source: &str, path: &JsonPath) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    fn content(line: &str) -> Option<(usize, usize, &str, bool)> {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
+            return None;
+        }
+        let indent = line.len() - trimmed.len();
+        let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        Some((
+            indent,
+            indent + trimmed.len() - body.len(),
+            body,
+            body.len() != trimmed.len(),
+        ))
+    }
+    let mut start = 0usize;
+    let mut parent: isize = -1;
+    let mut found = None;
+    for seg in path.segments() {
+        let mut child = None;
+        let mut hit = None;
+        let mut items = 0usize;
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let Some((indent, body_indent, body, dash)) = content(line) else {
+                continue;
+            };
+            if i != start && indent as isize <= parent {
+                break;
+            }
+            let want = *child.get_or_insert(match seg {
+                Seg::Key(_) => body_indent,
+                Seg::Index(_) => indent,
+            });
+            match seg {
+                Seg::Key(k) => {
+                    if body_indent != want {
+                        continue;
+                    }
+                    let quoted = [format!("{k}:"), format!("\"{k}\":"), format!("'{k}':")];
+                    if quoted.iter().any(|q| body.starts_with(q.as_str())) {
+                        hit = Some((i, body_indent, body_indent as isize, i + 1));
+                        break;
+                    }
+                }
+                Seg::Index(n) => {
+                    if indent != want || !dash {
+                        continue;
+                    }
+                    if items == *n {
+                        hit = Some((i, body_indent, indent as isize, i));
+                        break;
+                    }
+                    items += 1;
+                }
+            }
+        }
+        let Some((line, column, indent, next)) = hit else {
+            break;
+        };
+        found = Some((line + 1, column + 1));
+        parent = indent;
+        start = next;
+    }
+    found
 }
 
 /// Like [`locate`], but only when the whole path exists in `source`.

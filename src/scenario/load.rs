@@ -1,7 +1,8 @@
 //! Finding, reading and parsing scenario files; one bad file never hides the good ones.
 //!
-//! [`load_dir`] scans a scenarios directory recursively, parses each `*.json` file strictly,
-//! compiles it, and reports per file: the compiled scenario or its diagnostics. Set-wide rules
+//! [`load_dir`] scans a scenarios directory recursively, parses each `*.json` file strictly
+//! (and each `*.openapi.yaml|yml|json` OpenAPI spec: `compile_source` picks the compiler by
+//! the document's kind), compiles it, and reports per file: the compiled scenario or its diagnostics. Set-wide rules
 //! (scenario names are unique) are applied in path order, so the outcome is deterministic.
 
 use std::collections::HashMap;
@@ -102,7 +103,10 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<PathBuf>> {
                 continue;
             }
         };
-        if entry.file_type().is_file() && entry.file_name().to_string_lossy().ends_with(".json") {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file()
+            && (name.ends_with(".json") || super::openapi::is_spec_name(&name))
+        {
             let rel = entry
                 .path()
                 .strip_prefix(root)
@@ -192,6 +196,9 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 
 /// Parses and compiles a document whose text and origin are known.
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
+    if super::openapi::is_openapi_document(origin.display, origin.source) {
+        return super::openapi::compile_source(origin);
+    }
     if super::wiremock::is_mapping_file(origin.source) {
         return super::wiremock::compile_source(origin);
     }
@@ -208,6 +215,16 @@ pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagn
 
 /// `a/b.json` → `a/b`, with `/` separators on every platform.
 pub fn default_name(relative: &Path) -> String {
+    let name = relative
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let relative = if super::openapi::is_spec_name(&name) {
+        // `petstore.openapi.yaml` → `petstore`
+        relative.with_extension("")
+    } else {
+        relative.to_path_buf()
+    };
     let s = relative
         .with_extension("")
         .to_string_lossy()

@@ -6,6 +6,8 @@
 //!   limits, diagnostics); [`template`]: response templates, parsed once; [`handlebars`]:
 //!   WireMock-style (Handlebars) response templates, self-contained.
 //! - [`load`]: directory scan, strict parsing, per-file outcomes.
+//! - [`openapi`]: OpenAPI 3.0/3.1 documents compiled into the same routes, their answers
+//!   decided per request by a compiled operation.
 //! - [`diag`] and `messages`: `FILE:LINE:COL: at JSON.PATH: message` diagnostics.
 //!
 //! Everything here is immutable once compiled: runtime state (scenario states, sequence
@@ -21,6 +23,7 @@ pub mod handlebars;
 pub mod load;
 mod messages;
 pub mod model;
+pub mod openapi;
 pub mod path_regex;
 pub mod pattern;
 mod response;

@@ -77,7 +77,7 @@ fn parse(anchored: &str) -> Result<Hir, regex::Error> {
 }
 
 /// An anchored path pattern (`^(?:…)$`), built on first use.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PathRegex {
     anchored: Box<str>,
     segments: Box<[Box<str>]>,

@@ -37,6 +37,8 @@ mod journal;
 mod loading;
 // Request matching: method/path/query/headers/body/json semantics and route priority.
 mod matching;
+// OpenAPI specs as mocks: Prefer, Accept, validation, 405, hot reload, import, Schemathesis.
+mod openapi;
 // Pipelined requests: one at a time across bodies, strict framing, nothing after a close.
 mod pipelining;
 // Raw protocol upgrades: the 101 switch, then bytes echoed both ways.

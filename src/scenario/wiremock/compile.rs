@@ -93,6 +93,7 @@ pub fn compile(
         source: origin.source.into(),
         reads_files: cx.read_files,
         warnings,
+        depends_on: Vec::new(),
     })
 }
 
