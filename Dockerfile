@@ -35,7 +35,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN TARGET="$(rustc -vV | sed -n 's/^host: //p')" \
     && mkdir src benches \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs benches/matching.rs \
+    && touch src/lib.rs benches/matching.rs benches/openapi.rs \
     && cargo build --release --locked --target "$TARGET" --bin understudy \
     && rm -rf src \
         "target/$TARGET/release/understudy" \

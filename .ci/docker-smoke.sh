@@ -288,7 +288,7 @@ fi
 # ---- image ----------------------------------------------------------------------------------------
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 number "image size" "$size bytes ($(python3 -c "print(round($size/1e6, 1))") MB)"
-check "image size under 15 MB" test "$size" -lt 15000000
+check "image size under 24 MB" test "$size" -lt 24000000
 # FROM scratch: nothing in the image but understudy, its /etc/passwd and /etc/group, /tmp and
 # the scenarios (the rest of the list is what docker itself adds to every container).
 probe=$(docker create "$IMAGE")
