@@ -20,23 +20,9 @@ cache=$(cd "$cache" && pwd)
 SCHEMATHESIS_SPEC='schemathesis>=4,<5'
 
 venv=$cache/venv
-if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c 'import schemathesis' 2>/dev/null; then
-    if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
-        echo "python3 or its venv module missing: installing python3 and python3-venv"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-    fi
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-        echo "python3 -m venv failed: installing python3-venv"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-    fi
-    echo "pip install $SCHEMATHESIS_SPEC"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$SCHEMATHESIS_SPEC"
-fi
+# shellcheck source=.ci/tools-lib.sh
+. .ci/tools-lib.sh
+py_venv "$venv" schemathesis "$SCHEMATHESIS_SPEC"
 version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))')
 
 cat >"$cache/env" <<ENV

@@ -22,14 +22,8 @@ cache=$(cd "$cache" && pwd)
 
 SELENIUM_SPEC='selenium>=4.20,<5'
 
-apt_updated=""
-apt_install() {
-    if [ -z "$apt_updated" ]; then
-        apt-get update -qq
-        apt_updated=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=.ci/tools-lib.sh
+. .ci/tools-lib.sh
 
 step_start=$SECONDS
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
@@ -42,21 +36,7 @@ printf 'browser ready in %d s\n' $((SECONDS - step_start))
 
 step_start=$SECONDS
 venv=$cache/venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
-    if ! command -v python3 >/dev/null 2>&1; then
-        echo "python3 missing: installing python3 and python3-venv"
-        apt_install python3 python3-venv
-    fi
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-        echo "python3 -m venv failed: installing python3-venv"
-        apt_install python3-venv
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-    fi
-    echo "pip install $SELENIUM_SPEC"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$SELENIUM_SPEC"
-fi
+py_venv "$venv" selenium "$SELENIUM_SPEC"
 selenium_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("selenium"))')
 printf 'selenium %s ready in %d s\n' "$selenium_version" $((SECONDS - step_start))
 

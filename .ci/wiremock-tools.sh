@@ -26,14 +26,8 @@ WIREMOCK_NPM_VERSION=3.13.2
 CAPTAIN_NPM_VERSION=4.1.3
 PY_WIREMOCK_SPEC='wiremock>=2.7,<3'
 
-apt_updated=""
-apt_install() {
-    if [ -z "$apt_updated" ]; then
-        apt-get update -qq
-        apt_updated=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=.ci/tools-lib.sh
+. .ci/tools-lib.sh
 
 # Java: the jar needs Java 11 or newer; Debian 12's default is 17.
 if ! command -v java >/dev/null 2>&1; then
@@ -75,21 +69,7 @@ fi
 # Python venv with the PyPI client. `python3 -m venv` needs Debian's python3-venv where
 # Python is the system one.
 venv=$cache/venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import wiremock' 2>/dev/null; then
-    if ! command -v python3 >/dev/null 2>&1; then
-        echo "python3 missing: installing python3 and python3-venv"
-        apt_install python3 python3-venv
-    fi
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-        echo "python3 -m venv failed: installing python3-venv"
-        apt_install python3-venv
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-    fi
-    echo "pip install $PY_WIREMOCK_SPEC"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$PY_WIREMOCK_SPEC"
-fi
+py_venv "$venv" wiremock "$PY_WIREMOCK_SPEC"
 py_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("wiremock"))')
 
 cat >"$cache/env" <<EOF

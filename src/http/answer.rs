@@ -338,11 +338,12 @@ async fn send_openapi(
     Reply::Send(if head_only { closing(resp) } else { resp })
 }
 
-/// Whether the request asks to switch protocols and its route (chosen on the head) does.
-fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
-    if !head.headers.contains_key(UPGRADE) {
-        return false;
-    }
+/// The route the request's head alone chooses, before its body is read (body matchers pass).
+fn chosen_on_head<'s>(
+    snapshot: &'s Snapshot,
+    head: &RequestHead,
+    query: &str,
+) -> Option<&'s crate::scenario::compiled::CompiledRoute> {
     let mut view = RequestView::new(
         head.method.as_str(),
         head.uri.path(),
@@ -351,24 +352,19 @@ fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
         &[],
     );
     view.head_only = true;
-    snapshot.index.peek(&view).is_some_and(|r| r.switches())
+    snapshot.index.peek(&view)
+}
+
+/// Whether the request asks to switch protocols and its route (chosen on the head) does.
+fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
+    head.headers.contains_key(UPGRADE)
+        && chosen_on_head(snapshot, head, query).is_some_and(|r| r.switches())
 }
 
 /// Whether the request goes to a proxy route that is chosen on its head alone (see
 /// [`CompiledRoute::streams_upstream`](crate::scenario::compiled::CompiledRoute::streams_upstream)).
 fn streams_upstream(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
-    let mut view = RequestView::new(
-        head.method.as_str(),
-        head.uri.path(),
-        query,
-        &head.headers,
-        &[],
-    );
-    view.head_only = true;
-    snapshot
-        .index
-        .peek(&view)
-        .is_some_and(|r| r.streams_upstream())
+    chosen_on_head(snapshot, head, query).is_some_and(|r| r.streams_upstream())
 }
 
 /// Whether the head asks for a WebSocket: actix-http then treats everything after it as the
