@@ -272,6 +272,7 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     }
     if let Some(delay) = answer
         .delay
+        .as_deref()
         .map(|d| d.sample())
         .or_else(|| state.global_delay())
     {

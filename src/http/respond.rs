@@ -114,8 +114,8 @@ pub fn render(
     body: Bytes,
 ) -> HttpResponse {
     let mut builder = head(resp, rendered);
-    match resp.chunks {
-        Some((size, interval)) if !body.is_empty() => {
+    match resp.chunks.as_deref() {
+        Some(&(size, interval)) if !body.is_empty() => {
             builder.body(Dribble::new(body, size, interval))
         }
         _ => builder.body(body),

@@ -313,14 +313,15 @@ pub struct CompiledResponse {
     pub template: Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>>,
     /// WireMock's Handlebars templates for headers and body (`response-template`).
     pub hbs: Option<Arc<HbsResponse>>,
-    /// Delay before the head is sent.
-    pub delay: Option<Delay>,
+    /// Delay before the head is sent (boxed, like the other keys few answers use: an answer is
+    /// kept per route, and a large route set holds thousands).
+    pub delay: Option<Box<Delay>>,
     /// Dribble the body: chunk size in bytes and the pause between chunks.
-    pub chunks: Option<(usize, std::time::Duration)>,
+    pub chunks: Option<Box<(usize, std::time::Duration)>>,
     /// A wire fault instead of a normal answer.
     pub fault: Option<Fault>,
     /// Interim responses, encoded, sent before this one.
-    pub informational: Option<Bytes>,
+    pub informational: Option<Box<Bytes>>,
     /// What follows a 101: a WebSocket script or a raw upgrade.
     pub switch: Option<Switch>,
     /// Forward the request upstream instead (`status`, headers and body are then unused).

@@ -817,15 +817,16 @@ fn compile_response(
             max: max_value.unwrap_or(f64::MAX),
         }),
         (None, None) => None,
-    };
+    }
+    .map(Box::new);
     if let Some(dribble) = &r.chunked_dribble_delay {
         let n = dribble.number_of_chunks.max(1);
         let len = compiled_ref.body.len() as u64;
         let size = len.div_ceil(n).max(1);
-        compiled_ref.chunks = Some((
+        compiled_ref.chunks = Some(Box::new((
             usize::try_from(size).unwrap_or(usize::MAX),
             std::time::Duration::from_millis(dribble.total_duration / n),
-        ));
+        )));
     }
     compiled_ref
         .headers
