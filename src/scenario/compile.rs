@@ -64,12 +64,7 @@ pub fn compile_file<R: RouteText>(
     file: &ScenarioFile<R>,
     origin: &Origin<'_>,
 ) -> Result<Result<CompiledScenario, Vec<Diagnostic>>, Unparsed> {
-    let mut cx = Ctx {
-        origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(origin);
     let root = JsonPath::root();
     if file.routes.len() > origin.limits.max_routes {
         cx.error(
@@ -412,12 +407,7 @@ pub fn compile_request_matcher(
         relative: None,
         limits: Limits::default(),
     };
-    let mut cx = Ctx {
-        origin: &origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(&origin);
     match compile_matcher(&mut cx, &matcher, &JsonPath::root()) {
         Some(m) if cx.diags.is_empty() => Ok(m),
         _ => Err(cx.diags),

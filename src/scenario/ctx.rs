@@ -134,6 +134,18 @@ impl Ctx<'_> {
     }
 }
 
+impl<'a> Ctx<'a> {
+    /// A context for compiling the document `origin` describes, with nothing reported yet.
+    pub(crate) fn new(origin: &'a Origin<'a>) -> Self {
+        Ctx {
+            origin,
+            diags: Vec::new(),
+            warnings: Vec::new(),
+            read_files: false,
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// Reports `err`, the regex crate's error for the user pattern `pattern`, at `path`.
     pub(crate) fn regex_error(&mut self, pattern: &str, path: &JsonPath, err: &regex::Error) {

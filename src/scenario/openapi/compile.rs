@@ -66,12 +66,7 @@ pub struct Compiled {
 
 /// Parses and compiles the spec whose text and origin are known.
 pub fn compile_source(origin: &Origin<'_>) -> Result<CompiledScenario, Vec<Diagnostic>> {
-    let mut cx = Ctx {
-        origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(origin);
     let compiled = compile_spec(&mut cx);
     let name = scenario_name(&origin.default_name);
     let Some(compiled) = compiled.filter(|_| cx.diags.is_empty()) else {
@@ -783,26 +778,45 @@ fn static_response(
 fn operation_route(scenario: &str, found: &Found, index: usize) -> CompiledRoute {
     let path = found.operation.path.clone();
     let method = found.method.to_uppercase();
-    CompiledRoute {
-        full_name: format!("{scenario}/{}", found.id).into(),
-        id_at: scenario.len() + 1,
+    spec_route(
+        scenario,
+        &found.id,
         index,
-        priority: BASE_PRIORITY + literal_segments(&found.template),
-        added: 0,
-        matcher: RequestMatcher {
+        BASE_PRIORITY + literal_segments(&found.template),
+        RequestMatcher {
             method: Some(MethodMatcher::new(MethodPattern::Literal(method.into()))),
             path: Some(path),
             ..RequestMatcher::default()
         },
-        scope: None,
-        when_state: None,
-        set_state: None,
-        answers: Answers::One(static_response(
+        static_response(
             StatusCode::OK,
             Vec::new(),
             Bytes::new(),
             Some(found.operation.clone()),
-        )),
+        ),
+    )
+}
+
+/// A route of a spec: one answer, no states, the default `Expect` handling.
+fn spec_route(
+    scenario: &str,
+    id: &str,
+    index: usize,
+    priority: i64,
+    matcher: RequestMatcher,
+    answer: CompiledResponse,
+) -> CompiledRoute {
+    CompiledRoute {
+        full_name: format!("{scenario}/{id}").into(),
+        id_at: scenario.len() + 1,
+        index,
+        priority,
+        added: 0,
+        matcher,
+        scope: None,
+        when_state: None,
+        set_state: None,
+        answers: Answers::One(answer),
         expect: ExpectRule::Continue,
     }
 }
@@ -832,26 +846,20 @@ fn method_not_allowed_route(
     if let Ok(v) = HeaderValue::from_str(&allow) {
         headers.push((header::ALLOW, v));
     }
-    let id = format!("405 {template}");
-    CompiledRoute {
-        full_name: format!("{scenario}/{id}").into(),
-        id_at: scenario.len() + 1,
+    spec_route(
+        scenario,
+        &format!("405 {template}"),
         index,
-        priority: METHOD_NOT_ALLOWED_PRIORITY + literal_segments(template),
-        added: 0,
-        matcher: RequestMatcher {
+        METHOD_NOT_ALLOWED_PRIORITY + literal_segments(template),
+        RequestMatcher {
             path: Some(path),
             ..RequestMatcher::default()
         },
-        scope: None,
-        when_state: None,
-        set_state: None,
-        answers: Answers::One(static_response(
+        static_response(
             StatusCode::METHOD_NOT_ALLOWED,
             headers,
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
             None,
-        )),
-        expect: ExpectRule::Continue,
-    }
+        ),
+    )
 }

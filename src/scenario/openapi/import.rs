@@ -36,12 +36,7 @@ pub fn import(path: &Path) -> Result<String, Vec<Diagnostic>> {
         relative: None,
         limits: Limits::default(),
     };
-    let mut cx = Ctx {
-        origin: &origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(&origin);
     let compiled = compile_spec(&mut cx);
     let Some(compiled) = compiled.filter(|_| cx.diags.is_empty()) else {
         return Err(cx.diags);

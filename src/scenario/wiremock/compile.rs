@@ -44,12 +44,7 @@ pub fn compile(
     many: bool,
     origin: &Origin<'_>,
 ) -> Result<CompiledScenario, Vec<Diagnostic>> {
-    let mut cx = Ctx {
-        origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(origin);
     let root = JsonPath::root();
     if stubs.len() > origin.limits.max_routes {
         cx.error(
@@ -992,12 +987,7 @@ fn standalone<T: serde::de::DeserializeOwned, R>(
         limits: crate::scenario::load::Limits::default(),
     };
     let parsed: T = super::parse(&origin)?;
-    let mut cx = Ctx {
-        origin: &origin,
-        diags: Vec::new(),
-        warnings: Vec::new(),
-        read_files: false,
-    };
+    let mut cx = Ctx::new(&origin);
     let out = f(&mut cx, &parsed, &JsonPath::root());
     match out {
         Some(out) if cx.diags.is_empty() => Ok(out),
