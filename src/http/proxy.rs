@@ -270,7 +270,7 @@ pub(super) struct Upstream {
     pub head: UpstreamHead,
     /// How long the upstream took to send the head.
     pub took: Duration,
-    body: awc::ClientResponse,
+    body: UpstreamBody,
 }
 
 /// What the upstream answered, before its body.
@@ -284,7 +284,37 @@ pub(super) struct UpstreamHead {
 }
 
 /// The upstream's body as it arrives.
-pub(super) type UpstreamBody = awc::ClientResponse;
+pub(super) struct UpstreamBody {
+    /// Bytes still to come before the body ends without reading on, for an upstream that
+    /// closes its connection after the answer.
+    remaining: Option<u64>,
+    /// awc's response; dropped at that end, which closes its connection.
+    response: Option<awc::ClientResponse>,
+}
+
+impl futures_util::Stream for UpstreamBody {
+    type Item = Result<Bytes, awc::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.remaining == Some(0) {
+            this.response = None;
+            return Poll::Ready(None);
+        }
+        let Some(response) = this.response.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let item = futures_util::ready!(std::pin::Pin::new(response).poll_next(cx));
+        if let (Some(Ok(chunk)), Some(left)) = (&item, this.remaining.as_mut()) {
+            *left = left.saturating_sub(chunk.len() as u64);
+        }
+        Poll::Ready(item)
+    }
+}
 
 impl Upstream {
     /// The head, and the body to stream.
@@ -326,12 +356,15 @@ pub(super) async fn send(
     let has_body = matches!(&body, RequestBody::Read(b) if !b.is_empty())
         || head.headers.contains_key(header::CONTENT_LENGTH)
         || head.headers.contains_key(header::TRANSFER_ENCODING);
-    let mut request = CLIENT
-        .with(|c| c.request(head.method.clone(), url.as_str()))
-        .timeout(proxy.timeout);
-    for (name, value) in headers.iter() {
-        request = request.append_header((name.clone(), value.clone()));
-    }
+    let build = || {
+        let mut request = CLIENT
+            .with(|c| c.request(head.method.clone(), url.as_str()))
+            .timeout(proxy.timeout);
+        for (name, value) in headers.iter() {
+            request = request.append_header((name.clone(), value.clone()));
+        }
+        request
+    };
     let sent = Instant::now();
     let length = head
         .headers
@@ -339,12 +372,34 @@ pub(super) async fn send(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let result = match body {
-        _ if !has_body => request.send().await,
-        RequestBody::Read(bytes) => request.send_body(bytes).await,
-        RequestBody::Streaming(payload) => match length {
-            Some(len) => request.send_body(SizedStream::new(len, payload)).await,
-            None => request.send_stream(payload).await,
+        RequestBody::Streaming(payload) if has_body => match length {
+            Some(len) => build().send_body(SizedStream::new(len, payload)).await,
+            None => build().send_stream(payload).await,
         },
+        body => {
+            let bytes = match body {
+                RequestBody::Read(bytes) if has_body => Some(bytes),
+                _ => None,
+            };
+            let once = |bytes: Option<Bytes>| {
+                let request = build();
+                async move {
+                    match bytes {
+                        Some(bytes) => request.send_body(bytes).await,
+                        None => request.send().await,
+                    }
+                }
+            };
+            let first = once(bytes.clone()).await;
+            // A pooled connection the upstream closed while it sat idle fails before any
+            // answer byte; an idempotent request whose body is still at hand goes once more,
+            // on a new connection (RFC 9110 §9.2.2).
+            if is_idempotent(&head.method) && closed_before_answer(&first) {
+                once(bytes).await
+            } else {
+                first
+            }
+        }
     };
     let upstream = match result {
         Ok(resp) => resp,
@@ -381,6 +436,11 @@ pub(super) async fn send(
         }
         headers.push((name.clone(), value.clone()));
     }
+    // awc keeps a connection for reuse unless the answer said `Connection: close`, even when
+    // an HTTP/1.0 upstream closes it after every answer: such a body is ended at its
+    // `Content-Length`, without reading on to the end that would hand the connection back.
+    let closes = upstream.version() < actix_http::Version::HTTP_11
+        && !options.iter().any(|o| o == "keep-alive");
     Ok(Upstream {
         head: UpstreamHead {
             status: upstream.status(),
@@ -388,8 +448,48 @@ pub(super) async fn send(
             length,
         },
         took,
-        body: upstream,
+        body: UpstreamBody {
+            remaining: length.filter(|_| closes),
+            response: Some(upstream),
+        },
     })
+}
+
+/// Methods a client may send again after a failure (RFC 9110 §9.2.2).
+fn is_idempotent(method: &actix_http::Method) -> bool {
+    use actix_http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// Whether the exchange failed because the connection closed before any answer came.
+fn closed_before_answer(
+    result: &Result<awc::ClientResponse, awc::error::SendRequestError>,
+) -> bool {
+    use awc::error::{ConnectError, SendRequestError};
+    use std::io::ErrorKind;
+    let closed = |err: &std::io::Error| {
+        matches!(
+            err.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        )
+    };
+    match result {
+        Err(SendRequestError::Connect(ConnectError::Disconnected)) => true,
+        Err(SendRequestError::Send(err)) => closed(err),
+        Err(SendRequestError::Response(actix_http::error::ParseError::Io(err))) => closed(err),
+        _ => false,
+    }
 }
 
 /// The error and its causes, innermost last (`connection refused`, `dns error: …`).

@@ -595,3 +595,88 @@ async fn a_large_upload_is_streamed_upstream_past_the_body_limit() {
     assert_eq!(small.status(), 200);
     assert_eq!(small.text().await.expect("body"), "got 12");
 }
+
+/// An upstream that answers one request per connection, then keeps the connection open a
+/// moment without reading and closes it: as an HTTP/1.0 server (`HTTP/1.0`, no keep-alive) or
+/// as an HTTP/1.1 one closing an idle connection it had not announced closing. The count of
+/// connections it accepted comes back through the returned counter.
+async fn one_answer_per_connection(
+    version: &'static str,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let body = format!("answer {n}");
+                let reply = format!(
+                    "{version} 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test]
+async fn upstreams_that_close_after_each_answer_are_never_answered_502() {
+    // Arrange: an HTTP/1.0 upstream and an HTTP/1.1 one that closes without saying so.
+    let (old, old_accepted) = one_answer_per_connection("HTTP/1.0").await;
+    let (closing, closing_accepted) = one_answer_per_connection("HTTP/1.1").await;
+    let dir = Scenarios::new();
+    dir.write_json(
+        "proxy.json",
+        &json!({ "routes": [
+            { "request": { "path": "/old/.*" },
+              "response": { "proxy": { "to": format!("http://127.0.0.1:{old}"), "stripPrefix": "/old" } } },
+            { "request": { "path": "/closing/.*" },
+              "response": { "proxy": { "to": format!("http://127.0.0.1:{closing}"), "stripPrefix": "/closing" } } },
+        ]}),
+    );
+    // One worker: one upstream connection pool.
+    let server = Server::start_with(dir.path(), &["--workers", "1"]);
+
+    // Act: requests one after the other, each sent while the connection of the one before
+    // is still open upstream (it closes 400 ms after its answer, unread).
+    let mut old_answers = Vec::new();
+    let mut closing_answers = Vec::new();
+    for _ in 0..3 {
+        old_answers.push(get(server.url("/old/x")).await);
+        closing_answers.push(get(server.url("/closing/x")).await);
+    }
+    let post = client()
+        .post(server.url("/closing/x"))
+        .body("not idempotent")
+        .send()
+        .await
+        .expect("post");
+    let post_status = post.status().as_u16();
+
+    // Assert: the HTTP/1.0 upstream's connections are never reused, so each request has its
+    // own; the HTTP/1.1 upstream's dead connection is found out and a GET is sent again on a
+    // new one. A POST is not sent twice: it is answered 502.
+    let expected: Vec<(u16, String)> = (1..=3).map(|n| (200, format!("answer {n}"))).collect();
+    assert_eq!(old_answers, expected);
+    assert_eq!(old_accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(closing_answers, expected);
+    assert_eq!(
+        closing_accepted.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    assert_eq!(post_status, 502);
+}
