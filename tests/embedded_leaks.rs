@@ -1,5 +1,6 @@
 //! Starting and dropping `MockServer`s a thousand times leaves no thread and no file
-//! descriptor behind (beyond the few idle servers kept for reuse). Its own test binary: it
+//! descriptor behind (beyond the few idle servers kept for reuse, which stop after a second
+//! unused). Its own test binary: it
 //! counts the whole process's threads and descriptors, which other tests running in parallel
 //! would disturb.
 
@@ -16,6 +17,21 @@ fn threads() -> usize {
 
 fn fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// What each open descriptor is, for a failure message.
+fn fd_targets() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd").map_or_else(
+        |_| Vec::new(),
+        |dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| {
+                    std::fs::read_link(e.path())
+                        .map_or_else(|_| "?".into(), |t| t.display().to_string())
+                })
+                .collect()
+        },
+    )
 }
 
 /// One test's worth: start, one GET answered, drop.
@@ -48,6 +64,7 @@ fn a_thousand_starts_and_drops_leave_no_thread_or_descriptor_behind() {
     )
     .expect("write scenario");
     let (threads_before, fds_before) = (threads(), fds());
+    let before_targets = fd_targets();
 
     // Warm up: 20 alive at once, then dropped: more than the pool keeps, so it fills.
     let many: Vec<MockServer> = (0..20).map(|_| inline()).collect();
@@ -86,5 +103,27 @@ fn a_thousand_starts_and_drops_leave_no_thread_or_descriptor_behind() {
     assert!(
         threads_after <= threads_before + 8 * 3 + 2,
         "threads: {threads_before} before, {threads_after} after"
+    );
+
+    // Idle pooled servers stop by themselves after a second: then nothing of theirs is left.
+    // (The first runtime of the process opened tokio's signal socket pair, which the process
+    // keeps whatever it does: two descriptors.)
+    let fds_process = fds_before + 2;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (mut threads_idle, mut fds_idle) = (threads(), fds());
+    while (threads_idle > threads_before || fds_idle > fds_process)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+        (threads_idle, fds_idle) = (threads(), fds());
+    }
+    assert!(
+        threads_idle <= threads_before,
+        "threads: {threads_before} before, {threads_idle} once the pool's servers sat idle"
+    );
+    assert!(
+        fds_idle <= fds_process,
+        "descriptors: {fds_before} before ({before_targets:?}), {fds_idle} once the pool's servers sat idle ({:?})",
+        fd_targets()
     );
 }

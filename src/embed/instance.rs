@@ -7,6 +7,10 @@
 //! back to a small pool, emptied (no scenario, a new journal whose ids start at 1), and the next
 //! such `MockServer` takes one instead of starting a thread. A server goes back only when no
 //! request is in flight on it; otherwise, or when the pool is full, it is stopped.
+//!
+//! An idle server left in the pool for [`POOL_IDLE`] stops by itself (a timer on its own
+//! runtime), so a suite that has finished starting servers is left with no thread and no
+//! descriptor of theirs a moment later.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,6 +24,12 @@ use crate::store::Store;
 
 /// Most idle servers kept for reuse; more are stopped.
 pub const POOL_SIZE: usize = 8;
+
+/// How long a server stays in the pool unused before it stops.
+pub const POOL_IDLE: Duration = Duration::from_secs(1);
+
+/// How often an idle pooled server checks whether its time is up.
+const POOL_IDLE_CHECK: Duration = Duration::from_millis(100);
 
 /// What makes two servers interchangeable: servers are pooled per settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +48,8 @@ pub struct Instance {
     thread: Option<JoinHandle<()>>,
     /// Set when the server may go back to the pool.
     pub key: Option<PoolKey>,
+    /// When it went back to the pool (set while it is there).
+    idle_since: Option<Instant>,
 }
 
 static POOL: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
@@ -51,7 +63,9 @@ impl Instance {
     pub fn take(key: &PoolKey) -> Option<Instance> {
         let mut idle = pool();
         let at = idle.iter().position(|i| i.key.as_ref() == Some(key))?;
-        Some(idle.swap_remove(at))
+        let mut taken = idle.swap_remove(at);
+        taken.idle_since = None;
+        Some(taken)
     }
 
     /// Starts a server for `store` on its own thread and waits until it listens.
@@ -61,7 +75,7 @@ impl Instance {
         key: Option<PoolKey>,
     ) -> Result<Instance, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let thread = spawn(config, store.clone(), move |started| {
+        let thread = spawn(config, store.clone(), key.is_some(), move |started| {
             let _ = tx.send(started);
         })?;
         Instance::listening(rx.recv().ok(), thread, store, key)
@@ -74,7 +88,7 @@ impl Instance {
         key: Option<PoolKey>,
     ) -> Result<Instance, Error> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let thread = spawn(config, store.clone(), move |started| {
+        let thread = spawn(config, store.clone(), key.is_some(), move |started| {
             let _ = tx.send(started);
         })?;
         Instance::listening(rx.await.ok(), thread, store, key)
@@ -96,6 +110,7 @@ impl Instance {
             handle,
             thread: Some(thread),
             key,
+            idle_since: None,
         })
     }
 
@@ -107,7 +122,9 @@ impl Instance {
             self.journal.renew();
             let mut idle = pool();
             if idle.len() < POOL_SIZE {
-                idle.push(self);
+                let mut idle_one = self;
+                idle_one.idle_since = Some(Instant::now());
+                idle.push(idle_one);
                 return;
             }
         }
@@ -137,6 +154,30 @@ impl Instance {
     }
 }
 
+/// Stops the server at `addr` if it has sat in the pool for [`POOL_IDLE`]; whether it did.
+/// Runs on the server's own thread, so it cannot join it: the thread ends by itself once
+/// the server has stopped.
+fn expire_if_idle(addr: SocketAddr) -> bool {
+    let expired = {
+        let mut idle = pool();
+        idle.iter()
+            .position(|i| {
+                i.addr == addr
+                    && i.idle_since
+                        .is_some_and(|since| since.elapsed() >= POOL_IDLE)
+            })
+            .map(|at| idle.swap_remove(at))
+    };
+    match expired {
+        Some(mut instance) => {
+            drop(instance.handle.stop(false));
+            drop(instance.thread.take());
+            true
+        }
+        None => false,
+    }
+}
+
 /// What a server thread reports once it listens (or why it could not).
 type Started = Result<(SocketAddr, Arc<Journal>, actix_server::ServerHandle), Error>;
 
@@ -144,6 +185,7 @@ type Started = Result<(SocketAddr, Arc<Journal>, actix_server::ServerHandle), Er
 fn spawn(
     config: ServeConfig,
     store: Arc<Store>,
+    poolable: bool,
     started: impl FnOnce(Started) + Send + 'static,
 ) -> Result<JoinHandle<()>, Error> {
     std::thread::Builder::new()
@@ -153,7 +195,18 @@ fn spawn(
                 match server::start_with(config, store) {
                     Ok(running) => {
                         let handle = running.server.handle();
-                        started(Ok((running.addr, running.journal, handle)));
+                        let addr = running.addr;
+                        started(Ok((addr, running.journal, handle)));
+                        if poolable {
+                            actix_rt::spawn(async move {
+                                loop {
+                                    actix_rt::time::sleep(POOL_IDLE_CHECK).await;
+                                    if expire_if_idle(addr) {
+                                        break;
+                                    }
+                                }
+                            });
+                        }
                         let _ = running.server.await;
                     }
                     Err(err) => started(Err(err.into())),
