@@ -8,9 +8,11 @@
 //! such `MockServer` takes one instead of starting a thread. A server goes back only when no
 //! request is in flight on it; otherwise, or when the pool is full, it is stopped.
 //!
-//! An idle server left in the pool for [`POOL_IDLE`] stops by itself (a timer on its own
-//! runtime), so a suite that has finished starting servers is left with no thread and no
-//! descriptor of theirs a moment later.
+//! A server left in the pool unused for [`POOL_IDLE`] is stopped by the pool's reaper, a
+//! thread that runs only while the pool is in use and ends once it has been empty for as
+//! long: a suite that is done starting servers keeps none of their threads, ports or
+//! descriptors a moment later. The reaper sleeps until the next server's time is up; the
+//! servers and their requests never wait for it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,11 +27,8 @@ use crate::store::Store;
 /// Most idle servers kept for reuse; more are stopped.
 pub const POOL_SIZE: usize = 8;
 
-/// How long a server stays in the pool unused before it stops.
+/// How long a server stays in the pool unused before it is stopped.
 pub const POOL_IDLE: Duration = Duration::from_secs(1);
-
-/// How often an idle pooled server checks whether its time is up.
-const POOL_IDLE_CHECK: Duration = Duration::from_millis(100);
 
 /// What makes two servers interchangeable: servers are pooled per settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,24 +47,74 @@ pub struct Instance {
     thread: Option<JoinHandle<()>>,
     /// Set when the server may go back to the pool.
     pub key: Option<PoolKey>,
-    /// When it went back to the pool (set while it is there).
-    idle_since: Option<Instant>,
 }
 
-static POOL: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
+/// The idle servers, and whether the reaper runs.
+struct Pool {
+    /// Each with the time it went back.
+    idle: Vec<(Instance, Instant)>,
+    /// When a server last went back (the reaper ends when that is [`POOL_IDLE`] ago and
+    /// the pool is empty).
+    last_release: Option<Instant>,
+    /// Whether the reaper thread runs.
+    reaping: bool,
+}
 
-fn pool() -> std::sync::MutexGuard<'static, Vec<Instance>> {
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    idle: Vec::new(),
+    last_release: None,
+    reaping: false,
+});
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The reaper: stops servers idle for [`POOL_IDLE`], sleeping until the next one's time is
+/// up; ends when the pool has been empty for as long.
+fn reap() {
+    loop {
+        let now = Instant::now();
+        let (expired, wake) = {
+            let mut pool = pool();
+            let mut expired = Vec::new();
+            let mut at = 0;
+            while at < pool.idle.len() {
+                if now.duration_since(pool.idle[at].1) >= POOL_IDLE {
+                    expired.push(pool.idle.swap_remove(at).0);
+                } else {
+                    at += 1;
+                }
+            }
+            let next = pool.idle.iter().map(|(_, since)| *since + POOL_IDLE).min();
+            let quiet = pool
+                .last_release
+                .is_none_or(|last| now.duration_since(last) >= POOL_IDLE);
+            if next.is_none() && quiet {
+                pool.reaping = false;
+            }
+            let keep_on = pool.reaping;
+            (expired, keep_on.then(|| next.unwrap_or(now + POOL_IDLE)))
+        };
+        for instance in expired {
+            instance.stop();
+        }
+        match wake {
+            Some(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
+            None => return,
+        }
+    }
 }
 
 impl Instance {
     /// An idle pooled server with these settings, if there is one.
     pub fn take(key: &PoolKey) -> Option<Instance> {
-        let mut idle = pool();
-        let at = idle.iter().position(|i| i.key.as_ref() == Some(key))?;
-        let mut taken = idle.swap_remove(at);
-        taken.idle_since = None;
-        Some(taken)
+        let mut pool = pool();
+        let at = pool
+            .idle
+            .iter()
+            .position(|(i, _)| i.key.as_ref() == Some(key))?;
+        Some(pool.idle.swap_remove(at).0)
     }
 
     /// Starts a server for `store` on its own thread and waits until it listens.
@@ -75,7 +124,7 @@ impl Instance {
         key: Option<PoolKey>,
     ) -> Result<Instance, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let thread = spawn(config, store.clone(), key.is_some(), move |started| {
+        let thread = spawn(config, store.clone(), move |started| {
             let _ = tx.send(started);
         })?;
         Instance::listening(rx.recv().ok(), thread, store, key)
@@ -88,7 +137,7 @@ impl Instance {
         key: Option<PoolKey>,
     ) -> Result<Instance, Error> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let thread = spawn(config, store.clone(), key.is_some(), move |started| {
+        let thread = spawn(config, store.clone(), move |started| {
             let _ = tx.send(started);
         })?;
         Instance::listening(rx.await.ok(), thread, store, key)
@@ -110,7 +159,6 @@ impl Instance {
             handle,
             thread: Some(thread),
             key,
-            idle_since: None,
         })
     }
 
@@ -120,11 +168,18 @@ impl Instance {
         if self.key.is_some() && self.journal.in_flight() == 0 {
             self.store.clear_api();
             self.journal.renew();
-            let mut idle = pool();
-            if idle.len() < POOL_SIZE {
-                let mut idle_one = self;
-                idle_one.idle_since = Some(Instant::now());
-                idle.push(idle_one);
+            let mut pool = pool();
+            if pool.idle.len() < POOL_SIZE {
+                let now = Instant::now();
+                pool.idle.push((self, now));
+                pool.last_release = Some(now);
+                if !pool.reaping {
+                    // Without a reaper the server simply stays pooled.
+                    pool.reaping = std::thread::Builder::new()
+                        .name("understudy-pool".into())
+                        .spawn(reap)
+                        .is_ok();
+                }
                 return;
             }
         }
@@ -154,30 +209,6 @@ impl Instance {
     }
 }
 
-/// Stops the server at `addr` if it has sat in the pool for [`POOL_IDLE`]; whether it did.
-/// Runs on the server's own thread, so it cannot join it: the thread ends by itself once
-/// the server has stopped.
-fn expire_if_idle(addr: SocketAddr) -> bool {
-    let expired = {
-        let mut idle = pool();
-        idle.iter()
-            .position(|i| {
-                i.addr == addr
-                    && i.idle_since
-                        .is_some_and(|since| since.elapsed() >= POOL_IDLE)
-            })
-            .map(|at| idle.swap_remove(at))
-    };
-    match expired {
-        Some(mut instance) => {
-            drop(instance.handle.stop(false));
-            drop(instance.thread.take());
-            true
-        }
-        None => false,
-    }
-}
-
 /// What a server thread reports once it listens (or why it could not).
 type Started = Result<(SocketAddr, Arc<Journal>, actix_server::ServerHandle), Error>;
 
@@ -185,7 +216,6 @@ type Started = Result<(SocketAddr, Arc<Journal>, actix_server::ServerHandle), Er
 fn spawn(
     config: ServeConfig,
     store: Arc<Store>,
-    poolable: bool,
     started: impl FnOnce(Started) + Send + 'static,
 ) -> Result<JoinHandle<()>, Error> {
     std::thread::Builder::new()
@@ -195,18 +225,7 @@ fn spawn(
                 match server::start_with(config, store) {
                     Ok(running) => {
                         let handle = running.server.handle();
-                        let addr = running.addr;
-                        started(Ok((addr, running.journal, handle)));
-                        if poolable {
-                            actix_rt::spawn(async move {
-                                loop {
-                                    actix_rt::time::sleep(POOL_IDLE_CHECK).await;
-                                    if expire_if_idle(addr) {
-                                        break;
-                                    }
-                                }
-                            });
-                        }
+                        started(Ok((running.addr, running.journal, handle)));
                         let _ = running.server.await;
                     }
                     Err(err) => started(Err(err.into())),
