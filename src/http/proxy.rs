@@ -20,8 +20,11 @@
 //! `addHeaders` apply. The upstream's body is streamed into the response as it arrives (never
 //! held whole in memory), with its `Content-Length` when it gave one.
 //!
-//! An upstream that cannot be reached answers `502`, one that has not answered its head within
-//! `timeoutMs` answers `504`, both with understudy's JSON error body saying why.
+//! An upstream that cannot be reached (refused, unknown host, TLS failure) answers `502`, one
+//! that has not answered its head within `timeoutMs` answers `504`, both with understudy's
+//! JSON error body saying why. `timeoutMs` covers the whole exchange up to the head,
+//! connecting included: a connect that hangs (a dropped SYN, a full backlog) is a `504` after
+//! `timeoutMs`, whatever its value.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -65,13 +68,21 @@ pub fn trust_ca(path: &std::path::Path) -> Result<usize, String> {
     Ok(n)
 }
 
+/// How long the connector itself lets a TCP connect or a TLS handshake take: longer than
+/// any `timeoutMs`, so the route's timeout (the request's own, which covers connecting)
+/// always decides, rather than awc's default of 5 s.
+const CONNECTOR_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// A client that follows no redirects, adds no headers of its own, decodes nothing, speaks
 /// HTTP/1.1 and checks `https://` upstreams against the system's trust store (rustls, ring).
+/// Connections are pooled per worker; connecting is bounded by each request's `timeoutMs`.
 fn client() -> awc::Client {
     // `max_http_version` rebuilds the TLS settings: the config goes in after it.
     let connector = awc::Connector::new()
         .max_http_version(awc::http::Version::HTTP_11)
         .rustls_0_23(std::sync::Arc::new(tls_config()))
+        .timeout(CONNECTOR_TIMEOUT)
+        .handshake_timeout(CONNECTOR_TIMEOUT)
         .limit(0);
     awc::Client::builder()
         .connector(connector)
@@ -348,7 +359,10 @@ pub(super) async fn send(
     };
     let upstream = match result {
         Ok(resp) => resp,
-        Err(awc::error::SendRequestError::Timeout) => {
+        Err(
+            awc::error::SendRequestError::Timeout
+            | awc::error::SendRequestError::Connect(awc::error::ConnectError::Timeout),
+        ) => {
             return Err(failed(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
