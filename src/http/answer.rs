@@ -305,7 +305,10 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             .collect(),
         body: rendered.body.clone(),
     });
-    let resp = respond::render(answer, &rendered.headers, rendered.body);
+    let resp = match &answer.disk {
+        Some(disk) => respond::render_from_disk(answer, &rendered.headers, disk.clone()),
+        None => respond::render(answer, &rendered.headers, rendered.body),
+    };
     Reply::Send(if head_only {
         tracing::debug!(route = %route, "rejected at Expect: 100-continue");
         closing(resp)

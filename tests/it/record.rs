@@ -776,3 +776,158 @@ async fn proxy_ca_lets_a_recording_trust_a_self_signed_https_upstream() {
         "tls ok"
     );
 }
+
+/// Size of the large bodies the big upstream sends (decoded).
+const BIG: usize = 100 * 1024 * 1024 + 12_345;
+
+/// Byte `i` of the large bodies: a pattern that is not a short cycle.
+fn big_block(at: usize, len: usize) -> Vec<u8> {
+    (at..at + len)
+        .map(|i| ((i % 251) ^ (i / 4099 % 256)) as u8)
+        .collect()
+}
+
+/// An upstream that streams a [`BIG`]-byte body (`/big`, with `Content-Length`), or the same
+/// bytes gzip-encoded in members of 1 MiB (`/big.gz`, chunked), generated as it writes.
+async fn big_upstream() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(end) = read_head(&mut sock, &mut buf).await {
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    let gz = head.starts_with("GET /big.gz ");
+                    let start = if gz {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                         Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                             Content-Length: {BIG}\r\n\r\n"
+                        )
+                    };
+                    if sock.write_all(start.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let step = 1024 * 1024;
+                    let mut at = 0;
+                    while at < BIG {
+                        let block = big_block(at, step.min(BIG - at));
+                        at += block.len();
+                        let bytes = if gz {
+                            // Stored (not compressed) members: cheap to make, and the
+                            // encoded body is as large as the decoded one.
+                            let mut member = flate2::write::GzEncoder::new(
+                                Vec::new(),
+                                flate2::Compression::none(),
+                            );
+                            member.write_all(&block).expect("gzip");
+                            let member = member.finish().expect("gzip");
+                            let mut chunk = format!("{:x}\r\n", member.len()).into_bytes();
+                            chunk.extend_from_slice(&member);
+                            chunk.extend_from_slice(b"\r\n");
+                            chunk
+                        } else {
+                            block
+                        };
+                        if sock.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    if gz && sock.write_all(b"0\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+/// Whether `bytes` are the large body's, from its first byte, whole.
+fn is_big(bytes: &[u8]) -> bool {
+    bytes.len() == BIG
+        && bytes
+            .chunks(1024 * 1024)
+            .enumerate()
+            .all(|(n, chunk)| chunk == big_block(n * 1024 * 1024, chunk.len()).as_slice())
+}
+
+/// A response body read as it streams, checked against the large body chunk by chunk; its
+/// length, or `None` at the first byte that differs.
+async fn streamed_big(mut resp: reqwest::Response) -> Option<usize> {
+    let mut len = 0;
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        if chunk.as_ref() != big_block(len, chunk.len()).as_slice() {
+            return None;
+        }
+        len += chunk.len();
+    }
+    Some(len)
+}
+
+#[tokio::test]
+async fn a_100_mb_download_is_recorded_to_disk_and_replayed_with_bounded_memory() {
+    // Arrange
+    let (port, task) = big_upstream().await;
+    let dir = Scenarios::new();
+    let into = dir.path().join("big.json");
+    let mut cmd = understudy();
+    cmd.args(["record", "--bind", "127.0.0.1:0", "--watch", "off"])
+        .arg("--target")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--scenarios")
+        .arg(dir.path())
+        .arg("--into")
+        .arg(&into);
+    let server = Server::spawn(cmd);
+    let slow = crate::util::client_with_timeout(Duration::from_secs(120));
+
+    // Act: recorded while streamed (plain, then gzip-encoded), then replayed from the file.
+    let plain = streamed_big(slow.get(server.url("/big")).send().await.expect("big")).await;
+    let gz = slow
+        .get(server.url("/big.gz"))
+        .send()
+        .await
+        .expect("big.gz");
+    let gz_status = gz.status().as_u16();
+    let _ = gz.bytes().await.expect("big.gz body");
+    task.abort();
+    let replayed = slow.get(server.url("/big")).send().await.expect("replay");
+    let replayed_status = replayed.status().as_u16();
+    let replayed_length = replayed.content_length();
+    let replayed = streamed_big(replayed).await;
+    let peak_kib = server.peak_rss_kib();
+
+    // Assert
+    assert_eq!(plain, Some(BIG));
+    assert_eq!(gz_status, 200);
+    assert_eq!(replayed_status, 200);
+    assert_eq!(replayed_length, Some(BIG as u64));
+    assert_eq!(replayed, Some(BIG), "replayed from disk");
+    let doc = read_json(&into);
+    for path in ["/big", "/big\\.gz"] {
+        let response = &route(&doc, "GET", path)["response"];
+        let file = response["file"].as_str().expect("a file body");
+        assert!(
+            response["headers"].get("content-encoding").is_none(),
+            "{response:#}"
+        );
+        let bytes = std::fs::read(dir.path().join(file)).expect("body file");
+        assert!(is_big(&bytes), "{path}: the file holds the decoded body");
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        peak_kib < 48 * 1024,
+        "understudy's peak RSS was {peak_kib} KiB for a {BIG}-byte body"
+    );
+}

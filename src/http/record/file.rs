@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::Mode;
 use super::capture::Captured;
 use super::key::{Key, specificity};
+use super::spool::Spooled;
 
 /// The document being recorded into and what this session did to it.
 pub struct RecordFile {
@@ -131,7 +132,7 @@ impl RecordFile {
             None => self.fresh_id(method, path),
         };
         if let Some(body) = captured.file.take() {
-            let relative = self.write_body(&id, &body.bytes, &body.extension)?;
+            let relative = self.write_body(&id, body.body, &body.extension)?;
             captured.name_file(&relative);
         }
         let response = Value::Object(captured.response);
@@ -219,8 +220,9 @@ impl RecordFile {
         format!(".{stem}.bodies")
     }
 
-    /// Writes a body file; its path relative to the recording's folder.
-    fn write_body(&self, id: &str, bytes: &[u8], extension: &str) -> Result<String, String> {
+    /// Writes a body file (a body spooled to disk is moved into place); its path relative to
+    /// the recording's folder.
+    fn write_body(&self, id: &str, body: Spooled, extension: &str) -> Result<String, String> {
         let folder = self.path.parent().unwrap_or(Path::new("."));
         let dir = folder.join(self.bodies_dir());
         std::fs::create_dir_all(&dir)
@@ -228,7 +230,7 @@ impl RecordFile {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("{id}-{}.{extension}", &unique[..8]);
         let path = dir.join(&name);
-        std::fs::write(&path, bytes)
+        body.persist(&path)
             .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         Ok(format!("{}/{name}", self.bodies_dir()))
     }
