@@ -931,3 +931,102 @@ async fn a_100_mb_download_is_recorded_to_disk_and_replayed_with_bounded_memory(
         "understudy's peak RSS was {peak_kib} KiB for a {BIG}-byte body"
     );
 }
+
+#[tokio::test]
+async fn a_hand_edit_of_a_recording_outside_the_directory_is_served_and_kept() {
+    // Arrange: recording into a file outside the scenarios directory, watched natively.
+    let upstream = Upstream::start().await;
+    let dir = Scenarios::new();
+    let into: PathBuf = dir.outside().join("edited/rec.json");
+    let mut cmd = understudy();
+    cmd.args(["record", "--bind", "127.0.0.1:0", "--watch", "native"])
+        .arg("--target")
+        .arg(upstream.url())
+        .arg("--scenarios")
+        .arg(dir.path())
+        .arg("--into")
+        .arg(&into);
+    let server = Server::spawn(cmd);
+    let (status, _, _) = call(client().get(server.url("/json"))).await;
+    assert_eq!(status, 200);
+    let recorded = std::fs::read_to_string(&into).expect("recording");
+    let edit = |doc: &mut Value, response: Value| {
+        let routes = doc["routes"].as_array_mut().expect("routes");
+        let at = routes
+            .iter()
+            .position(|r| r["request"]["path"] == "/json")
+            .expect("the /json route");
+        routes[at]["response"] = response;
+    };
+
+    // Act 1: a hand edit of the recorded answer.
+    let mut doc: Value = serde_json::from_str(&recorded).expect("JSON");
+    edit(&mut doc, json!({ "status": 200, "json": { "edited": 1 } }));
+    std::fs::write(&into, serde_json::to_string_pretty(&doc).expect("text")).expect("edit");
+    let served = served_json(&server, json!({ "edited": 1 })).await;
+
+    // Act 2: a bad edit; then a capture after a good one.
+    edit(
+        &mut doc,
+        json!({ "status": "two hundred", "json": { "edited": 2 } }),
+    );
+    let bad = serde_json::to_string_pretty(&doc).expect("text");
+    std::fs::write(&into, &bad).expect("bad edit");
+    let (line, _) = crate::util::line_col_of(&bad, "\"two hundred\"");
+    let reported =
+        crate::util::wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            crate::util::logged_diags(&server.logs(), &into)
+                .iter()
+                .any(|d| d.line == line && d.path.ends_with("response.status"))
+        });
+    let during_bad = json_of(&server).await;
+    edit(&mut doc, json!({ "status": 200, "json": { "edited": 3 } }));
+    std::fs::write(&into, serde_json::to_string_pretty(&doc).expect("text")).expect("fix");
+    let fixed = served_json(&server, json!({ "edited": 3 })).await;
+    let (counter, _, _) = call(client().get(server.url("/counter"))).await;
+
+    // Assert
+    assert_eq!(served, (200, json!({ "edited": 1 })), "the hand edit");
+    assert!(
+        reported,
+        "no FILE:LINE:COL error for the bad edit: {:#?}",
+        server.logs()
+    );
+    assert_eq!(
+        during_bad,
+        (200, json!({ "edited": 1 })),
+        "the last good version"
+    );
+    assert_eq!(fixed, (200, json!({ "edited": 3 })), "the fixed edit");
+    assert_eq!(counter, 200);
+    assert_eq!(upstream.hits("/json"), 1, "answered from the file");
+    let doc = read_json(&into);
+    assert_eq!(
+        route(&doc, "GET", "/json")["response"]["json"],
+        json!({ "edited": 3 })
+    );
+    assert_eq!(
+        route(&doc, "GET", "/counter")["response"]["json"],
+        json!({ "n": 1 })
+    );
+}
+
+/// Status and JSON body of `GET /json`.
+async fn json_of(server: &Server) -> (u16, Value) {
+    let (status, _, body) = call(client().get(server.url("/json"))).await;
+    (
+        status,
+        serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// `GET /json` polled until it answers `want` (5 s at most); the last answer.
+async fn served_json(server: &Server, want: Value) -> (u16, Value) {
+    crate::util::poll(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || json_of(server).await,
+        |got| *got == (200, want.clone()),
+    )
+    .await
+}

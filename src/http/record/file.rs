@@ -32,6 +32,15 @@ pub struct RecordFile {
     seen: HashSet<String>,
     /// Ids of the routes this session added or changed, in the order first written.
     written: Vec<String>,
+    /// Length and modification time of the file as last read or written: a hand edit since
+    /// is read back before the next capture is added.
+    stamp: Option<(u64, std::time::SystemTime)>,
+}
+
+/// The file's length and modification time, when it exists.
+fn stamp_of(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 impl RecordFile {
@@ -79,6 +88,7 @@ impl RecordFile {
             keys: Vec::new(),
             seen: HashSet::new(),
             written: Vec::new(),
+            stamp: stamp_of(path),
         };
         file.keys = file
             .routes()
@@ -87,6 +97,23 @@ impl RecordFile {
             .map(|k| if k == "null" { "{}".to_owned() } else { k })
             .collect();
         Ok(file)
+    }
+
+    /// Reads the file again when it changed on disk since this session last read or wrote
+    /// it (a hand edit while recording), keeping what this session captured; an edit that is
+    /// not a native scenario file is an error (nothing is written over it).
+    pub fn catch_up(&mut self) -> Result<(), String> {
+        if stamp_of(&self.path) == self.stamp {
+            return Ok(());
+        }
+        let fresh = RecordFile::open(&self.path).map_err(|err| {
+            format!("the recording was edited by hand and cannot be read back: {err}")
+        })?;
+        self.doc = fresh.doc;
+        self.routes = fresh.routes;
+        self.keys = fresh.keys;
+        self.stamp = fresh.stamp;
+        Ok(())
     }
 
     /// The file's key texts.
@@ -184,7 +211,7 @@ impl RecordFile {
 
     /// Writes the document: a temporary file beside it (hidden and `.tmp`, so a scan never
     /// loads it), then a rename over the file.
-    pub fn write(&self) -> Result<(), String> {
+    pub fn write(&mut self) -> Result<(), String> {
         let mut doc = self.doc.clone();
         doc.insert("routes".into(), Value::Array(self.routes.clone()));
         let mut text = serde_json::to_string_pretty(&Value::Object(doc))
@@ -206,6 +233,7 @@ impl RecordFile {
             let _ = std::fs::remove_file(&tmp);
             return Err(format!("cannot write {}: {err}", self.path.display()));
         }
+        self.stamp = stamp_of(&self.path);
         Ok(())
     }
 

@@ -255,7 +255,7 @@ impl Session {
             std::fs::create_dir_all(parent)
                 .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
         }
-        let file = RecordFile::open(&into)?;
+        let mut file = RecordFile::open(&into)?;
         if !into.exists() {
             file.write()?;
         }
@@ -360,6 +360,7 @@ impl Session {
         let captured = capture::capture(exchange.answer, self.keep_latency, &self.folder());
         let changed = {
             let mut file = self.lock();
+            file.catch_up()?;
             let changed = file.add(
                 self.mode,
                 &exchange.key,
