@@ -27,6 +27,7 @@
 //! `timeoutMs`, whatever its value.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_http::RequestHead;
@@ -258,21 +259,82 @@ impl From<Bytes> for RequestBody {
 }
 
 /// Forwards the request and streams the upstream's answer back; the time the upstream took
-/// to send its answer's head, when it did.
+/// to send its answer's head, when it did. With `keep` (a bound in bytes), the upstream's
+/// answer is also kept for the journal: its head at once, its body once it has streamed whole
+/// within the bound.
 pub(super) async fn forward(
     proxy: &Proxy,
     head: &RequestHead,
     scheme: &str,
     body: RequestBody,
-) -> (HttpResponse, Option<Duration>) {
+    keep: Option<usize>,
+) -> (
+    HttpResponse,
+    Option<Duration>,
+    Option<Arc<crate::journal::Upstream>>,
+) {
     match send(proxy, head, scheme, body).await {
         Ok(upstream) => {
             let took = upstream.took;
             let (answer, body) = upstream.split();
-            (answer.reply(body), Some(took))
+            match keep {
+                None => (answer.reply(body), Some(took), None),
+                Some(bound) => {
+                    let kept = kept_head(&answer, bound);
+                    let stream = keeping(body, kept.clone(), bound);
+                    (answer.reply(stream), Some(took), Some(kept))
+                }
+            }
         }
-        Err(failed) => (failed, None),
+        Err(failed) => (failed, None, None),
     }
+}
+
+/// The journal's copy of an answer with this head, its body still to come (at most `bound`
+/// bytes of it are kept).
+pub(super) fn kept_head(answer: &UpstreamHead, bound: usize) -> Arc<crate::journal::Upstream> {
+    Arc::new(crate::journal::Upstream {
+        headers: answer.headers.clone(),
+        body: std::sync::OnceLock::new(),
+        reserved: answer
+            .length
+            .map_or(bound, |len| usize::try_from(len).unwrap_or(bound))
+            .min(bound),
+    })
+}
+
+/// `body` passed on as it arrives, a copy kept into `kept` when it ends within `bound` bytes.
+fn keeping(
+    body: UpstreamBody,
+    kept: Arc<crate::journal::Upstream>,
+    bound: usize,
+) -> impl futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> {
+    use futures_util::StreamExt as _;
+    futures_util::stream::unfold(
+        Some((body, Some(Vec::new()), kept)),
+        move |state| async move {
+            let (mut body, mut copy, kept) = state?;
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    if let Some(bytes) = &mut copy {
+                        if bytes.len() + chunk.len() > bound {
+                            copy = None;
+                        } else {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    Some((Ok(chunk), Some((body, copy, kept))))
+                }
+                Some(Err(err)) => Some((Err(err), None)),
+                None => {
+                    if let Some(bytes) = copy {
+                        let _ = kept.body.set(Bytes::from(bytes));
+                    }
+                    None
+                }
+            }
+        },
+    )
 }
 
 /// The upstream's answer head (hop-by-hop headers removed) and its body, still to stream.

@@ -22,8 +22,8 @@
 //! - `spool`: a captured body kept in memory, or on disk past a threshold;
 //! - `capture`: an upstream answer as a native `response` (decoded, cleaned, redacted);
 //! - `file`: the recording's file: merging, route order, atomic writes, body files;
-//! - [`api`]: the admin API's `recordings/start|stop|status` (and WireMock's, with
-//!   `…/snapshot`); `stubs`: recorded routes as WireMock stubs for WireMock's answers.
+//! - [`api`]: the admin API's `recordings/start|stop|status` (and WireMock's); `stubs`:
+//!   recorded routes as WireMock stubs for WireMock's `recordings/stop`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -473,20 +473,28 @@ impl Pending {
 }
 
 /// Sends the request to the recording's target and streams the answer back, capturing it;
-/// the upstream's head time when it answered.
+/// the upstream's head time when it answered. With `keep` (a bound in bytes), the answer is
+/// also kept for the journal, as [`proxy::forward`] keeps it.
 pub(super) async fn forward(
     session: Arc<Session>,
     key: Key,
     head: &RequestHead,
     scheme: &str,
     body: Bytes,
-) -> (HttpResponse, Option<Duration>) {
+    keep: Option<usize>,
+) -> (
+    HttpResponse,
+    Option<Duration>,
+    Option<Arc<crate::journal::Upstream>>,
+) {
     let upstream = match proxy::send(&session.target, head, scheme, body).await {
         Ok(upstream) => upstream,
-        Err(failed) => return (failed, None),
+        Err(failed) => return (failed, None, None),
     };
     let took = upstream.took;
     let (answer, stream) = upstream.split();
+    let kept = keep.map(|bound| (proxy::kept_head(&answer, bound), bound));
+    let journal = kept.as_ref().map(|(k, _)| k.clone());
     let pending = Pending {
         session,
         key,
@@ -505,7 +513,10 @@ pub(super) async fn forward(
     if bodiless {
         // The server sends no body here and does not read one: record now.
         pending.finish(Spooled::Memory(Vec::new())).await;
-        return (answer.reply(stream), Some(took));
+        if let Some((kept, _)) = &kept {
+            let _ = kept.body.set(Bytes::new());
+        }
+        return (answer.reply(stream), Some(took), journal);
     }
     let spool = Spool::new(&pending.session.folder());
     let tee = Tee {
@@ -515,8 +526,9 @@ pub(super) async fn forward(
         seen: 0,
         length: answer.length,
         pending: Some(pending),
+        journal: kept.map(|(kept, bound)| (kept, Some(Vec::new()), bound)),
     };
-    (answer.reply(tee.into_stream()), Some(took))
+    (answer.reply(tee.into_stream()), Some(took), journal)
 }
 
 /// Bytes gathered before they go to a spooled file in one blocking write.
@@ -533,7 +545,13 @@ struct Tee {
     seen: u64,
     length: Option<u64>,
     pending: Option<Pending>,
+    /// The copy kept for the journal (WireMock's `recordings/snapshot`): where it goes, the
+    /// bytes so far (`None` past the bound), the bound.
+    journal: Option<JournalCopy>,
 }
+
+/// See [`Tee::journal`].
+type JournalCopy = (Arc<crate::journal::Upstream>, Option<Vec<u8>>, usize);
 
 impl Tee {
     fn into_stream(
@@ -566,6 +584,15 @@ impl Tee {
     }
 
     async fn keep(&mut self, chunk: &Bytes) {
+        if let Some((_, copy, bound)) = &mut self.journal
+            && let Some(bytes) = copy
+        {
+            if bytes.len() + chunk.len() > *bound {
+                *copy = None;
+            } else {
+                bytes.extend_from_slice(chunk);
+            }
+        }
         self.seen += chunk.len() as u64;
         let Some(spool) = &mut self.spool else {
             return;
@@ -627,6 +654,9 @@ impl Tee {
     }
 
     async fn finish(&mut self) {
+        if let Some((kept, Some(bytes), _)) = self.journal.take() {
+            let _ = kept.body.set(Bytes::from(bytes));
+        }
         self.flush().await;
         let (Some(pending), Some(spool)) = (self.pending.take(), self.spool.take()) else {
             return;

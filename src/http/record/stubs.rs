@@ -1,5 +1,4 @@
-//! Recorded routes as WireMock stub mappings, for WireMock's `recordings/stop` and
-//! `recordings/snapshot` answers. A `responses` script becomes a WireMock scenario named
+//! Recorded routes as WireMock stub mappings, for WireMock's `recordings/stop` answer. A `responses` script becomes a WireMock scenario named
 //! after the route, one stub per answer (`Started`, `step-2`, …; the last stays).
 
 use std::path::Path;
