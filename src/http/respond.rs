@@ -133,30 +133,34 @@ pub fn render_from_disk(
     rendered: &[(HeaderName, HeaderValue)],
     disk: std::sync::Arc<crate::scenario::compiled::DiskBody>,
 ) -> HttpResponse {
-    use std::io::{Read as _, Seek as _};
+    use std::io::Read as _;
     let len = disk.len;
-    let chunks = futures_util::stream::try_unfold(0u64, move |at| {
-        let disk = disk.clone();
-        async move {
-            if at >= disk.len {
-                return Ok(None);
+    // The file stays open from chunk to chunk (moved to the blocking pool and back).
+    let chunks =
+        futures_util::stream::try_unfold((None::<std::fs::File>, 0u64), move |(file, at)| {
+            let disk = disk.clone();
+            async move {
+                if at >= disk.len {
+                    return Ok(None);
+                }
+                let want = usize::try_from(disk.len - at)
+                    .unwrap_or(DISK_CHUNK)
+                    .min(DISK_CHUNK);
+                let (buf, file) = actix_web::web::block(move || -> std::io::Result<_> {
+                    let mut file = match file {
+                        Some(file) => file,
+                        None => std::fs::File::open(&disk.path)?,
+                    };
+                    let mut buf = vec![0u8; want];
+                    file.read_exact(&mut buf)?;
+                    Ok((buf, file))
+                })
+                .await
+                .map_err(|err| std::io::Error::other(err.to_string()))??;
+                let next = at + buf.len() as u64;
+                Ok::<_, std::io::Error>(Some((Bytes::from(buf), (Some(file), next))))
             }
-            let want = usize::try_from(disk.len - at)
-                .unwrap_or(DISK_CHUNK)
-                .min(DISK_CHUNK);
-            let read = actix_web::web::block(move || -> std::io::Result<Vec<u8>> {
-                let mut file = std::fs::File::open(&disk.path)?;
-                file.seek(std::io::SeekFrom::Start(at))?;
-                let mut buf = vec![0u8; want];
-                file.read_exact(&mut buf)?;
-                Ok(buf)
-            })
-            .await
-            .map_err(|err| std::io::Error::other(err.to_string()))??;
-            let next = at + read.len() as u64;
-            Ok::<_, std::io::Error>(Some((Bytes::from(read), next)))
-        }
-    });
+        });
     head(resp, rendered).body(actix_web::body::SizedStream::new(len, Box::pin(chunks)))
 }
 
