@@ -1030,3 +1030,48 @@ async fn served_json(server: &Server, want: Value) -> (u16, Value) {
     )
     .await
 }
+
+#[tokio::test]
+async fn wiremock_recordings_stop_names_a_large_body_instead_of_holding_it() {
+    // Arrange
+    let (port, task) = big_upstream().await;
+    let dir = Scenarios::new();
+    std::fs::create_dir(dir.path().join("mappings")).expect("mappings/");
+    let server = Server::start_with(dir.path(), &["--admin-api", "wiremock"]);
+    let admin = |p: &str| server.url(&format!("/__admin/recordings/{p}"));
+    let slow = crate::util::client_with_timeout(Duration::from_secs(120));
+
+    // Act
+    let started = client()
+        .post(admin("start"))
+        .json(&json!({ "targetBaseUrl": format!("http://127.0.0.1:{port}") }))
+        .send()
+        .await
+        .expect("start");
+    let got = streamed_big(slow.get(server.url("/big")).send().await.expect("big")).await;
+    task.abort();
+    let stopped: Value = client()
+        .post(admin("stop"))
+        .send()
+        .await
+        .expect("stop")
+        .json()
+        .await
+        .expect("json");
+    let peak_kib = server.peak_rss_kib();
+
+    // Assert
+    assert_eq!(started.status(), 200);
+    assert_eq!(got, Some(BIG));
+    let stubs = stopped["mappings"].as_array().expect("mappings");
+    assert_eq!(stubs.len(), 1, "{stopped:#}");
+    assert!(stubs[0]["response"].get("base64Body").is_none());
+    let file = stubs[0]["metadata"]["understudyFile"]
+        .as_str()
+        .expect("the body's file is named");
+    assert!(is_big(&std::fs::read(file).expect("body file")));
+    assert!(
+        peak_kib < 48 * 1024,
+        "understudy's peak RSS was {peak_kib} KiB for a {BIG}-byte body"
+    );
+}
