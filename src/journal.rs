@@ -76,6 +76,23 @@ pub struct Record {
     /// The answer sent, when it was a whole response understudy built (not for faults,
     /// protocol switches, streamed proxy answers or understudy's own refusals).
     pub response: Option<SentResponse>,
+    /// For a proxy answer kept for WireMock's `recordings/snapshot`: the upstream's head and,
+    /// once it has streamed, its body.
+    pub upstream: Option<Arc<Upstream>>,
+}
+
+/// A proxied answer as the upstream sent it, kept beside its request (in `wiremock` mode,
+/// for `recordings/snapshot`).
+#[derive(Debug)]
+pub struct Upstream {
+    /// Its headers (hop-by-hop ones and `Content-Length` aside).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Its body, set once the whole body has passed within [`Upstream::reserved`] bytes
+    /// (unset while it streams, and for ever when it broke off or was larger).
+    pub body: std::sync::OnceLock<Bytes>,
+    /// The bytes the journal counts for the body: its `Content-Length`, or the per-entry body
+    /// bound, whichever is smaller.
+    pub reserved: usize,
 }
 
 /// The answer sent for a request: the headers understudy set and the body (cut to the
@@ -458,6 +475,13 @@ fn entry_size(r: &Record) -> usize {
         .iter()
         .map(|m| m.route.len() + m.mismatches.iter().map(|s| s.len() + 24).sum::<usize>() + 48)
         .sum();
+    let upstream = r.upstream.as_ref().map_or(0, |u| {
+        u.reserved
+            + u.headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 32)
+                .sum::<usize>()
+    });
     OVERHEAD
         + r.method.as_str().len()
         + r.uri.path().len()
@@ -465,6 +489,7 @@ fn entry_size(r: &Record) -> usize {
         + r.body.len()
         + headers
         + misses
+        + upstream
         + r.route.as_ref().map_or(0, |r| r.len())
         + r.response.as_ref().map_or(0, |sent| {
             sent.body.len()
@@ -684,6 +709,7 @@ mod tests {
             proxied: false,
             upstream_time: None,
             response: None,
+            upstream: None,
         }
     }
 

@@ -595,12 +595,25 @@ fn passes(m: &RequestMatcher, condition: &Condition, req: &RequestView<'_>) -> b
             pattern.matches(Some(url.as_bytes()))
         }
         Subject::Path => pattern.matches(Some(req.path.as_bytes())),
+        Subject::Query(name) if pattern.is_multi() => {
+            let query = req.query();
+            let values: Vec<&[u8]> = query
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_bytes())
+                .collect();
+            pattern.matches_values(&values)
+        }
         Subject::Query(name) => {
             let mut values = req.query().iter().filter(|(k, _)| k == name).peekable();
             match values.peek() {
                 None => pattern.matches(None),
                 Some(_) => values.any(|(_, v)| pattern.matches(Some(v.as_bytes()))),
             }
+        }
+        Subject::Header(name) if pattern.is_multi() => {
+            let values: Vec<&[u8]> = req.headers.get_all(name).map(|v| v.as_bytes()).collect();
+            pattern.matches_values(&values)
         }
         Subject::Header(name) => {
             let mut values = req.headers.get_all(name).peekable();

@@ -362,12 +362,17 @@ pub struct Store {
     /// Single scenario files served beside the source (a recording's file outside the
     /// scenarios directory), each bounding its own `file` bodies.
     extra: Mutex<Vec<PathBuf>>,
+    /// Told of each file added to `extra` (the watcher, which then watches its folder).
+    on_extra: Mutex<Option<ExtraListener>>,
     reloading: Mutex<()>,
     /// Scenarios recently put, compiled: putting the same text again (a harness resetting
     /// its mock, a test suite starting each test's server with the same scenario) skips the
     /// compile. Only results that depend on the text alone are kept (no `file` bodies).
     recent: Mutex<VecDeque<Arc<CompiledScenario>>>,
 }
+
+/// What is told of a file served beside the source when it is added.
+pub type ExtraListener = Box<dyn Fn(&Path) + Send + Sync>;
 
 /// Most compiled scenarios [`Store::put`] remembers.
 const RECENT_PUTS: usize = 16;
@@ -388,6 +393,7 @@ impl Store {
             named: NamedStates::default(),
             inner: Mutex::new(Inner::default()),
             extra: Mutex::new(Vec::new()),
+            on_extra: Mutex::new(None),
             reloading: Mutex::new(()),
             recent: Mutex::new(VecDeque::new()),
         }
@@ -439,7 +445,22 @@ impl Store {
         let mut extra = self.extra.lock().unwrap_or_else(|p| p.into_inner());
         if !covered && !extra.iter().any(|e| e == file) {
             extra.push(file.to_path_buf());
+            drop(extra);
+            if let Some(listener) = &*self.on_extra.lock().unwrap_or_else(|p| p.into_inner()) {
+                listener(file);
+            }
         }
+    }
+
+    /// The scenario files served beside the source ([`Store::add_file`]).
+    pub fn extra_files(&self) -> Vec<PathBuf> {
+        self.extra.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Tells `listener` of every file [`Store::add_file`] adds from now on (replacing the
+    /// previous listener).
+    pub fn on_extra_file(&self, listener: ExtraListener) {
+        *self.on_extra.lock().unwrap_or_else(|p| p.into_inner()) = Some(listener);
     }
 
     /// The snapshot requests are answered from right now.

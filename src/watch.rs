@@ -1,4 +1,5 @@
-//! Hot reload: watch the scenarios directory (and the folders of `--openapi` specs) and
+//! Hot reload: watch the scenarios directory (and the folders of `--openapi` specs and of
+//! scenario files served beside the directory, such as a recording's file outside it) and
 //! refresh the store when anything changes.
 //!
 //! The directory is watched recursively, never single files: editors save by rename, by
@@ -9,8 +10,8 @@
 //! All of it runs on a watcher thread, off the request path.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,9 @@ pub struct WatchHandle {
 /// What keeps a watcher thread running: dropping it ends the thread.
 #[allow(dead_code)] // the fields are held only to be dropped
 enum Stop {
-    /// Native events: dropping the watcher closes the event channel, and `run` returns.
-    Native(Box<dyn notify::Watcher + Send>),
+    /// Native events: dropping the watcher closes the event channel, and `run` returns (the
+    /// store's listener for files added later holds it weakly).
+    Native(Arc<Mutex<Box<dyn notify::Watcher + Send>>>),
     /// Polling: dropping the sender disconnects the channel the poll loop waits on.
     Poll(mpsc::Sender<()>),
 }
@@ -82,10 +84,14 @@ pub fn spawn(
     poll_interval: Duration,
 ) -> notify::Result<Option<WatchHandle>> {
     let (target, recursive) = match store.source() {
-        Source::None if store.specs().is_empty() => return Ok(None),
-        Source::None => (parent(&store.specs()[0]), RecursiveMode::NonRecursive),
-        Source::Dir(dir) => (dir.clone(), RecursiveMode::Recursive),
-        Source::File(file) => (parent(file), RecursiveMode::NonRecursive),
+        Source::None => match store.specs().first() {
+            Some(spec) => (Some(parent(spec)), RecursiveMode::NonRecursive),
+            // Nothing yet: files added beside the source (a recording's) are watched when
+            // they come.
+            None => (None, RecursiveMode::NonRecursive),
+        },
+        Source::Dir(dir) => (Some(dir.clone()), RecursiveMode::Recursive),
+        Source::File(file) => (Some(parent(file)), RecursiveMode::NonRecursive),
     };
     let (tx, rx) = mpsc::channel::<()>();
     let handler = move |event: notify::Result<notify::Event>| match event {
@@ -97,42 +103,74 @@ pub fn spawn(
         }
         Err(err) => tracing::warn!("file watcher: {err}"),
     };
+    let shown = target
+        .as_deref()
+        .map_or_else(|| "scenario files".to_owned(), |t| t.display().to_string());
     let (mut watcher, name): (Box<dyn notify::Watcher + Send>, &'static str) = match mode {
         WatchMode::Off => return Ok(None),
-        WatchMode::Poll => return Ok(Some(spawn_poll(store, &target, poll_interval)?)),
+        // Polling rescans the store, files beside the source included.
+        WatchMode::Poll => return Ok(Some(spawn_poll(store, &shown, poll_interval)?)),
         WatchMode::Native | WatchMode::Auto => {
-            if mode == WatchMode::Auto {
-                container_hint(&target);
+            if mode == WatchMode::Auto
+                && let Some(target) = &target
+            {
+                container_hint(target);
             }
             (Box::new(notify::recommended_watcher(handler)?), "native")
         }
     };
-    watcher.watch(&target, recursive)?;
-    // `--openapi` specs outside the scenarios directory: their folders too.
-    for spec in store.specs() {
-        let folder = parent(spec);
-        if folder != target
-            && let Err(err) = watcher.watch(&folder, RecursiveMode::NonRecursive)
-        {
-            tracing::warn!("cannot watch {}: {err}", folder.display());
-        }
+    if let Some(target) = &target {
+        watcher.watch(target, recursive)?;
     }
+    // `--openapi` specs and files served beside the directory: their folders too.
+    let mut folders: Vec<PathBuf> = target.iter().cloned().collect();
+    let beside: Vec<PathBuf> = store
+        .specs()
+        .iter()
+        .cloned()
+        .chain(store.extra_files())
+        .collect();
+    for file in &beside {
+        watch_folder(&mut *watcher, &mut folders, parent(file));
+    }
+    let watcher = Arc::new(Mutex::new(watcher));
+    let later = Arc::downgrade(&watcher);
+    let watched = Mutex::new(folders);
+    store.on_extra_file(Box::new(move |file: &Path| {
+        if let Some(watcher) = later.upgrade() {
+            let mut watcher = watcher.lock().unwrap_or_else(|p| p.into_inner());
+            let mut folders = watched.lock().unwrap_or_else(|p| p.into_inner());
+            watch_folder(&mut **watcher, &mut folders, parent(file));
+        }
+    }));
     let thread = std::thread::Builder::new()
         .name("understudy-watch".into())
         .spawn(move || run(store, rx))
         .map_err(|err| notify::Error::generic(&err.to_string()))?;
-    tracing::info!("watching {} for changes ({name})", target.display());
+    tracing::info!("watching {shown} for changes ({name})");
     Ok(Some(WatchHandle {
         stop: Some(Stop::Native(watcher)),
         thread: Some(thread),
     }))
 }
 
+/// Watches `folder` (not recursively) unless it is watched already.
+fn watch_folder(watcher: &mut dyn notify::Watcher, watched: &mut Vec<PathBuf>, folder: PathBuf) {
+    if watched.contains(&folder) {
+        return;
+    }
+    match watcher.watch(&folder, RecursiveMode::NonRecursive) {
+        Ok(()) => tracing::info!("watching {} for changes", folder.display()),
+        Err(err) => tracing::warn!("cannot watch {}: {err}", folder.display()),
+    }
+    watched.push(folder);
+}
+
 /// Poll mode: rescan every `interval`. The store's rescan compares each file's size, mtime,
 /// inode and ctime and reads only what changed (or changed too recently to tell), so a scan of
 /// an unchanged directory costs one `stat` per file. (notify's `PollWatcher` compares mtimes in
 /// whole seconds, and comparing contents would read every file on every scan.)
-fn spawn_poll(store: Arc<Store>, target: &Path, interval: Duration) -> notify::Result<WatchHandle> {
+fn spawn_poll(store: Arc<Store>, shown: &str, interval: Duration) -> notify::Result<WatchHandle> {
     let (stop, stopped) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("understudy-poll".into())
@@ -148,8 +186,7 @@ fn spawn_poll(store: Arc<Store>, target: &Path, interval: Duration) -> notify::R
         })
         .map_err(|err| notify::Error::generic(&err.to_string()))?;
     tracing::info!(
-        "watching {} for changes (poll every {} ms)",
-        target.display(),
+        "watching {shown} for changes (poll every {} ms)",
         interval.as_millis()
     );
     Ok(WatchHandle {

@@ -114,6 +114,8 @@ struct Outcome {
     upstream_time: Option<std::time::Duration>,
     /// The answer sent, when it is a whole response built here.
     response: Option<SentResponse>,
+    /// A proxied answer kept for WireMock's `recordings/snapshot`.
+    upstream: Option<Arc<crate::journal::Upstream>>,
 }
 
 /// The reply decided for a request.
@@ -154,14 +156,18 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     let head_only = incoming.head_only();
 
     // At the `Expect` hook there is no payload: the body is never read there. A body bound
-    // for a proxy route chosen on the head alone is sent upstream as it arrives instead.
+    // for a proxy route chosen on the head alone is sent upstream as it arrives instead
+    // (except in `wiremock` mode, whose `recordings/snapshot` matches on the bodies journaled).
     let mut upload = None;
     if let From::App { payload, .. } = &mut incoming.from
         && !switches(&snapshot, head, query)
         && !opens_websocket(head)
         && let Some(payload) = payload.take()
     {
-        if state.recorder.active().is_none() && streams_upstream(&snapshot, head, query) {
+        if state.recorder.active().is_none()
+            && state.admin_api != super::AdminApi::Wiremock
+            && streams_upstream(&snapshot, head, query)
+        {
             upload = Some(payload);
         } else {
             match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
@@ -183,9 +189,12 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         && let Some(key) = session.takes(&snapshot, head, &outcome.body)
     {
         outcome.proxied = true;
-        let (resp, took) =
-            record::forward(session, key, head, state.scheme, outcome.body.clone()).await;
+        let keep = (state.admin_api == super::AdminApi::Wiremock)
+            .then(|| state.journal.limits().max_body_bytes);
+        let (resp, took, kept) =
+            record::forward(session, key, head, state.scheme, outcome.body.clone(), keep).await;
         outcome.upstream_time = took;
+        outcome.upstream = kept;
         return Reply::Send(resp);
     }
 
@@ -284,8 +293,12 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             Some(payload) => proxy::RequestBody::Streaming(payload),
             None => proxy::RequestBody::Read(outcome.body.clone()),
         };
-        let (resp, took) = proxy::forward(to, head, state.scheme, body).await;
+        // WireMock's `recordings/snapshot` builds stubs from proxied answers: keep them.
+        let keep = (state.admin_api == super::AdminApi::Wiremock)
+            .then(|| state.journal.limits().max_body_bytes);
+        let (resp, took, kept) = proxy::forward(to, head, state.scheme, body, keep).await;
         outcome.upstream_time = took;
+        outcome.upstream = kept;
         return Reply::Send(if head_only { closing(resp) } else { resp });
     }
     if let Some(fault) = answer.fault {
@@ -305,7 +318,10 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             .collect(),
         body: rendered.body.clone(),
     });
-    let resp = respond::render(answer, &rendered.headers, rendered.body);
+    let resp = match &answer.disk {
+        Some(disk) => respond::render_from_disk(answer, &rendered.headers, disk.clone()),
+        None => respond::render(answer, &rendered.headers, rendered.body),
+    };
     Reply::Send(if head_only {
         tracing::debug!(route = %route, "rejected at Expect: 100-continue");
         closing(resp)
@@ -531,6 +547,7 @@ fn record(
         proxied: outcome.proxied,
         upstream_time: outcome.upstream_time,
         response: outcome.response,
+        upstream: outcome.upstream,
     });
 }
 

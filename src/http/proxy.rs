@@ -20,10 +20,14 @@
 //! `addHeaders` apply. The upstream's body is streamed into the response as it arrives (never
 //! held whole in memory), with its `Content-Length` when it gave one.
 //!
-//! An upstream that cannot be reached answers `502`, one that has not answered its head within
-//! `timeoutMs` answers `504`, both with understudy's JSON error body saying why.
+//! An upstream that cannot be reached (refused, unknown host, TLS failure) answers `502`, one
+//! that has not answered its head within `timeoutMs` answers `504`, both with understudy's
+//! JSON error body saying why. `timeoutMs` covers the whole exchange up to the head,
+//! connecting included: a connect that hangs (a dropped SYN, a full backlog) is a `504` after
+//! `timeoutMs`, whatever its value.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_http::RequestHead;
@@ -65,13 +69,21 @@ pub fn trust_ca(path: &std::path::Path) -> Result<usize, String> {
     Ok(n)
 }
 
+/// How long the connector itself lets a TCP connect or a TLS handshake take: longer than
+/// any `timeoutMs`, so the route's timeout (the request's own, which covers connecting)
+/// always decides, rather than awc's default of 5 s.
+const CONNECTOR_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// A client that follows no redirects, adds no headers of its own, decodes nothing, speaks
 /// HTTP/1.1 and checks `https://` upstreams against the system's trust store (rustls, ring).
+/// Connections are pooled per worker; connecting is bounded by each request's `timeoutMs`.
 fn client() -> awc::Client {
     // `max_http_version` rebuilds the TLS settings: the config goes in after it.
     let connector = awc::Connector::new()
         .max_http_version(awc::http::Version::HTTP_11)
         .rustls_0_23(std::sync::Arc::new(tls_config()))
+        .timeout(CONNECTOR_TIMEOUT)
+        .handshake_timeout(CONNECTOR_TIMEOUT)
         .limit(0);
     awc::Client::builder()
         .connector(connector)
@@ -247,21 +259,82 @@ impl From<Bytes> for RequestBody {
 }
 
 /// Forwards the request and streams the upstream's answer back; the time the upstream took
-/// to send its answer's head, when it did.
+/// to send its answer's head, when it did. With `keep` (a bound in bytes), the upstream's
+/// answer is also kept for the journal: its head at once, its body once it has streamed whole
+/// within the bound.
 pub(super) async fn forward(
     proxy: &Proxy,
     head: &RequestHead,
     scheme: &str,
     body: RequestBody,
-) -> (HttpResponse, Option<Duration>) {
+    keep: Option<usize>,
+) -> (
+    HttpResponse,
+    Option<Duration>,
+    Option<Arc<crate::journal::Upstream>>,
+) {
     match send(proxy, head, scheme, body).await {
         Ok(upstream) => {
             let took = upstream.took;
             let (answer, body) = upstream.split();
-            (answer.reply(body), Some(took))
+            match keep {
+                None => (answer.reply(body), Some(took), None),
+                Some(bound) => {
+                    let kept = kept_head(&answer, bound);
+                    let stream = keeping(body, kept.clone(), bound);
+                    (answer.reply(stream), Some(took), Some(kept))
+                }
+            }
         }
-        Err(failed) => (failed, None),
+        Err(failed) => (failed, None, None),
     }
+}
+
+/// The journal's copy of an answer with this head, its body still to come (at most `bound`
+/// bytes of it are kept).
+pub(super) fn kept_head(answer: &UpstreamHead, bound: usize) -> Arc<crate::journal::Upstream> {
+    Arc::new(crate::journal::Upstream {
+        headers: answer.headers.clone(),
+        body: std::sync::OnceLock::new(),
+        reserved: answer
+            .length
+            .map_or(bound, |len| usize::try_from(len).unwrap_or(bound))
+            .min(bound),
+    })
+}
+
+/// `body` passed on as it arrives, a copy kept into `kept` when it ends within `bound` bytes.
+fn keeping(
+    body: UpstreamBody,
+    kept: Arc<crate::journal::Upstream>,
+    bound: usize,
+) -> impl futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> {
+    use futures_util::StreamExt as _;
+    futures_util::stream::unfold(
+        Some((body, Some(Vec::new()), kept)),
+        move |state| async move {
+            let (mut body, mut copy, kept) = state?;
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    if let Some(bytes) = &mut copy {
+                        if bytes.len() + chunk.len() > bound {
+                            copy = None;
+                        } else {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    Some((Ok(chunk), Some((body, copy, kept))))
+                }
+                Some(Err(err)) => Some((Err(err), None)),
+                None => {
+                    if let Some(bytes) = copy {
+                        let _ = kept.body.set(Bytes::from(bytes));
+                    }
+                    None
+                }
+            }
+        },
+    )
 }
 
 /// The upstream's answer head (hop-by-hop headers removed) and its body, still to stream.
@@ -403,7 +476,10 @@ pub(super) async fn send(
     };
     let upstream = match result {
         Ok(resp) => resp,
-        Err(awc::error::SendRequestError::Timeout) => {
+        Err(
+            awc::error::SendRequestError::Timeout
+            | awc::error::SendRequestError::Connect(awc::error::ConnectError::Timeout),
+        ) => {
             return Err(failed(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(

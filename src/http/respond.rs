@@ -122,6 +122,48 @@ pub fn render(
     }
 }
 
+/// Bytes read from disk at a time for a `file` body sent from disk.
+const DISK_CHUNK: usize = 256 * 1024;
+
+/// The HTTP response for an answer whose `file` body is sent from disk (too large to hold in
+/// memory): read in chunks on the blocking pool as the client takes them, with the length
+/// the file had when loaded (a file that shrank since breaks the body off).
+pub fn render_from_disk(
+    resp: &CompiledResponse,
+    rendered: &[(HeaderName, HeaderValue)],
+    disk: std::sync::Arc<crate::scenario::compiled::DiskBody>,
+) -> HttpResponse {
+    use std::io::Read as _;
+    let len = disk.len;
+    // The file stays open from chunk to chunk (moved to the blocking pool and back).
+    let chunks =
+        futures_util::stream::try_unfold((None::<std::fs::File>, 0u64), move |(file, at)| {
+            let disk = disk.clone();
+            async move {
+                if at >= disk.len {
+                    return Ok(None);
+                }
+                let want = usize::try_from(disk.len - at)
+                    .unwrap_or(DISK_CHUNK)
+                    .min(DISK_CHUNK);
+                let (buf, file) = actix_web::web::block(move || -> std::io::Result<_> {
+                    let mut file = match file {
+                        Some(file) => file,
+                        None => std::fs::File::open(&disk.path)?,
+                    };
+                    let mut buf = vec![0u8; want];
+                    file.read_exact(&mut buf)?;
+                    Ok((buf, file))
+                })
+                .await
+                .map_err(|err| std::io::Error::other(err.to_string()))??;
+                let next = at + buf.len() as u64;
+                Ok::<_, std::io::Error>(Some((Bytes::from(buf), (Some(file), next))))
+            }
+        });
+    head(resp, rendered).body(actix_web::body::SizedStream::new(len, Box::pin(chunks)))
+}
+
 /// Bytes sent by `malformed_response` when the response has no body of its own.
 pub const MALFORMED: &[u8] = b"\x00\x01understudy: this is not an HTTP response\r\n\xff\xfe\r\n";
 

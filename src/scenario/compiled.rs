@@ -307,8 +307,10 @@ pub struct CompiledResponse {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// `Connection` behaviour asked for through a `Connection` header.
     pub connection: Option<ConnectionType>,
-    /// The body bytes (empty when there is none).
+    /// The body bytes (empty when there is none, or when it is read from disk).
     pub body: Bytes,
+    /// A `file` body too large to hold in memory, read from disk at each answer.
+    pub disk: Option<Arc<DiskBody>>,
     /// Templates for headers and body (`template: true`).
     pub template: Option<std::sync::Arc<crate::scenario::template::ResponseTemplate>>,
     /// WireMock's Handlebars templates for headers and body (`response-template`).
@@ -329,6 +331,15 @@ pub struct CompiledResponse {
     /// An OpenAPI operation decides status, headers and body per request (`Prefer`,
     /// `Accept`, request validation); `status`, headers and body are then unused.
     pub openapi: Option<Arc<super::openapi::Operation>>,
+}
+
+/// A `file` body sent from disk as it is read (files over the in-memory bound).
+#[derive(Debug)]
+pub struct DiskBody {
+    /// The file, canonical.
+    pub path: std::path::PathBuf,
+    /// Its length when the scenario was loaded (the `Content-Length` sent).
+    pub len: u64,
 }
 
 /// A proxy answer, validated.

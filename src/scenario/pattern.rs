@@ -95,13 +95,48 @@ pub enum ValuePattern {
     And(Vec<ValuePattern>),
     /// Any pattern passes.
     Or(Vec<ValuePattern>),
+    /// A query parameter or header given several times: its values are exactly as many as
+    /// the patterns, each pattern passed by one of them and each passing one (any order).
+    HasExactly(Vec<ValuePattern>),
+    /// A query parameter or header given several times: each pattern passed by one of its
+    /// values.
+    Includes(Vec<ValuePattern>),
 }
 
 impl ValuePattern {
+    /// Whether a multi-valued pattern (`hasExactly`, `includes`).
+    pub fn is_multi(&self) -> bool {
+        matches!(
+            self,
+            ValuePattern::HasExactly(_) | ValuePattern::Includes(_)
+        )
+    }
+
+    /// Whether the values of a query parameter or header (none: not present) pass: a
+    /// multi-valued pattern looks at them all, another passes when one of them does.
+    pub fn matches_values(&self, values: &[&[u8]]) -> bool {
+        let passed_by_one = |p: &ValuePattern| values.iter().any(|v| p.matches(Some(v)));
+        match self {
+            ValuePattern::HasExactly(all) => {
+                values.len() == all.len()
+                    && all.iter().all(passed_by_one)
+                    && values
+                        .iter()
+                        .all(|v| all.iter().any(|p| p.matches(Some(v))))
+            }
+            ValuePattern::Includes(all) => !values.is_empty() && all.iter().all(passed_by_one),
+            _ if values.is_empty() => self.matches(None),
+            other => passed_by_one(other),
+        }
+    }
+
     /// Whether `value` (`None`: not present) passes.
     pub fn matches(&self, value: Option<&[u8]>) -> bool {
         let text = || value.map(String::from_utf8_lossy);
         match self {
+            ValuePattern::HasExactly(_) | ValuePattern::Includes(_) => {
+                self.matches_values(value.as_slice())
+            }
             ValuePattern::Absent => value.is_none(),
             ValuePattern::And(all) => all.iter().all(|p| p.matches(value)),
             ValuePattern::Or(any) => any.iter().any(|p| p.matches(value)),
@@ -332,6 +367,27 @@ impl Condition {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn equal(v: &str) -> ValuePattern {
+        ValuePattern::EqualTo {
+            value: v.into(),
+            case_insensitive: false,
+        }
+    }
+
+    #[test]
+    fn has_exactly_wants_every_value_and_no_other_while_includes_allows_more() {
+        let exactly = ValuePattern::HasExactly(vec![equal("1"), equal("2")]);
+        let includes = ValuePattern::Includes(vec![equal("1")]);
+        assert!(exactly.matches_values(&[b"2", b"1"]));
+        assert!(!exactly.matches_values(&[b"1"]));
+        assert!(!exactly.matches_values(&[b"1", b"2", b"3"]));
+        assert!(!exactly.matches_values(&[]));
+        assert!(includes.matches_values(&[b"3", b"1"]));
+        assert!(!includes.matches_values(&[b"3"]));
+        assert!(!includes.matches(None));
+        assert!(equal("1").matches_values(&[b"0", b"1"]));
+    }
 
     fn re(p: &str) -> WholeRegex {
         WholeRegex::new(p, 1 << 20).expect("regex")

@@ -8,12 +8,12 @@ use actix_http::{ConnectionType, StatusCode};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::compiled::CompiledResponse;
+use super::compiled::{CompiledResponse, DiskBody};
 use super::ctx::{Ctx, header_name_problem, header_value_problem};
 use super::diag::JsonPath;
 use super::model::{self, OneOrMany};
 
-/// Largest `file` body read into memory.
+/// Largest `file` body read into memory; larger ones are sent from disk as they are read.
 const MAX_FILE_BODY: u64 = 64 * 1024 * 1024;
 
 /// Most distinct custom reason phrases a process keeps. Each one is kept for the life of the
@@ -67,7 +67,25 @@ pub(crate) fn compile(
 
     check_switch(cx, r, at);
     let (headers, connection) = compile_headers(cx, r.headers.as_ref(), &at.key("headers"));
-    let body = compile_body(cx, r, at);
+    let mut disk = None;
+    let body = compile_body(cx, r, at, &mut disk);
+    if disk.is_some() {
+        for (key, present) in [
+            ("template", r.template == Some(true)),
+            ("chunks", r.chunks.is_some()),
+            ("fault", r.fault.is_some()),
+        ] {
+            if present {
+                cx.error(
+                    &at.key(key),
+                    format!(
+                        "the file body is over {MAX_FILE_BODY} bytes and is sent from disk \
+                         as it is read: \"{key}\" does not apply to it"
+                    ),
+                );
+            }
+        }
+    }
     let template = if r.template == Some(true) {
         compile_template(cx, r, at)
     } else {
@@ -158,6 +176,7 @@ pub(crate) fn compile(
         informational: informational.map(Box::new),
         switch,
         proxy: None,
+        disk,
     })
 }
 
@@ -215,6 +234,7 @@ fn compile_proxy_answer(
         informational: None,
         switch: None,
         proxy: Some(std::sync::Arc::new(proxy?)),
+        disk: None,
     })
 }
 
@@ -521,11 +541,13 @@ fn compile_headers(
     (out, connection)
 }
 
-/// The body bytes and the default Content-Type its kind implies.
+/// The body bytes and the default Content-Type its kind implies; a `file` body too large to
+/// hold in memory goes into `disk` (and its bytes are empty).
 fn compile_body(
     cx: &mut Ctx<'_>,
     r: &model::Response,
     at: &JsonPath,
+    disk: &mut Option<std::sync::Arc<DiskBody>>,
 ) -> Option<(Bytes, Option<&'static str>)> {
     let given: Vec<&str> = [
         ("body", r.body.is_some()),
@@ -574,7 +596,13 @@ fn compile_body(
         };
     }
     let rel = r.file.as_deref()?;
-    let bytes = read_confined(cx, rel, &p)?;
+    let bytes = match read_confined(cx, rel, &p)? {
+        FileBody::Memory(bytes) => bytes,
+        FileBody::Disk(on_disk) => {
+            *disk = Some(std::sync::Arc::new(on_disk));
+            Bytes::new()
+        }
+    };
     let mime = mime_guess::from_path(rel)
         .first_raw()
         .unwrap_or("application/octet-stream");
@@ -600,10 +628,18 @@ fn climbs_out(base: &std::path::Path, rel: &std::path::Path) -> bool {
     false
 }
 
-/// Reads a `file` body, refusing anything that resolves outside the scenarios directory:
+/// A `file` body as loaded.
+enum FileBody {
+    /// Read into memory.
+    Memory(Bytes),
+    /// Over [`MAX_FILE_BODY`]: read from disk at each answer.
+    Disk(DiskBody),
+}
+
+/// Reads a `file` body (or notes where it is, when too large to hold), refusing anything that resolves outside the scenarios directory:
 /// absolute paths, `..` that climbs out, and symbolic links that lead out (checked on the
 /// canonical path, at every load and reload of the scenario file).
-fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
+fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<FileBody> {
     cx.read_files = true;
     let path = std::path::Path::new(rel);
     if path.is_absolute() || path.has_root() {
@@ -674,17 +710,13 @@ fn read_confined(cx: &mut Ctx<'_>, rel: &str, p: &JsonPath) -> Option<Bytes> {
         }
     };
     if meta.len() > MAX_FILE_BODY {
-        cx.error(
-            p,
-            format!(
-                "file {rel:?} is {} bytes; the limit is {MAX_FILE_BODY}",
-                meta.len()
-            ),
-        );
-        return None;
+        return Some(FileBody::Disk(DiskBody {
+            path: resolved,
+            len: meta.len(),
+        }));
     }
     match std::fs::read(&resolved) {
-        Ok(bytes) => Some(Bytes::from(bytes)),
+        Ok(bytes) => Some(FileBody::Memory(Bytes::from(bytes))),
         Err(err) => {
             cx.error(p, format!("cannot read file {rel:?}: {err}"));
             None

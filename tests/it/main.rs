@@ -77,6 +77,9 @@ mod wiremock_clients;
 mod wiremock_differential;
 // WireMock mapping files: matchers, patterns, order, scenarios, __files, faults, validate.
 mod wiremock_files;
+// WireMock's recordings/snapshot: stubs from the journal's proxied traffic, compared with
+// the real WireMock 3.13.2's for the same traffic; filters, IDS, persist, repeats.
+mod wiremock_snapshot;
 // The real WireMock 3.13.2 as a reference server: the harness, and the facts a mapping
 // compiler must reproduce (skipped without WIREMOCK_JAR unless UNDERSTUDY_REQUIRE_WIREMOCK=1).
 mod wiremock_reference;

@@ -680,3 +680,76 @@ async fn upstreams_that_close_after_each_answer_are_never_answered_502() {
     );
     assert_eq!(post_status, 502);
 }
+
+/// A listener on loopback whose accept queue is full and never drained: a connect to it
+/// hangs (its SYNs are dropped). The connections that filled it are kept open with it.
+fn blackhole() -> (socket2::Socket, Vec<std::net::TcpStream>, u16) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    socket.bind(&addr.into()).expect("bind");
+    socket.listen(0).expect("listen");
+    let port = socket
+        .local_addr()
+        .expect("addr")
+        .as_socket()
+        .expect("ip")
+        .port();
+    let target: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut filled = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_millis(300)) {
+            Ok(conn) => filled.push(conn),
+            Err(_) => return (socket, filled, port),
+        }
+    }
+    panic!("the backlog of 127.0.0.1:{port} never filled");
+}
+
+#[tokio::test]
+async fn a_connect_that_hangs_is_504_after_timeout_ms_whatever_its_value() {
+    // Arrange: connects to the upstream hang; one route gives up sooner than awc's own 5 s
+    // connect timeout, one later.
+    let (_listener, _filled, port) = blackhole();
+    let dir = Scenarios::new();
+    let to = format!("http://127.0.0.1:{port}");
+    dir.write_json(
+        "front.json",
+        &json!({ "routes": [
+            { "request": { "path": "/short" },
+              "response": { "proxy": { "to": to, "timeoutMs": 300 } } },
+            { "request": { "path": "/long" },
+              "response": { "proxy": { "to": to, "timeoutMs": 6500 } } }
+        ] }),
+    );
+    let server = Server::start(dir.path());
+
+    // Act
+    let mut answers = Vec::new();
+    for path in ["/short", "/long"] {
+        let started = std::time::Instant::now();
+        let response = client().get(server.url(path)).send().await.expect(path);
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.expect("json");
+        answers.push((status, body, started.elapsed()));
+    }
+
+    // Assert
+    let (status, body, waited) = &answers[0];
+    assert_eq!(*status, 504, "{body:#}");
+    assert!(
+        body["error"].as_str().expect("error").contains("timeoutMs"),
+        "{body:#}"
+    );
+    assert!(
+        *waited < std::time::Duration::from_millis(1500),
+        "{waited:?}"
+    );
+    let (status, body, waited) = &answers[1];
+    assert_eq!(*status, 504, "{body:#}");
+    assert!(
+        *waited >= std::time::Duration::from_millis(6400)
+            && *waited < std::time::Duration::from_millis(9000),
+        "{waited:?}"
+    );
+}

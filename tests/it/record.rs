@@ -776,3 +776,302 @@ async fn proxy_ca_lets_a_recording_trust_a_self_signed_https_upstream() {
         "tls ok"
     );
 }
+
+/// Size of the large bodies the big upstream sends (decoded).
+const BIG: usize = 100 * 1024 * 1024 + 12_345;
+
+/// Byte `i` of the large bodies: a pattern that is not a short cycle.
+fn big_block(at: usize, len: usize) -> Vec<u8> {
+    (at..at + len)
+        .map(|i| ((i % 251) ^ (i / 4099 % 256)) as u8)
+        .collect()
+}
+
+/// An upstream that streams a [`BIG`]-byte body (`/big`, with `Content-Length`), or the same
+/// bytes gzip-encoded in members of 1 MiB (`/big.gz`, chunked), generated as it writes.
+async fn big_upstream() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(end) = read_head(&mut sock, &mut buf).await {
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    let gz = head.starts_with("GET /big.gz ");
+                    let start = if gz {
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                         Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                             Content-Length: {BIG}\r\n\r\n"
+                        )
+                    };
+                    if sock.write_all(start.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let step = 1024 * 1024;
+                    let mut at = 0;
+                    while at < BIG {
+                        let block = big_block(at, step.min(BIG - at));
+                        at += block.len();
+                        let bytes = if gz {
+                            // Stored (not compressed) members: cheap to make, and the
+                            // encoded body is as large as the decoded one.
+                            let mut member = flate2::write::GzEncoder::new(
+                                Vec::new(),
+                                flate2::Compression::none(),
+                            );
+                            member.write_all(&block).expect("gzip");
+                            let member = member.finish().expect("gzip");
+                            let mut chunk = format!("{:x}\r\n", member.len()).into_bytes();
+                            chunk.extend_from_slice(&member);
+                            chunk.extend_from_slice(b"\r\n");
+                            chunk
+                        } else {
+                            block
+                        };
+                        if sock.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    if gz && sock.write_all(b"0\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+/// Whether `bytes` are the large body's, from its first byte, whole.
+fn is_big(bytes: &[u8]) -> bool {
+    bytes.len() == BIG
+        && bytes
+            .chunks(1024 * 1024)
+            .enumerate()
+            .all(|(n, chunk)| chunk == big_block(n * 1024 * 1024, chunk.len()).as_slice())
+}
+
+/// A response body read as it streams, checked against the large body chunk by chunk; its
+/// length, or `None` at the first byte that differs.
+async fn streamed_big(mut resp: reqwest::Response) -> Option<usize> {
+    let mut len = 0;
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        if chunk.as_ref() != big_block(len, chunk.len()).as_slice() {
+            return None;
+        }
+        len += chunk.len();
+    }
+    Some(len)
+}
+
+#[tokio::test]
+async fn a_100_mb_download_is_recorded_to_disk_and_replayed_with_bounded_memory() {
+    // Arrange
+    let (port, task) = big_upstream().await;
+    let dir = Scenarios::new();
+    let into = dir.path().join("big.json");
+    let mut cmd = understudy();
+    cmd.args(["record", "--bind", "127.0.0.1:0", "--watch", "off"])
+        .arg("--target")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--scenarios")
+        .arg(dir.path())
+        .arg("--into")
+        .arg(&into);
+    let server = Server::spawn(cmd);
+    let slow = crate::util::client_with_timeout(Duration::from_secs(120));
+
+    // Act: recorded while streamed (plain, then gzip-encoded), then replayed from the file.
+    let plain = streamed_big(slow.get(server.url("/big")).send().await.expect("big")).await;
+    let gz = slow
+        .get(server.url("/big.gz"))
+        .send()
+        .await
+        .expect("big.gz");
+    let gz_status = gz.status().as_u16();
+    let _ = gz.bytes().await.expect("big.gz body");
+    task.abort();
+    let replayed = slow.get(server.url("/big")).send().await.expect("replay");
+    let replayed_status = replayed.status().as_u16();
+    let replayed_length = replayed.content_length();
+    let replayed = streamed_big(replayed).await;
+    let peak_kib = server.peak_rss_kib();
+
+    // Assert
+    assert_eq!(plain, Some(BIG));
+    assert_eq!(gz_status, 200);
+    assert_eq!(replayed_status, 200);
+    assert_eq!(replayed_length, Some(BIG as u64));
+    assert_eq!(replayed, Some(BIG), "replayed from disk");
+    let doc = read_json(&into);
+    for path in ["/big", "/big\\.gz"] {
+        let response = &route(&doc, "GET", path)["response"];
+        let file = response["file"].as_str().expect("a file body");
+        assert!(
+            response["headers"].get("content-encoding").is_none(),
+            "{response:#}"
+        );
+        let bytes = std::fs::read(dir.path().join(file)).expect("body file");
+        assert!(is_big(&bytes), "{path}: the file holds the decoded body");
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        peak_kib < 48 * 1024,
+        "understudy's peak RSS was {peak_kib} KiB for a {BIG}-byte body"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_edit_of_a_recording_outside_the_directory_is_served_and_kept() {
+    // Arrange: recording into a file outside the scenarios directory, watched natively.
+    let upstream = Upstream::start().await;
+    let dir = Scenarios::new();
+    let into: PathBuf = dir.outside().join("edited/rec.json");
+    let mut cmd = understudy();
+    cmd.args(["record", "--bind", "127.0.0.1:0", "--watch", "native"])
+        .arg("--target")
+        .arg(upstream.url())
+        .arg("--scenarios")
+        .arg(dir.path())
+        .arg("--into")
+        .arg(&into);
+    let server = Server::spawn(cmd);
+    let (status, _, _) = call(client().get(server.url("/json"))).await;
+    assert_eq!(status, 200);
+    let recorded = std::fs::read_to_string(&into).expect("recording");
+    let edit = |doc: &mut Value, response: Value| {
+        let routes = doc["routes"].as_array_mut().expect("routes");
+        let at = routes
+            .iter()
+            .position(|r| r["request"]["path"] == "/json")
+            .expect("the /json route");
+        routes[at]["response"] = response;
+    };
+
+    // Act 1: a hand edit of the recorded answer.
+    let mut doc: Value = serde_json::from_str(&recorded).expect("JSON");
+    edit(&mut doc, json!({ "status": 200, "json": { "edited": 1 } }));
+    std::fs::write(&into, serde_json::to_string_pretty(&doc).expect("text")).expect("edit");
+    let served = served_json(&server, json!({ "edited": 1 })).await;
+
+    // Act 2: a bad edit; then a capture after a good one.
+    edit(
+        &mut doc,
+        json!({ "status": "two hundred", "json": { "edited": 2 } }),
+    );
+    let bad = serde_json::to_string_pretty(&doc).expect("text");
+    std::fs::write(&into, &bad).expect("bad edit");
+    let (line, _) = crate::util::line_col_of(&bad, "\"two hundred\"");
+    let reported =
+        crate::util::wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            crate::util::logged_diags(&server.logs(), &into)
+                .iter()
+                .any(|d| d.line == line && d.path.ends_with("response.status"))
+        });
+    let during_bad = json_of(&server).await;
+    edit(&mut doc, json!({ "status": 200, "json": { "edited": 3 } }));
+    std::fs::write(&into, serde_json::to_string_pretty(&doc).expect("text")).expect("fix");
+    let fixed = served_json(&server, json!({ "edited": 3 })).await;
+    let (counter, _, _) = call(client().get(server.url("/counter"))).await;
+
+    // Assert
+    assert_eq!(served, (200, json!({ "edited": 1 })), "the hand edit");
+    assert!(
+        reported,
+        "no FILE:LINE:COL error for the bad edit: {:#?}",
+        server.logs()
+    );
+    assert_eq!(
+        during_bad,
+        (200, json!({ "edited": 1 })),
+        "the last good version"
+    );
+    assert_eq!(fixed, (200, json!({ "edited": 3 })), "the fixed edit");
+    assert_eq!(counter, 200);
+    assert_eq!(upstream.hits("/json"), 1, "answered from the file");
+    let doc = read_json(&into);
+    assert_eq!(
+        route(&doc, "GET", "/json")["response"]["json"],
+        json!({ "edited": 3 })
+    );
+    assert_eq!(
+        route(&doc, "GET", "/counter")["response"]["json"],
+        json!({ "n": 1 })
+    );
+}
+
+/// Status and JSON body of `GET /json`.
+async fn json_of(server: &Server) -> (u16, Value) {
+    let (status, _, body) = call(client().get(server.url("/json"))).await;
+    (
+        status,
+        serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// `GET /json` polled until it answers `want` (5 s at most); the last answer.
+async fn served_json(server: &Server, want: Value) -> (u16, Value) {
+    crate::util::poll(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        async || json_of(server).await,
+        |got| *got == (200, want.clone()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn wiremock_recordings_stop_names_a_large_body_instead_of_holding_it() {
+    // Arrange
+    let (port, task) = big_upstream().await;
+    let dir = Scenarios::new();
+    std::fs::create_dir(dir.path().join("mappings")).expect("mappings/");
+    let server = Server::start_with(dir.path(), &["--admin-api", "wiremock"]);
+    let admin = |p: &str| server.url(&format!("/__admin/recordings/{p}"));
+    let slow = crate::util::client_with_timeout(Duration::from_secs(120));
+
+    // Act
+    let started = client()
+        .post(admin("start"))
+        .json(&json!({ "targetBaseUrl": format!("http://127.0.0.1:{port}") }))
+        .send()
+        .await
+        .expect("start");
+    let got = streamed_big(slow.get(server.url("/big")).send().await.expect("big")).await;
+    task.abort();
+    let stopped: Value = client()
+        .post(admin("stop"))
+        .send()
+        .await
+        .expect("stop")
+        .json()
+        .await
+        .expect("json");
+    let peak_kib = server.peak_rss_kib();
+
+    // Assert
+    assert_eq!(started.status(), 200);
+    assert_eq!(got, Some(BIG));
+    let stubs = stopped["mappings"].as_array().expect("mappings");
+    assert_eq!(stubs.len(), 1, "{stopped:#}");
+    assert!(stubs[0]["response"].get("base64Body").is_none());
+    let file = stubs[0]["metadata"]["understudyFile"]
+        .as_str()
+        .expect("the body's file is named");
+    assert!(is_big(&std::fs::read(file).expect("body file")));
+    assert!(
+        peak_kib < 48 * 1024,
+        "understudy's peak RSS was {peak_kib} KiB for a {BIG}-byte body"
+    );
+}

@@ -195,12 +195,3 @@ pub async fn wiremock_stop(state: web::Data<AppState>) -> HttpResponse {
         None => respond::error(StatusCode::BAD_REQUEST, "Not recording."),
     }
 }
-
-/// WireMock's `POST /__admin/recordings/snapshot`: the stubs the running (or last) recording
-/// wrote so far, without stopping it.
-pub async fn wiremock_snapshot(state: web::Data<AppState>) -> HttpResponse {
-    let (routes, into) = state.recorder.written();
-    HttpResponse::Ok().json(json!({
-        "mappings": super::stubs::as_stubs(&routes, &into),
-    }))
-}

@@ -4,9 +4,12 @@
 //!
 //! Nothing here trusts the upstream: a body that does not decode is kept as sent (with its
 //! `Content-Encoding`), decoding stops at [`MAX_BODY`], and header values that are not text
-//! are read as lossy UTF-8.
+//! are read as lossy UTF-8. Decoding streams: from the kept body (in memory or spooled to a
+//! temporary file) through the decoders into another [`Spool`], so a large body never sits
+//! whole in memory. Runs on the blocking pool.
 
-use std::io::Read as _;
+use std::io::{BufRead as _, Read};
+use std::path::Path;
 use std::time::Duration;
 
 use actix_http::header::{HeaderName, HeaderValue};
@@ -15,9 +18,12 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::key::is_redacted;
+use super::spool::{Spool, Spooled};
 
-/// Largest body recorded, decoded, in bytes: the largest `file` body a scenario may load.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Largest body recorded, as sent and decoded, in bytes (bodies past
+/// [`spool::IN_MEMORY`](super::spool::IN_MEMORY) are kept on disk): a bound on the disk a
+/// decompression bomb can fill.
+pub const MAX_BODY: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Largest body written inline (`json` or `body`) rather than as a `file`.
 const INLINE_BYTES: usize = 64 * 1024;
@@ -38,7 +44,7 @@ const DROPPED: [&str; 5] = [
 pub struct Answer {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Vec<u8>,
+    pub body: Spooled,
     /// How long its head took (written as `delayMs` with `--keep-latency`).
     pub took: Duration,
 }
@@ -52,7 +58,7 @@ pub struct Captured {
 
 /// A body to write beside the recording.
 pub struct BodyFile {
-    pub bytes: Vec<u8>,
+    pub body: Spooled,
     /// The extension the file gets (its type on replay comes from the recorded
     /// `Content-Type`).
     pub extension: String,
@@ -67,11 +73,18 @@ impl Captured {
     }
 }
 
-/// The native response for `answer`.
-pub fn capture(answer: Answer, keep_latency: bool) -> Captured {
+/// The native response for `answer`; a decoded body that needs a temporary file gets it in
+/// `dir` (the recording's folder).
+pub fn capture(answer: Answer, keep_latency: bool, dir: &Path) -> Captured {
     let encodings = content_encodings(&answer.headers);
-    let (body, decoded) = match decode(&answer.body, &encodings) {
-        Ok(body) => (body, true),
+    let decoded = if encodings.is_empty() {
+        Ok(None)
+    } else {
+        decode(&answer.body, &encodings, dir).map(Some)
+    };
+    let (body, decoded) = match decoded {
+        Ok(Some(body)) => (body, true),
+        Ok(None) => (answer.body, true),
         Err(why) => {
             tracing::warn!(
                 "recording: the body stays as sent ({}): {why}",
@@ -122,16 +135,17 @@ pub fn capture(answer: Answer, keep_latency: bool) -> Captured {
     let mut file = None;
     if !no_body && !body.is_empty() {
         // A body still encoded is bytes, whatever its type.
-        let inline = decoded
-            .then(|| inline(&body, content_type.as_deref()))
-            .flatten();
+        let inline = match body.in_memory() {
+            Some(bytes) if decoded => inline(bytes, content_type.as_deref()),
+            _ => None,
+        };
         match inline {
             Some((key, value)) => {
                 response.insert(key.into(), value);
             }
             None => {
                 file = Some(BodyFile {
-                    bytes: body,
+                    body,
                     extension: extension(content_type.as_deref()),
                 })
             }
@@ -192,32 +206,47 @@ fn content_encodings(headers: &[(HeaderName, HeaderValue)]) -> Vec<String> {
         .collect()
 }
 
-/// The body with its codings undone (last applied first), within [`MAX_BODY`].
-fn decode(body: &[u8], encodings: &[String]) -> Result<Vec<u8>, String> {
-    let mut bytes = body.to_vec();
+/// The body with its codings undone (last applied first), within [`MAX_BODY`], streamed
+/// from `body` through the decoders into a new spool in `dir`.
+fn decode(body: &Spooled, encodings: &[String], dir: &Path) -> Result<Spooled, String> {
+    let mut reader = body
+        .reader()
+        .map_err(|err| format!("cannot read the kept body: {err}"))?;
     for coding in encodings.iter().rev() {
-        bytes = match coding.as_str() {
-            "gzip" | "x-gzip" => read_all(flate2::read::MultiGzDecoder::new(&bytes[..]))?,
-            // RFC 9110 says zlib; some servers send raw deflate.
-            "deflate" => read_all(flate2::read::ZlibDecoder::new(&bytes[..]))
-                .or_else(|_| read_all(flate2::read::DeflateDecoder::new(&bytes[..])))?,
-            "br" => read_all(brotli_decompressor::Decompressor::new(&bytes[..], 4096))?,
-            other => return Err(format!("the coding {other:?} is not decoded")),
-        };
+        reader = decoder(coding, reader)?;
     }
-    Ok(bytes)
-}
-
-fn read_all(reader: impl std::io::Read) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    reader
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut out)
+    let mut out = Spool::new(dir);
+    std::io::copy(&mut reader.take(MAX_BODY + 1), &mut out)
         .map_err(|err| format!("it does not decode: {err}"))?;
     if out.len() > MAX_BODY {
         return Err(format!("decoded, it is over {MAX_BODY} bytes"));
     }
-    Ok(out)
+    out.finish()
+        .map_err(|err| format!("cannot keep the decoded body: {err}"))
+}
+
+/// A reader undoing `coding` over `inner`.
+fn decoder<'a>(coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, String> {
+    Ok(match coding {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(inner)),
+        // RFC 9110 says zlib; some servers send raw deflate: told apart by the zlib header.
+        "deflate" => {
+            let mut buffered = std::io::BufReader::new(inner);
+            let start = buffered
+                .fill_buf()
+                .map_err(|err| format!("it does not decode: {err}"))?;
+            let zlib = start.len() >= 2
+                && start[0] & 0x0f == 8
+                && (u16::from(start[0]) << 8 | u16::from(start[1])) % 31 == 0;
+            if zlib {
+                Box::new(flate2::bufread::ZlibDecoder::new(buffered))
+            } else {
+                Box::new(flate2::bufread::DeflateDecoder::new(buffered))
+            }
+        }
+        "br" => Box::new(brotli_decompressor::Decompressor::new(inner, 4096)),
+        other => return Err(format!("the coding {other:?} is not decoded")),
+    })
 }
 
 #[cfg(test)]
@@ -237,7 +266,7 @@ mod tests {
         Answer {
             status: StatusCode::OK,
             headers,
-            body,
+            body: Spooled::Memory(body),
             took: Duration::from_millis(42),
         }
     }
@@ -260,6 +289,7 @@ mod tests {
                 body,
             ),
             true,
+            Path::new("."),
         );
         let response = Value::Object(got.response);
         assert_eq!(
@@ -283,16 +313,21 @@ mod tests {
                 vec![0x89, b'P', b'N', b'G', 0, 0xff],
             ),
             false,
+            Path::new("."),
         );
         let file = got.file.expect("a file body");
         assert_eq!(file.extension, "png");
-        assert_eq!(file.bytes, vec![0x89, b'P', b'N', b'G', 0, 0xff]);
+        assert_eq!(
+            file.body.in_memory(),
+            Some(&[0x89, b'P', b'N', b'G', 0, 0xff][..])
+        );
         let got = capture(
             answer(
                 vec![header("content-encoding", "gzip")],
                 b"not gzip".to_vec(),
             ),
             false,
+            Path::new("."),
         );
         assert_eq!(got.response["headers"]["content-encoding"], "gzip");
         assert!(got.file.is_some(), "kept as sent, as bytes");
@@ -303,12 +338,45 @@ mod tests {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"hello deflate").expect("zlib");
         let zlib = z.finish().expect("zlib");
+        let dir = Path::new(".");
+        let decoded = |bytes: Vec<u8>, coding: &str| {
+            decode(&Spooled::Memory(bytes), &[coding.to_owned()], dir)
+                .expect("decodes")
+                .in_memory()
+                .map(<[u8]>::to_vec)
+        };
         assert_eq!(
-            decode(&zlib, &["deflate".into()]).expect("decodes"),
-            b"hello deflate"
+            decoded(zlib, "deflate").as_deref(),
+            Some(&b"hello deflate"[..])
+        );
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(b"hello raw deflate").expect("deflate");
+        let raw = raw.finish().expect("deflate");
+        assert_eq!(
+            decoded(raw, "deflate").as_deref(),
+            Some(&b"hello raw deflate"[..])
         );
         // "hello" compressed with brotli (quality 11).
-        let br = [0x0b, 0x02, 0x80, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x03];
-        assert_eq!(decode(&br, &["br".into()]).expect("decodes"), b"hello");
+        let br = vec![0x0b, 0x02, 0x80, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x03];
+        assert_eq!(decoded(br, "br").as_deref(), Some(&b"hello"[..]));
+    }
+
+    #[test]
+    fn a_large_gzip_body_decodes_into_a_spooled_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain: Vec<u8> = (0..3 * super::super::spool::IN_MEMORY)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).expect("gzip");
+        let body = Spooled::Memory(gz.finish().expect("gzip"));
+        let out = decode(&body, &["gzip".into()], dir.path()).expect("decodes");
+        assert!(out.in_memory().is_none(), "spooled to disk");
+        let mut back = Vec::new();
+        out.reader()
+            .expect("reader")
+            .read_to_end(&mut back)
+            .expect("read");
+        assert!(back == plain);
     }
 }

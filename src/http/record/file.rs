@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::Mode;
 use super::capture::Captured;
 use super::key::{Key, specificity};
+use super::spool::Spooled;
 
 /// The document being recorded into and what this session did to it.
 pub struct RecordFile {
@@ -31,6 +32,15 @@ pub struct RecordFile {
     seen: HashSet<String>,
     /// Ids of the routes this session added or changed, in the order first written.
     written: Vec<String>,
+    /// Length and modification time of the file as last read or written: a hand edit since
+    /// is read back before the next capture is added.
+    stamp: Option<(u64, std::time::SystemTime)>,
+}
+
+/// The file's length and modification time, when it exists.
+fn stamp_of(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 impl RecordFile {
@@ -78,6 +88,7 @@ impl RecordFile {
             keys: Vec::new(),
             seen: HashSet::new(),
             written: Vec::new(),
+            stamp: stamp_of(path),
         };
         file.keys = file
             .routes()
@@ -86,6 +97,23 @@ impl RecordFile {
             .map(|k| if k == "null" { "{}".to_owned() } else { k })
             .collect();
         Ok(file)
+    }
+
+    /// Reads the file again when it changed on disk since this session last read or wrote
+    /// it (a hand edit while recording), keeping what this session captured; an edit that is
+    /// not a native scenario file is an error (nothing is written over it).
+    pub fn catch_up(&mut self) -> Result<(), String> {
+        if stamp_of(&self.path) == self.stamp {
+            return Ok(());
+        }
+        let fresh = RecordFile::open(&self.path).map_err(|err| {
+            format!("the recording was edited by hand and cannot be read back: {err}")
+        })?;
+        self.doc = fresh.doc;
+        self.routes = fresh.routes;
+        self.keys = fresh.keys;
+        self.stamp = fresh.stamp;
+        Ok(())
     }
 
     /// The file's key texts.
@@ -131,7 +159,7 @@ impl RecordFile {
             None => self.fresh_id(method, path),
         };
         if let Some(body) = captured.file.take() {
-            let relative = self.write_body(&id, &body.bytes, &body.extension)?;
+            let relative = self.write_body(&id, body.body, &body.extension)?;
             captured.name_file(&relative);
         }
         let response = Value::Object(captured.response);
@@ -183,7 +211,7 @@ impl RecordFile {
 
     /// Writes the document: a temporary file beside it (hidden and `.tmp`, so a scan never
     /// loads it), then a rename over the file.
-    pub fn write(&self) -> Result<(), String> {
+    pub fn write(&mut self) -> Result<(), String> {
         let mut doc = self.doc.clone();
         doc.insert("routes".into(), Value::Array(self.routes.clone()));
         let mut text = serde_json::to_string_pretty(&Value::Object(doc))
@@ -205,6 +233,7 @@ impl RecordFile {
             let _ = std::fs::remove_file(&tmp);
             return Err(format!("cannot write {}: {err}", self.path.display()));
         }
+        self.stamp = stamp_of(&self.path);
         Ok(())
     }
 
@@ -219,8 +248,9 @@ impl RecordFile {
         format!(".{stem}.bodies")
     }
 
-    /// Writes a body file; its path relative to the recording's folder.
-    fn write_body(&self, id: &str, bytes: &[u8], extension: &str) -> Result<String, String> {
+    /// Writes a body file (a body spooled to disk is moved into place); its path relative to
+    /// the recording's folder.
+    fn write_body(&self, id: &str, body: Spooled, extension: &str) -> Result<String, String> {
         let folder = self.path.parent().unwrap_or(Path::new("."));
         let dir = folder.join(self.bodies_dir());
         std::fs::create_dir_all(&dir)
@@ -228,7 +258,7 @@ impl RecordFile {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("{id}-{}.{extension}", &unique[..8]);
         let path = dir.join(&name);
-        std::fs::write(&path, bytes)
+        body.persist(&path)
             .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         Ok(format!("{}/{name}", self.bodies_dir()))
     }

@@ -9,7 +9,9 @@
 //! answer `GET /items?page=2`). When no recording runs this costs one atomic load.
 //!
 //! The answer is streamed to the client as it arrives (`http/proxy.rs`) through a tee that
-//! keeps a copy (up to [`capture::MAX_BODY`]); when the upstream's body is complete, the
+//! keeps a copy (`spool`: in memory up to a threshold, then in a temporary file in the
+//! recording's folder, written on the blocking pool; up to [`capture::MAX_BODY`]); when the
+//! upstream's body is complete, the
 //! capture runs on the blocking pool before the client's answer ends: the body is decoded and
 //! written into the file (`file.rs`, one writer at a time), and the store reloads, so the next
 //! request is already answered from the file. An upstream that fails (`502`/`504`) or breaks
@@ -17,10 +19,11 @@
 //! store serves it like any other, outside it the store serves it as an extra file.
 //!
 //! - `key`: the match key, the `request` matcher it is written as, and redaction;
+//! - `spool`: a captured body kept in memory, or on disk past a threshold;
 //! - `capture`: an upstream answer as a native `response` (decoded, cleaned, redacted);
 //! - `file`: the recording's file: merging, route order, atomic writes, body files;
-//! - [`api`]: the admin API's `recordings/start|stop|status` (and WireMock's, with
-//!   `…/snapshot`); `stubs`: recorded routes as WireMock stubs for WireMock's answers.
+//! - [`api`]: the admin API's `recordings/start|stop|status` (and WireMock's); `stubs`:
+//!   recorded routes as WireMock stubs for WireMock's `recordings/stop`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ pub mod api;
 mod capture;
 mod file;
 mod key;
+mod spool;
 mod stubs;
 
 pub use key::MatchKey;
@@ -51,6 +55,7 @@ pub use key::MatchKey;
 use capture::{Answer, MAX_BODY};
 use file::RecordFile;
 use key::{Key, RequestParts};
+use spool::{Spool, Spooled};
 
 /// Which requests a recording sends to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -250,7 +255,7 @@ impl Session {
             std::fs::create_dir_all(parent)
                 .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
         }
-        let file = RecordFile::open(&into)?;
+        let mut file = RecordFile::open(&into)?;
         if !into.exists() {
             file.write()?;
         }
@@ -342,11 +347,20 @@ impl Session {
             .and_then(|f| f.serving.map(|s| s.name.clone()))
     }
 
+    /// The recording's folder: where captured bodies spool, beside their final place.
+    fn folder(&self) -> PathBuf {
+        match self.into.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     /// Writes one exchange into the file and reloads (blocking).
     fn capture(&self, exchange: Exchange) -> Result<(), String> {
-        let captured = capture::capture(exchange.answer, self.keep_latency);
+        let captured = capture::capture(exchange.answer, self.keep_latency, &self.folder());
         let changed = {
             let mut file = self.lock();
+            file.catch_up()?;
             let changed = file.add(
                 self.mode,
                 &exchange.key,
@@ -428,7 +442,7 @@ struct Pending {
 
 impl Pending {
     /// Writes the exchange with `body` (on the blocking pool) and waits for it.
-    async fn finish(self, body: Vec<u8>) {
+    async fn finish(self, body: Spooled) {
         let Pending {
             session,
             key,
@@ -459,20 +473,28 @@ impl Pending {
 }
 
 /// Sends the request to the recording's target and streams the answer back, capturing it;
-/// the upstream's head time when it answered.
+/// the upstream's head time when it answered. With `keep` (a bound in bytes), the answer is
+/// also kept for the journal, as [`proxy::forward`] keeps it.
 pub(super) async fn forward(
     session: Arc<Session>,
     key: Key,
     head: &RequestHead,
     scheme: &str,
     body: Bytes,
-) -> (HttpResponse, Option<Duration>) {
+    keep: Option<usize>,
+) -> (
+    HttpResponse,
+    Option<Duration>,
+    Option<Arc<crate::journal::Upstream>>,
+) {
     let upstream = match proxy::send(&session.target, head, scheme, body).await {
         Ok(upstream) => upstream,
-        Err(failed) => return (failed, None),
+        Err(failed) => return (failed, None, None),
     };
     let took = upstream.took;
     let (answer, stream) = upstream.split();
+    let kept = keep.map(|bound| (proxy::kept_head(&answer, bound), bound));
+    let journal = kept.as_ref().map(|(k, _)| k.clone());
     let pending = Pending {
         session,
         key,
@@ -490,30 +512,46 @@ pub(super) async fn forward(
         || status == actix_web::http::StatusCode::NOT_MODIFIED;
     if bodiless {
         // The server sends no body here and does not read one: record now.
-        pending.finish(Vec::new()).await;
-        return (answer.reply(stream), Some(took));
+        pending.finish(Spooled::Memory(Vec::new())).await;
+        if let Some((kept, _)) = &kept {
+            let _ = kept.body.set(Bytes::new());
+        }
+        return (answer.reply(stream), Some(took), journal);
     }
+    let spool = Spool::new(&pending.session.folder());
     let tee = Tee {
         body: stream,
-        kept: Vec::new(),
+        spool: Some(spool),
+        waiting: Vec::new(),
         seen: 0,
-        over: false,
         length: answer.length,
         pending: Some(pending),
+        journal: kept.map(|(kept, bound)| (kept, Some(Vec::new()), bound)),
     };
-    (answer.reply(tee.into_stream()), Some(took))
+    (answer.reply(tee.into_stream()), Some(took), journal)
 }
 
-/// The upstream's body on its way to the client, a copy kept for the capture.
+/// Bytes gathered before they go to a spooled file in one blocking write.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// The upstream's body on its way to the client, a copy kept for the capture (in memory up
+/// to a threshold, then in a temporary file: memory stays bounded whatever the body's size).
 struct Tee {
     body: UpstreamBody,
-    kept: Vec<u8>,
+    /// `None` once the copy is given up (past [`MAX_BODY`], or the disk failed).
+    spool: Option<Spool>,
+    /// Bytes not yet handed to a spool that writes to disk.
+    waiting: Vec<u8>,
     seen: u64,
-    /// Past [`MAX_BODY`]: passed on, not recorded.
-    over: bool,
     length: Option<u64>,
     pending: Option<Pending>,
+    /// The copy kept for the journal (WireMock's `recordings/snapshot`): where it goes, the
+    /// bytes so far (`None` past the bound), the bound.
+    journal: Option<JournalCopy>,
 }
+
+/// See [`Tee::journal`].
+type JournalCopy = (Arc<crate::journal::Upstream>, Option<Vec<u8>>, usize);
 
 impl Tee {
     fn into_stream(
@@ -523,7 +561,7 @@ impl Tee {
             let mut tee = tee?;
             match tee.body.next().await {
                 Some(Ok(chunk)) => {
-                    tee.keep(&chunk);
+                    tee.keep(&chunk).await;
                     // With a Content-Length the client knows the body is complete with its
                     // last byte: record before sending it.
                     if tee.length.is_some_and(|len| tee.seen >= len) {
@@ -545,31 +583,99 @@ impl Tee {
         })
     }
 
-    fn keep(&mut self, chunk: &Bytes) {
+    async fn keep(&mut self, chunk: &Bytes) {
+        if let Some((_, copy, bound)) = &mut self.journal
+            && let Some(bytes) = copy
+        {
+            if bytes.len() + chunk.len() > *bound {
+                *copy = None;
+            } else {
+                bytes.extend_from_slice(chunk);
+            }
+        }
         self.seen += chunk.len() as u64;
-        if self.over {
-            return;
-        }
-        if self.kept.len() + chunk.len() > MAX_BODY {
-            self.over = true;
-            self.kept = Vec::new();
-            return;
-        }
-        self.kept.extend_from_slice(chunk);
-    }
-
-    async fn finish(&mut self) {
-        let Some(pending) = self.pending.take() else {
+        let Some(spool) = &mut self.spool else {
             return;
         };
-        if self.over {
+        if self.seen > MAX_BODY {
+            self.give_up(format!("the body is over {MAX_BODY} bytes"));
+            return;
+        }
+        if self.waiting.is_empty() && spool.fits_in_memory(chunk.len()) {
+            // In memory: no I/O.
+            if let Err(err) = std::io::Write::write_all(spool, chunk) {
+                self.give_up(err.to_string());
+            }
+            return;
+        }
+        self.waiting.extend_from_slice(chunk);
+        if self.waiting.len() >= WRITE_BATCH {
+            self.flush().await;
+        }
+    }
+
+    /// Hands the waiting bytes to the spool on the blocking pool.
+    async fn flush(&mut self) {
+        let Some(mut spool) = self.spool.take() else {
+            return;
+        };
+        if self.waiting.is_empty() {
+            self.spool = Some(spool);
+            return;
+        }
+        let mut waiting = std::mem::take(&mut self.waiting);
+        let written = web::block(move || {
+            let done = std::io::Write::write_all(&mut spool, &waiting);
+            waiting.clear();
+            done.map(|()| (spool, waiting))
+        })
+        .await;
+        match written {
+            Ok(Ok((spool, waiting))) => {
+                self.spool = Some(spool);
+                self.waiting = waiting;
+            }
+            Ok(Err(err)) => self.give_up(format!("cannot keep the body: {err}")),
+            Err(err) => self.give_up(format!("cannot keep the body: {err}")),
+        }
+    }
+
+    /// Stops keeping the body: it is passed on, not recorded.
+    fn give_up(&mut self, why: String) {
+        self.spool = None;
+        self.waiting = Vec::new();
+        if let Some(pending) = self.pending.take() {
             tracing::warn!(
-                "recording {} {}: the body is over {MAX_BODY} bytes; passed on, not recorded",
+                "recording {} {}: {why}; passed on, not recorded",
                 pending.method,
                 pending.path
             );
-            return;
         }
-        pending.finish(std::mem::take(&mut self.kept)).await;
+    }
+
+    async fn finish(&mut self) {
+        if let Some((kept, Some(bytes), _)) = self.journal.take() {
+            let _ = kept.body.set(Bytes::from(bytes));
+        }
+        self.flush().await;
+        let (Some(pending), Some(spool)) = (self.pending.take(), self.spool.take()) else {
+            return;
+        };
+        let kept = if spool.fits_in_memory(0) {
+            spool.finish()
+        } else {
+            match web::block(move || spool.finish()).await {
+                Ok(kept) => kept,
+                Err(err) => Err(std::io::Error::other(err.to_string())),
+            }
+        };
+        match kept {
+            Ok(body) => pending.finish(body).await,
+            Err(err) => tracing::warn!(
+                "recording {} {}: cannot keep the body ({err}); not recorded",
+                pending.method,
+                pending.path
+            ),
+        }
     }
 }

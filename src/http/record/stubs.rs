@@ -1,5 +1,4 @@
-//! Recorded routes as WireMock stub mappings, for WireMock's `recordings/stop` and
-//! `recordings/snapshot` answers. A `responses` script becomes a WireMock scenario named
+//! Recorded routes as WireMock stub mappings, for WireMock's `recordings/stop` answer. A `responses` script becomes a WireMock scenario named
 //! after the route, one stub per answer (`Started`, `step-2`, …; the last stays).
 
 use std::path::Path;
@@ -9,6 +8,10 @@ use serde_json::{Map, Value, json};
 
 /// Most stubs one route's script becomes.
 const MAX_STEPS: usize = 100;
+
+/// Largest `file` body sent inline (`base64Body`); larger ones are named in the stub's
+/// `metadata.understudyFile` instead.
+const MAX_INLINE_FILE: u64 = 4 * 1024 * 1024;
 
 /// The stubs of `routes`, written into the recording `into` (its folder holds `file` bodies).
 pub fn as_stubs(routes: &[Value], into: &Path) -> Vec<Value> {
@@ -37,7 +40,11 @@ pub fn as_stubs(routes: &[Value], into: &Path) -> Vec<Value> {
             );
             stub.insert("name".into(), Value::String(id.to_owned()));
             stub.insert("request".into(), request.clone());
-            stub.insert("response".into(), response(step, folder));
+            let (answer, large) = response(step, folder);
+            stub.insert("response".into(), answer);
+            if let Some(path) = large {
+                stub.insert("metadata".into(), json!({ "understudyFile": path }));
+            }
             if scripted {
                 stub.insert("scenarioName".into(), Value::String(id.to_owned()));
                 let state = |n: usize| match n {
@@ -92,7 +99,9 @@ fn request(matcher: &Value) -> Value {
     Value::Object(out)
 }
 
-fn response(native: &Value, folder: &Path) -> Value {
+/// The stub response of a native one, and the path of its `file` body when that is too large
+/// to send inline.
+fn response(native: &Value, folder: &Path) -> (Value, Option<String>) {
     let mut out = Map::new();
     out.insert("status".into(), native["status"].clone());
     if let Some(headers) = native.get("headers") {
@@ -104,16 +113,23 @@ fn response(native: &Value, folder: &Path) -> Value {
     if let Some(body) = native.get("body") {
         out.insert("body".into(), body.clone());
     }
-    if let Some(file) = native["file"].as_str()
-        && let Ok(bytes) = std::fs::read(folder.join(file))
-    {
-        out.insert(
-            "base64Body".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
-        );
+    let mut large = None;
+    if let Some(file) = native["file"].as_str() {
+        let path = folder.join(file);
+        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_INLINE_FILE);
+        if !small {
+            // Too large to answer inline (the answer would hold it whole, base64 on top):
+            // the recorded file serves it, and the stub names it.
+            large = Some(path.to_string_lossy().into_owned());
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.insert(
+                "base64Body".into(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            );
+        }
     }
     if let Some(delay) = native.get("delayMs") {
         out.insert("fixedDelayMilliseconds".into(), delay.clone());
     }
-    Value::Object(out)
+    (Value::Object(out), large)
 }

@@ -345,7 +345,7 @@ pub(super) async fn save_mappings(state: web::Data<AppState>) -> HttpResponse {
 
 /// Writes API stubs as mapping files `mappings/{id}.json`, marked `persistent`, and serves
 /// them from there (the in-memory copies step aside for the files).
-async fn persist(state: &AppState, api: Vec<StubEntry>) -> Result<(), String> {
+pub(super) async fn persist(state: &AppState, api: Vec<StubEntry>) -> Result<(), String> {
     let Source::Dir(dir) = state.store.source().clone() else {
         return Err("stubs can only be saved when serving a scenarios directory".into());
     };

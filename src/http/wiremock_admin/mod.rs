@@ -11,14 +11,16 @@
 //!
 //! This file routes; the endpoints live by group in [`mappings`], [`requests`] (the journal
 //! and near misses), [`scenarios`] and [`server`] (health, version, settings, reset,
-//! shutdown), over the stubs of [`stubs`] and the shared answers of [`reply`]. Recording
-//! (`recordings/start|stop|status|snapshot`) is `http::record::api`'s.
+//! shutdown), over the stubs of [`stubs`] and the shared answers of [`reply`];
+//! `recordings/snapshot` (stubs from the journal's proxied answers) is [`snapshot`]'s.
+//! Recording (`recordings/start|stop|status`) is `http::record::api`'s.
 
 mod mappings;
 mod reply;
 mod requests;
 mod scenarios;
 mod server;
+mod snapshot;
 mod stubs;
 
 use actix_web::body::MessageBody;
@@ -121,10 +123,7 @@ pub fn scope() -> actix_web::Scope<
             "/recordings/status",
             web::get().to(record::api::wiremock_status),
         )
-        .route(
-            "/recordings/snapshot",
-            web::post().to(record::api::wiremock_snapshot),
-        )
+        .route("/recordings/snapshot", web::post().to(snapshot::snapshot))
         .route("/shutdown", web::post().to(shutdown))
         .default_service(web::to(not_found))
 }

@@ -771,6 +771,7 @@ fn static_response(
         informational: None,
         switch: None,
         proxy: None,
+        disk: None,
         openapi,
     }
 }

@@ -387,7 +387,7 @@ fn whole_regex(cx: &mut Ctx<'_>, pattern: &str, at: &JsonPath) -> Option<WholeRe
 }
 
 /// The operators of a value pattern (exactly one per pattern object).
-const OPERATORS: [&str; 12] = [
+const OPERATORS: [&str; 14] = [
     "equalTo",
     "contains",
     "doesNotContain",
@@ -400,18 +400,18 @@ const OPERATORS: [&str; 12] = [
     "and",
     "or",
     "not",
+    "hasExactly",
+    "includes",
 ];
 
 /// Operators WireMock has that understudy does not serve yet.
-const LATER: [&str; 9] = [
+const LATER: [&str; 7] = [
     "equalToXml",
     "matchesXPath",
     "matchesJsonSchema",
     "before",
     "after",
     "equalToDateTime",
-    "hasExactly",
-    "includes",
     "isNot",
 ];
 
@@ -538,7 +538,7 @@ pub(crate) fn value_pattern(cx: &mut Ctx<'_>, spec: &Value, at: &JsonPath) -> Op
                 }
             }
         }
-        "and" | "or" => {
+        "and" | "or" | "hasExactly" | "includes" => {
             let Some(items) = value.as_array() else {
                 cx.error(&p, format!("expected an array of patterns, found {value}"));
                 return None;
@@ -549,6 +549,8 @@ pub(crate) fn value_pattern(cx: &mut Ctx<'_>, spec: &Value, at: &JsonPath) -> Op
             }
             match op {
                 "and" => ValuePattern::And(all),
+                "hasExactly" => ValuePattern::HasExactly(all),
+                "includes" => ValuePattern::Includes(all),
                 _ => ValuePattern::Or(all),
             }
         }

@@ -133,6 +133,17 @@ impl Server {
             .expect("VmRSS in /proc/PID/status")
     }
 
+    /// The server's peak resident memory so far in KiB (`VmHWM` in `/proc/PID/status`; Linux).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
+    }
+
     /// How many file descriptors the server has open (`/proc/PID/fd`; Linux).
     pub fn open_fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
