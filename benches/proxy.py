@@ -2,7 +2,11 @@
 """Proxy overhead: a small JSON upstream called directly and through an understudy proxy route,
 in the same run (Python 3 standard library and wrk).
 
-The upstream is `examples/ceiling.rs` (a bare actix-web server answering a 22-byte JSON body).
+The upstream answers a 22-byte JSON body: by default `examples/ceiling.rs` (bare actix-web,
+one worker, the fastest upstream there is: the proxy's own cost shows most); with
+`--upstream python`, Python's standard `http.server` (threaded, HTTP/1.1 keep-alive), a
+typical small test service; with `--upstream python10`, the same speaking HTTP/1.0 (a new
+connection per request).
 understudy serves one route, `{"proxy": {"to": UPSTREAM}}`, on every path. For each round,
 wrk runs against the upstream directly, then through understudy (alternating which goes first),
 and the report gives each rate and the proxied/direct ratio, and the answers' bytes are
@@ -12,6 +16,7 @@ Usage (from the repository root):
 
   python3 benches/proxy.py                 # builds release binaries; 3 rounds of 5 s
   python3 benches/proxy.py --no-build --rounds 1 --duration 3
+  python3 benches/proxy.py --upstream python --conns 8
 
 Everything runs on 127.0.0.1; servers started here are stopped by PID. Rates are measured,
 never asserted; exit status 1 only when an answer differs or wrk reports errors.
@@ -66,12 +71,43 @@ def wrk(url: str, duration: int, conns: int) -> tuple:
             bool(errors) or bool(non2xx))
 
 
+PYTHON_UPSTREAM = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = sys.argv[2]
+    disable_nagle_algorithm = True
+
+    def do_GET(self):
+        body = b'{"id":42,"name":"Ada"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def upstream_command(kind: str, ceiling: str, port: int) -> list:
+    if kind == "ceiling":
+        return [ceiling, "127.0.0.1:%d" % port, "1"]
+    version = "HTTP/1.0" if kind == "python10" else "HTTP/1.1"
+    return [sys.executable, "-c", PYTHON_UPSTREAM, str(port), version]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
     p.add_argument("--conns", type=int, default=32)
     p.add_argument("--no-build", action="store_true")
+    p.add_argument("--upstream", choices=["ceiling", "python", "python10"], default="ceiling")
     args = p.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -91,7 +127,7 @@ def main() -> int:
                 "request": {"path": "/.*"},
                 "response": {"proxy": {"to": "http://127.0.0.1:%d" % up_port}}}]}, f)
         try:
-            procs.append(subprocess.Popen([ceiling, "127.0.0.1:%d" % up_port, "1"],
+            procs.append(subprocess.Popen(upstream_command(args.upstream, ceiling, up_port),
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             procs.append(subprocess.Popen(
                 [understudy, "serve", "--scenarios", d, "--bind", "127.0.0.1:%d" % us_port,
@@ -101,6 +137,7 @@ def main() -> int:
             wait_ready(us_port, "/__admin/health")
             direct_url = "http://127.0.0.1:%d/api/users/42" % up_port
             proxied_url = "http://127.0.0.1:%d/api/users/42" % us_port
+            print("upstream: %s, wrk -t1 -c%d, %d s per run" % (args.upstream, args.conns, args.duration))
             a = urllib.request.urlopen(direct_url).read()
             b = urllib.request.urlopen(proxied_url).read()
             if a != b:
