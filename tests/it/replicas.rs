@@ -442,3 +442,95 @@ async fn a_changed_scenario_file_starts_fresh_while_the_same_content_shares() {
     assert_eq!(fetch(client().get(b.url("/step"))).await.1, "step-1");
     assert_eq!(fetch(client().get(a.url("/step"))).await.1, "step-3");
 }
+
+#[tokio::test]
+async fn wiremock_scenarios_and_journal_are_shared_across_replicas() {
+    let Some(bin) = redis_server() else {
+        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+        return;
+    };
+    let redis = Redis::start(&bin);
+    let dir = Scenarios::new();
+    dir.write_json(
+        "mappings/todo.json",
+        &json!({ "mappings": [
+            { "scenarioName": "todo", "requiredScenarioState": "Started",
+              "request": { "method": "GET", "url": "/todo" },
+              "response": { "status": 200, "body": "empty" } },
+            { "scenarioName": "todo", "requiredScenarioState": "Started",
+              "newScenarioState": "added",
+              "request": { "method": "POST", "url": "/todo" },
+              "response": { "status": 201 } },
+            { "scenarioName": "todo", "requiredScenarioState": "added",
+              "request": { "method": "GET", "url": "/todo" },
+              "response": { "status": 200, "body": "milk" } }
+        ] }),
+    );
+    let (a, b) = (
+        replica(dir.path(), &redis, &[]),
+        replica(dir.path(), &redis, &[]),
+    );
+
+    assert_eq!(fetch(client().get(b.url("/todo"))).await.1, "empty");
+    assert_eq!(fetch(client().post(a.url("/todo"))).await.0, 201);
+    assert_eq!(fetch(client().get(b.url("/todo"))).await.1, "milk");
+    let (_, listed) = fetch_json(client().get(a.url("/__admin/scenarios"))).await;
+    assert_eq!(listed["scenarios"][0]["state"], "added", "{listed}");
+
+    // WireMock's journal endpoints see both replicas' requests.
+    let (_, counted) = fetch_json(
+        client()
+            .post(b.url("/__admin/requests/count"))
+            .json(&json!({ "method": "GET", "url": "/todo" })),
+    )
+    .await;
+    assert_eq!(counted["count"], 2, "{counted}");
+    let (_, events) = fetch_json(client().get(a.url("/__admin/requests"))).await;
+    assert_eq!(events["meta"]["total"], 3, "{events}");
+
+    // Setting the state through one replica's WireMock API moves it for all.
+    let (status, _) = fetch(
+        client()
+            .put(b.url("/__admin/scenarios/todo/state"))
+            .json(&json!({ "state": "Started" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(fetch(client().get(a.url("/todo"))).await.1, "empty");
+}
+
+#[tokio::test]
+async fn a_store_that_stops_answering_bounds_every_request_by_the_timeout() {
+    let Some(bin) = redis_server() else {
+        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+        return;
+    };
+    let redis = Redis::start(&bin);
+    let dir = scenarios();
+    let a = replica(dir.path(), &redis, &[]);
+    assert_eq!(fetch(client().get(a.url("/step"))).await.1, "step-1");
+    let pid = redis.child.as_ref().map(Child::id).expect("redis pid");
+
+    // Act: Redis hangs (stopped, its socket open but silent).
+    let signal = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    let started = Instant::now();
+    let stateful = fetch(client().get(a.url("/step"))).await;
+    let stateful_took = started.elapsed();
+    let stateless = fetch(client().get(a.url("/ping"))).await;
+    let total = started.elapsed();
+    signal("-CONT");
+
+    // Assert: a 503 after about the timeout (500 ms here), never a hang; the plain route
+    // answers too (its journal write is skipped while the store is known to be away).
+    assert_eq!(stateful.0, 503, "{}", stateful.1);
+    assert!(stateful_took < Duration::from_secs(3), "{stateful_took:?}");
+    assert_eq!(stateless, (200, "pong".into()));
+    assert!(total < Duration::from_secs(4), "{total:?}");
+}
