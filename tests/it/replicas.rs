@@ -534,3 +534,86 @@ async fn a_store_that_stops_answering_bounds_every_request_by_the_timeout() {
     assert_eq!(stateless, (200, "pong".into()));
     assert!(total < Duration::from_secs(4), "{total:?}");
 }
+
+/// `examples/replicas/…`.
+fn example(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/replicas")
+        .join(rel)
+}
+
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    use serde::Deserialize as _;
+    let text = std::fs::read_to_string(path).expect("read the example");
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("valid YAML"))
+        .collect()
+}
+
+#[test]
+fn the_compose_example_runs_two_replicas_on_one_redis_behind_a_balancer() {
+    let compose = &yaml_docs(&example("docker-compose.yml"))[0];
+    let services = compose["services"].as_object().expect("services");
+    let replicas: Vec<&Value> = services
+        .values()
+        .filter(|s| s["environment"]["UNDERSTUDY_STATE_STORE"].is_string())
+        .collect();
+    assert_eq!(replicas.len(), 2, "{compose}");
+    let redis_ip = services["redis"]["networks"]["mocks"]["ipv4_address"]
+        .as_str()
+        .expect("redis has a fixed address");
+    for r in &replicas {
+        assert_eq!(
+            r["environment"]["UNDERSTUDY_STATE_STORE"],
+            format!("redis://{redis_ip}:6379")
+        );
+        assert_eq!(r["build"]["context"], "../..");
+    }
+    let nginx = std::fs::read_to_string(example("nginx.conf")).expect("nginx.conf");
+    for name in services.keys().filter(|k| k.starts_with("understudy-")) {
+        assert!(nginx.contains(&format!("server {name}:8080;")), "{name}");
+    }
+    let out = crate::util::validate(&example("scenarios"));
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn the_kubernetes_example_runs_n_replicas_with_configmap_scenarios_and_redis() {
+    let docs: Vec<Value> = ["redis.yaml", "scenarios-configmap.yaml", "understudy.yaml"]
+        .iter()
+        .flat_map(|f| yaml_docs(&example(&format!("k8s/{f}"))))
+        .collect();
+    let find = |kind: &str, name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name}"))
+    };
+    let deployment = find("Deployment", "understudy");
+    assert!(deployment["spec"]["replicas"].as_u64() >= Some(2));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().expect("env");
+    let store = env
+        .iter()
+        .find(|e| e["name"] == "UNDERSTUDY_STATE_STORE")
+        .expect("UNDERSTUDY_STATE_STORE");
+    assert_eq!(
+        store["value"],
+        "redis://$(REDIS_SERVICE_HOST):$(REDIS_SERVICE_PORT)"
+    );
+    assert_eq!(pod["volumes"][0]["configMap"]["name"], "mock-scenarios");
+    assert!(pod["containers"][0]["volumeMounts"][0]["subPath"].is_null());
+    find("Service", "understudy");
+    find("Deployment", "redis");
+    find("Service", "redis");
+
+    // The ConfigMap's scenarios load.
+    let dir = Scenarios::new();
+    let data = find("ConfigMap", "mock-scenarios")["data"]
+        .as_object()
+        .expect("data");
+    for (file, text) in data {
+        dir.write(file, text.as_str().expect("text"));
+    }
+    let out = crate::util::validate(dir.path());
+    assert!(out.status.success(), "{out:?}");
+}
