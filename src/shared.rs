@@ -41,7 +41,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::journal::{Entry, Journal, JournalLimits, Record, SentResponse, entry_size};
+use crate::journal::{Entry, Journal, JournalLimits, News, Record, SentResponse, entry_size};
 use crate::matching::{NearMiss, RequestView, RouteIndex, Selection};
 use crate::scenario::compiled::{AfterLast, Answers, CompiledRoute, Fault};
 use crate::state::{LiveScenario, NAMED_INITIAL, answer_at};
@@ -169,7 +169,7 @@ end
 return id
 "#;
 
-/// Drops the journal entries with these ids. KEYS: list, bytes. ARGV: ids.
+/// Drops the journal entries with these ids. KEYS: list, bytes, epoch. ARGV: ids.
 const REMOVE: &str = r#"
 local want = {}
 for _, id in ipairs(ARGV) do want[id] = true end
@@ -183,20 +183,26 @@ for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
     gone = gone + 1
   end
 end
+if gone > 0 then redis.call('INCR', KEYS[3]) end
 return gone
 "#;
 
-/// Drops every entry; the eviction count stays. KEYS: list, bytes. Returns how many.
+/// Drops every entry; the eviction count stays. KEYS: list, bytes, epoch. Returns how many.
 const CLEAR: &str = r#"
 local n = redis.call('LLEN', KEYS[1])
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], 0)
+redis.call('INCR', KEYS[3])
 return n
 "#;
 
-/// Deletes every key matching the ARGV patterns, and KEYS.
+/// Deletes every key matching the ARGV patterns; with KEYS (the journal's list, bytes,
+/// evicted and epoch), empties the journal too.
 const RESET: &str = r#"
-for _, k in ipairs(KEYS) do redis.call('DEL', k) end
+if #KEYS == 4 then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('INCR', KEYS[4])
+end
 for _, pattern in ipairs(ARGV) do
   local cursor = '0'
   repeat
@@ -490,7 +496,8 @@ impl SharedStore {
         if journal {
             call.key(self.key(&["journal"]))
                 .key(self.key(&["journal", "bytes"]))
-                .key(self.key(&["journal", "evicted"]));
+                .key(self.key(&["journal", "evicted"]))
+                .key(self.key(&["journal", "epoch"]));
         }
         let prefix = glob_escape(&self.prefix);
         for kind in ["state", "pos", "named"] {
@@ -603,11 +610,76 @@ impl SharedStore {
         )))
     }
 
+    /// Where a live reader of the shared journal starts: the newest id and the clear epoch
+    /// now (it reads what comes after).
+    pub async fn tail_start(&self) -> Result<Tail, Unavailable> {
+        let mut conn = self.conn.clone();
+        let (id, epoch): (Option<u64>, Option<u64>) = self
+            .call(
+                "reading the journal",
+                redis::cmd("MGET")
+                    .arg(self.key(&["journal", "id"]))
+                    .arg(self.key(&["journal", "epoch"]))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(Tail {
+            cursor: id.unwrap_or(0),
+            epoch: epoch.unwrap_or(0),
+        })
+    }
+
+    /// What the shared journal gained since `tail` last read it (up to [`TAIL_BATCH`] of
+    /// the newest entries; older new ones are counted as skipped), and whether it was
+    /// cleared.
+    pub async fn tail_news(&self, tail: &mut Tail) -> Result<News, Unavailable> {
+        let mut conn = self.conn.clone();
+        let (epoch, raw): (Option<u64>, Vec<String>) = self
+            .call(
+                "reading the journal",
+                redis::pipe()
+                    .atomic()
+                    .cmd("GET")
+                    .arg(self.key(&["journal", "epoch"]))
+                    .cmd("LRANGE")
+                    .arg(self.key(&["journal"]))
+                    .arg(-TAIL_BATCH)
+                    .arg(-1)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let mut news = News::default();
+        let epoch = epoch.unwrap_or(0);
+        if epoch != tail.epoch {
+            tail.epoch = epoch;
+            news.cleared = true;
+        }
+        let fresh: Vec<Entry> = raw
+            .iter()
+            .filter(|e| {
+                e.split(' ')
+                    .next()
+                    .and_then(|id| id.parse::<u64>().ok())
+                    .is_some_and(|id| id > tail.cursor)
+            })
+            .filter_map(|e| decode(e))
+            .collect();
+        if let Some(first) = fresh.first() {
+            news.skipped = first.id.saturating_sub(tail.cursor + 1);
+        }
+        if let Some(last) = fresh.last() {
+            tail.cursor = last.id;
+        }
+        news.entries = fresh.into_iter().map(Arc::new).collect();
+        Ok(news)
+    }
+
     /// Drops every shared journal entry (the eviction count stays); how many there were.
     pub async fn clear_journal(&self) -> Result<usize, Unavailable> {
         let mut call = self.clear.prepare_invoke();
         call.key(self.key(&["journal"]))
-            .key(self.key(&["journal", "bytes"]));
+            .key(self.key(&["journal", "bytes"]))
+            .key(self.key(&["journal", "epoch"]));
         let mut conn = self.conn.clone();
         self.call("clearing the journal", call.invoke_async(&mut conn))
             .await
@@ -618,10 +690,16 @@ impl SharedStore {
         let mut conn = self.conn.clone();
         self.call(
             "resetting the journal",
-            redis::cmd("DEL")
+            redis::pipe()
+                .atomic()
+                .cmd("DEL")
                 .arg(self.key(&["journal"]))
                 .arg(self.key(&["journal", "bytes"]))
                 .arg(self.key(&["journal", "evicted"]))
+                .ignore()
+                .cmd("INCR")
+                .arg(self.key(&["journal", "epoch"]))
+                .ignore()
                 .query_async::<()>(&mut conn),
         )
         .await
@@ -634,7 +712,8 @@ impl SharedStore {
         }
         let mut call = self.remove.prepare_invoke();
         call.key(self.key(&["journal"]))
-            .key(self.key(&["journal", "bytes"]));
+            .key(self.key(&["journal", "bytes"]))
+            .key(self.key(&["journal", "epoch"]));
         for id in ids {
             call.arg(id.to_string());
         }
@@ -643,6 +722,18 @@ impl SharedStore {
             .await
             .map(drop)
     }
+}
+
+/// Most entries a live reader of the shared journal takes per read.
+pub const TAIL_BATCH: i64 = 256;
+
+/// A live reader's place in the shared journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Tail {
+    /// Id of the last entry read.
+    cursor: u64,
+    /// The clear epoch last seen.
+    epoch: u64,
 }
 
 /// Whether a route's answer depends on state kept in the store (a state check, a

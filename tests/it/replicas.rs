@@ -617,3 +617,79 @@ fn the_kubernetes_example_runs_n_replicas_with_configmap_scenarios_and_redis() {
     let out = crate::util::validate(dir.path());
     assert!(out.status.success(), "{out:?}");
 }
+
+#[tokio::test]
+async fn the_journal_stream_on_one_replica_shows_requests_answered_by_another() {
+    let Some(bin) = redis_server() else {
+        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+        return;
+    };
+    let redis = Redis::start(&bin);
+    let dir = scenarios();
+    let (a, b) = (
+        replica(dir.path(), &redis, &[]),
+        replica(dir.path(), &redis, &[]),
+    );
+    fetch(client().get(a.url("/ping?before=1"))).await;
+    let mut resp = client()
+        .get(a.url("/__admin/requests/stream"))
+        .send()
+        .await
+        .expect("open the stream");
+    assert_eq!(resp.status(), 200);
+
+    // Act: a request answered by the other replica.
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !text.contains("event: ready") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("the stream opens")
+            .expect("read")
+            .expect("not ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    fetch(client().get(b.url("/ping?from=b"))).await;
+
+    // Assert: A's stream shows it, with the shared journal's id.
+    while !text.contains("\"from\":\"b\"") {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no event for B's request: {text}"))
+            .expect("read")
+            .expect("not ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("\"before\""), "only what came after: {text}");
+    let (_, journal) = fetch_json(client().get(a.url("/__admin/requests"))).await;
+    let id = journal["requests"][1]["id"].as_u64().expect("an id");
+    assert_eq!(journal["requests"][1]["query"]["from"], "b");
+    assert!(text.contains(&format!("id: {id}\n")), "{text}");
+}
+
+#[tokio::test]
+async fn the_shared_journal_is_bounded_by_bytes_and_cuts_bodies() {
+    let Some(bin) = redis_server() else {
+        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+        return;
+    };
+    let redis = Redis::start(&bin);
+    let dir = scenarios();
+    let flags = ["--journal-max-bytes", "20000", "--journal-body-bytes", "8"];
+    let (a, b) = (
+        replica(dir.path(), &redis, &flags),
+        replica(dir.path(), &redis, &flags),
+    );
+    let body = "x".repeat(5000);
+    for i in 0..40 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        fetch(client().post(server.url("/nowhere")).body(body.clone())).await;
+    }
+    let (_, journal) = fetch_json(client().get(b.url("/__admin/requests"))).await;
+    let kept = journal["requests"].as_array().expect("requests");
+    let evicted = journal["evicted"].as_u64().expect("evicted");
+    assert!(evicted > 0, "{journal}");
+    assert_eq!(kept.len() as u64 + evicted, 40);
+    assert_eq!(kept[0]["body"], "xxxxxxxx");
+    assert_eq!(kept[0]["bodyTruncated"], true);
+}
