@@ -204,7 +204,8 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     view.head_only = head_only || upload.is_some();
     let selected = match &state.shared {
         None => snapshot.index.select(&view),
-        Some(shared) => match shared.select(&snapshot.index, &view).await {
+        // Boxed: the in-memory path's future does not grow by the store call's.
+        Some(shared) => match Box::pin(shared.select(&snapshot.index, &view)).await {
             Ok(selected) => selected,
             Err(down) => {
                 drop(view);
@@ -525,7 +526,7 @@ pub(super) fn refuse_body(state: &AppState, head: &RequestHead) -> Option<HttpRe
 
 /// Writes an exchange to the shared journal in the background (where the answer cannot
 /// wait for it).
-fn spawn_push(push: Option<impl Future<Output = ()> + 'static>) {
+fn spawn_push(push: Option<Pending>) {
     if let Some(push) = push {
         actix_web::rt::spawn(push);
     }
@@ -546,7 +547,7 @@ fn record(
     started: Instant,
     status: StatusCode,
     outcome: Outcome,
-) -> Option<impl Future<Output = ()> + 'static> {
+) -> Option<Pending> {
     let record = Record {
         method: head.method.clone(),
         uri: head.uri.clone(),
@@ -568,8 +569,11 @@ fn record(
         .and_then(|shared| Some((shared.clone(), SharedStore::encode(&record, limits)?)));
     state.journal.record(record);
     let (shared, encoded) = shared?;
-    Some(async move { shared.push(encoded, limits).await })
+    Some(Box::pin(async move { shared.push(encoded, limits).await }))
 }
+
+/// A shared journal write to await (boxed: the in-memory path's future does not grow by it).
+type Pending = std::pin::Pin<Box<dyn Future<Output = ()>>>;
 
 /// The "no route matched" log line: one per request while they are few, and a count per
 /// second once a load test sends thousands (writing each would cost more than answering it).
