@@ -393,6 +393,15 @@ fn an_unreachable_store_at_start_exits_1_naming_the_url() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&url), "{stderr}");
+
+    // The environment twin says the same.
+    let out = serve_command(dir.path())
+        .env("UNDERSTUDY_STATE_STORE", &url)
+        .env("UNDERSTUDY_STATE_TIMEOUT_MS", "500")
+        .output()
+        .expect("run understudy");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&url));
 }
 
 #[tokio::test]
