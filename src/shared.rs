@@ -555,11 +555,12 @@ impl SharedStore {
             ot: response_truncated,
         };
         let json = serde_json::to_string(&stored).ok()?;
-        // Sized like a local entry (bodies cut), plus the encoding's own text.
-        let size = entry_size(record)
-            .saturating_sub(record.body.len().saturating_sub(body.len()))
-            .max(json.len() / 2);
-        Some((json, size))
+        // Sized like a local entry: its bodies after the cut.
+        let cut_off = record.body.len() - body.len()
+            + record.response.as_ref().map_or(0, |sent| {
+                sent.body.len().saturating_sub(limits.max_body_bytes)
+            });
+        Some((json, entry_size(record).saturating_sub(cut_off)))
     }
 
     /// Appends an encoded exchange to the shared journal (evicting past `limits`). Skipped
