@@ -1,4 +1,4 @@
-# Shared by the CI tool installers (.ci/wiremock-tools.sh, .ci/ui-tools.sh,
+# Shared by the CI tool installers (.ci/wiremock-tools.sh, .ci/ui-tools.sh, .ci/redis-tools.sh,
 # .ci/openapi-tools.sh): Debian packages installed once per run, and Python venvs holding one
 # PyPI package each. Sourced, not run.
 

@@ -10,6 +10,8 @@ pub mod journal;
 pub mod matching;
 #[path = "scenario/mod.rs"]
 pub mod scenario;
+#[path = "shared.rs"]
+pub mod shared;
 #[path = "state.rs"]
 pub mod state;
 #[path = "store.rs"]

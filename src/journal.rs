@@ -133,6 +133,28 @@ pub struct Entry {
     size: usize,
 }
 
+impl Entry {
+    /// An entry recorded elsewhere (another replica, through the shared state store), as
+    /// it was kept there: its body already cut to the per-entry limit.
+    pub fn restored(
+        id: u64,
+        time: SystemTime,
+        record: Record,
+        body_truncated: bool,
+        response_truncated: bool,
+    ) -> Entry {
+        let size = entry_size(&record);
+        Entry {
+            id,
+            time,
+            record,
+            body_truncated,
+            response_truncated,
+            size,
+        }
+    }
+}
+
 /// Which entries to list.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
@@ -268,6 +290,22 @@ impl Journal {
             changes: tokio::sync::watch::Sender::new(0),
             renewals: AtomicU64::new(0),
         }
+    }
+
+    /// A journal holding `entries` (oldest first, their ids increasing) and `evicted`: a
+    /// read-only view of a journal kept elsewhere (the shared state store), for the same
+    /// listing, counting and lookups as a local one.
+    pub fn from_entries(limits: JournalLimits, entries: Vec<Entry>, evicted: u64) -> Self {
+        let journal = Journal::new(limits);
+        let next = entries.last().map_or(1, |e| e.id + 1);
+        {
+            let mut ring = journal.lock();
+            ring.bytes = entries.iter().map(|e| e.size).sum();
+            ring.entries = entries.into_iter().map(Arc::new).collect();
+            ring.evicted = evicted;
+        }
+        journal.next_id.store(next, Ordering::Relaxed);
+        journal
     }
 
     /// Subscribes a live reader; it sees the entries recorded from now on (read what is
@@ -463,7 +501,7 @@ impl Journal {
 }
 
 /// Bytes an entry holds: body, head strings and a fixed overhead.
-fn entry_size(r: &Record) -> usize {
+pub fn entry_size(r: &Record) -> usize {
     const OVERHEAD: usize = 256;
     let headers: usize = r
         .headers

@@ -18,7 +18,9 @@
 //!   positions beside the compiled scenarios;
 //! - `store`: the snapshot of compiled scenarios, swapped atomically; `watch`: hot reload;
 //! - `scenario`: the file format: serde model, validation, compilation, templates, diagnostics;
-//! - `journal`: the bounded request journal.
+//! - `journal`: the bounded request journal;
+//! - `shared`: scenario states, positions and the journal kept in Redis for replicas
+//!   (`--state-store`).
 //!
 //! Without the default `cli` feature (`default-features = false`) the binary's own
 //! dependencies (clap, anyhow, ureq, rlimit, tracing-subscriber) are not compiled.
@@ -30,7 +32,7 @@ mod embed;
 pub mod server;
 mod validate;
 
-use internals::{http, journal, matching, scenario, state, store, watch, wire};
+use internals::{http, journal, matching, scenario, shared, state, store, watch, wire};
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest, Times};
 pub use journal::JournalLimits;

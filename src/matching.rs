@@ -89,7 +89,7 @@ struct Slot {
 }
 
 /// One route that almost matched.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct NearMiss {
     /// `scenario/id`.
     pub route: Arc<str>,
@@ -300,7 +300,7 @@ impl RouteIndex {
 
     /// The routes whose matchers `req` passes (the state aside), in answer order, with
     /// their scenario.
-    fn matching<'s>(
+    pub fn matching<'s>(
         &'s self,
         req: &RequestView<'_>,
     ) -> impl Iterator<Item = (&'s Arc<LiveScenario>, &'s CompiledRoute)> {

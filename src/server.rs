@@ -12,6 +12,7 @@ use actix_web::web;
 
 use crate::http::{self, AppState};
 use crate::journal::Journal;
+use crate::shared::SharedStore;
 use crate::store::Store;
 use crate::watch::{self, WatchHandle};
 use crate::wire::{self, tls};
@@ -23,6 +24,10 @@ pub use crate::scenario::load::{
     DEFAULT_MAX_ROUTES_PER_FILE, DEFAULT_MAX_SCENARIO_FILE_BYTES, Limits as ScenarioLimits,
 };
 pub use crate::scenario::template::FUEL as DEFAULT_TEMPLATE_FUEL;
+pub use crate::shared::{
+    DEFAULT_PREFIX as DEFAULT_STATE_PREFIX, DEFAULT_TIMEOUT as DEFAULT_STATE_TIMEOUT,
+    StateStoreConfig,
+};
 pub use crate::store::Source;
 pub use crate::watch::WatchMode;
 pub use crate::wire::ListenerConfig;
@@ -81,6 +86,25 @@ pub struct ServeConfig {
     pub openapi: Vec<PathBuf>,
     /// Whether OpenAPI operations validate requests (`--openapi-validate`, default on).
     pub openapi_validate: bool,
+    /// Where scenario states, sequence positions and the journal live when replicas share
+    /// them (`--state-store`, connected with [`StateStore::connect`]); `None`: in memory.
+    pub state_store: Option<StateStore>,
+}
+
+/// A connected shared state store (Redis): scenario states, sequence positions and the
+/// journal of every replica that uses the same store and key prefix.
+#[derive(Debug, Clone)]
+pub struct StateStore(Arc<SharedStore>);
+
+impl StateStore {
+    /// Connects to `config.url` and checks that it answers (`PING`), within
+    /// `config.timeout`. The error names the URL.
+    pub async fn connect(config: &StateStoreConfig) -> Result<StateStore, StartError> {
+        SharedStore::connect(config)
+            .await
+            .map(StateStore)
+            .map_err(StartError::StateStore)
+    }
 }
 
 impl ServeConfig {
@@ -110,6 +134,7 @@ impl ServeConfig {
             proxy_ca: None,
             openapi: Vec::new(),
             openapi_validate: true,
+            state_store: None,
         }
     }
 }
@@ -148,6 +173,9 @@ pub enum StartError {
     /// The recording cannot start.
     #[error("cannot record: {0}")]
     Recording(String),
+    /// The shared state store cannot be reached (the message names its URL).
+    #[error("{0}")]
+    StateStore(String),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -251,6 +279,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         wiremock_settings: std::sync::Mutex::new(serde_json::Map::new()),
         global_delay_ms: std::sync::atomic::AtomicU64::new(0),
         recorder: http::record::Recorder::new(store.clone()),
+        shared: config.state_store.as_ref().map(|s| s.0.clone()),
     });
     if let Some(recording) = config.recording.clone() {
         state
@@ -284,6 +313,12 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
     )
     .map_err(|source| StartError::Bind { addr, source })?;
     let _ = shutdown.server.set(server.handle());
+    if let Some(store) = &config.state_store {
+        tracing::info!(
+            "scenario states, sequences and the journal are shared through {}",
+            store.0.url()
+        );
+    }
     tracing::info!("listening on {scheme}://{addr}");
     Ok(Running {
         addr,

@@ -23,6 +23,9 @@ pub struct LiveScenario {
     pub state: ScenarioState,
     /// Per route, the named state it uses instead of `state` (WireMock's `scenarioName`).
     scoped: Box<[Option<Arc<ScenarioState>>]>,
+    /// What identifies this version of the scenario across processes (its name and
+    /// document hashed), computed on first use: the shared state store keys on it.
+    version: std::sync::OnceLock<Box<str>>,
 }
 
 impl LiveScenario {
@@ -46,7 +49,28 @@ impl LiveScenario {
             compiled,
             state,
             scoped,
+            version: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This version's identity: the scenario's name and document hashed (SHA-256, 16 hex
+    /// digits). Two processes that loaded the same document agree on it; a changed document
+    /// has another.
+    pub fn version(&self) -> &str {
+        self.version.get_or_init(|| {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(self.compiled.name.as_bytes());
+            h.update([0]);
+            h.update(self.compiled.source.as_bytes());
+            let digest = h.finalize();
+            digest
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_boxed_str()
+        })
     }
 
     /// The state `route`'s `when_state` and `set_state` use: a named one, or the scenario's.
@@ -108,6 +132,29 @@ impl Deref for LiveScenario {
     }
 }
 
+/// The answer a route gives at sequence position `pos` (how many answers it gave before);
+/// `None` past the end of a `fall_through` script.
+#[inline]
+pub fn answer_at(route: &CompiledRoute, pos: u64) -> Option<&CompiledResponse> {
+    let (steps, ends, after_last) = match &route.answers {
+        Answers::One(resp) => return Some(resp),
+        Answers::Script {
+            steps,
+            ends,
+            after_last,
+        } => (steps, ends, *after_last),
+    };
+    let total = *ends.last()?;
+    let n = match after_last {
+        AfterLast::Cycle => pos % total,
+        AfterLast::RepeatLast => pos.min(total - 1),
+        AfterLast::FallThrough if pos >= total => return None,
+        AfterLast::FallThrough => pos,
+    };
+    let step = ends.partition_point(|end| *end <= n);
+    steps.get(step)
+}
+
 /// Mutable state of one loaded scenario.
 #[derive(Debug)]
 pub struct ScenarioState {
@@ -166,13 +213,11 @@ impl ScenarioState {
     /// concurrent requests each step is handed out exactly as often as the script says.
     /// `None` when a `fall_through` script is used up (the route no longer matches).
     pub fn next_answer<'r>(&self, route: &'r CompiledRoute) -> Option<&'r CompiledResponse> {
-        let (steps, ends, after_last) = match &route.answers {
+        let (ends, after_last) = match &route.answers {
             Answers::One(resp) => return Some(resp),
             Answers::Script {
-                steps,
-                ends,
-                after_last,
-            } => (steps, ends, *after_last),
+                ends, after_last, ..
+            } => (ends, *after_last),
         };
         let total = *ends.last()?;
         let counter = self.positions.get(route.index)?;
@@ -191,12 +236,7 @@ impl ScenarioState {
                 Err(now) => pos = now,
             }
         }
-        let n = match after_last {
-            AfterLast::Cycle => pos % total,
-            AfterLast::RepeatLast | AfterLast::FallThrough => pos.min(total - 1),
-        };
-        let step = ends.partition_point(|end| *end <= n);
-        steps.get(step)
+        answer_at(route, pos)
     }
 
     /// Whether a `fall_through` script has given all its answers (the route no longer matches).

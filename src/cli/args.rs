@@ -185,6 +185,17 @@ pub struct ServeArgs {
     /// Validate requests to OpenAPI operations against the spec (422 with every problem).
     #[arg(long, env = "UNDERSTUDY_OPENAPI_VALIDATE", value_enum, default_value_t = OnOff::On)]
     pub openapi_validate: OnOff,
+    /// Keep scenario states, sequence positions and the journal in Redis
+    /// (`redis://HOST:PORT[/DB]`), shared by every replica that uses it (docs/replicas.md).
+    #[arg(long, env = "UNDERSTUDY_STATE_STORE", value_parser = parse_state_store)]
+    pub state_store: Option<String>,
+    /// Prefix of every key in the state store, so several deployments can share one Redis.
+    #[arg(long, env = "UNDERSTUDY_STATE_PREFIX", default_value = server::DEFAULT_STATE_PREFIX)]
+    pub state_prefix: String,
+    /// Longest wait for the state store per call, in milliseconds (then stateful routes
+    /// answer 503).
+    #[arg(long, env = "UNDERSTUDY_STATE_TIMEOUT_MS", default_value_t = server::DEFAULT_STATE_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub state_timeout_ms: u64,
     #[command(flatten)]
     pub file_limits: FileLimitArgs,
     #[command(flatten)]
@@ -290,6 +301,14 @@ pub enum AdminApiArg {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+fn parse_state_store(text: &str) -> Result<String, String> {
+    if text.starts_with("redis://") || text.starts_with("rediss://") {
+        Ok(text.to_owned())
+    } else {
+        Err("expected redis://HOST:PORT[/DB]".to_owned())
+    }
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {

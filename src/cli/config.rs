@@ -103,6 +103,15 @@ impl ServeArgs {
         self.limits.apply(&mut config);
         config
     }
+
+    /// The shared state store these flags ask for (`--state-store`), if any.
+    pub fn state_store(&self) -> Option<understudy::server::StateStoreConfig> {
+        Some(understudy::server::StateStoreConfig {
+            url: self.state_store.clone()?,
+            prefix: self.state_prefix.clone(),
+            timeout: Duration::from_millis(self.state_timeout_ms),
+        })
+    }
 }
 
 impl RecordArgs {

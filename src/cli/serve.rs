@@ -27,6 +27,17 @@ pub fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
 fn serve(config: server::ServeConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     raise_open_files_limit(args.limits.max_connections);
     actix_rt::System::new().block_on(async move {
+        let mut config = config;
+        if let Some(store) = args.state_store() {
+            match server::StateStore::connect(&store).await {
+                Ok(connected) => config.state_store = Some(connected),
+                Err(err) => {
+                    tracing::error!("{err}");
+                    eprintln!("understudy: {err}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
         let running = server::start(config)?;
         let handle = running.server.handle();
         actix_rt::spawn(async move {

@@ -78,6 +78,9 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /__admin/scenarios`.
 async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
+    if let Err(down) = state.pull_states().await {
+        return respond::unavailable(&down);
+    }
     let list = state.store.list();
     let shown: Vec<json::Scenario<'_>> = list.iter().map(|i| scenario_json(i, false)).collect();
     HttpResponse::Ok().json(shown)
@@ -85,6 +88,9 @@ async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /__admin/scenarios/{name}`.
 async fn get_scenario(name: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(down) = state.pull_states().await {
+        return respond::unavailable(&down);
+    }
     let list = state.store.list();
     let found = list
         .iter()
@@ -171,6 +177,11 @@ async fn set_state(
         return no_scenario(&name);
     };
     scenario.state.set(&parsed.state);
+    if let Some(shared) = &state.shared
+        && let Err(down) = shared.set_state(&scenario, &parsed.state).await
+    {
+        return respond::unavailable(&down);
+    }
     HttpResponse::Ok().json(json::State {
         name: &scenario.name,
         state: scenario.state.get(),
@@ -183,6 +194,11 @@ async fn reset_scenario(name: web::Path<String>, state: web::Data<AppState>) -> 
         return no_scenario(&name);
     };
     scenario.state.reset();
+    if let Some(shared) = &state.shared
+        && let Err(down) = shared.reset_scenario(&scenario).await
+    {
+        return respond::unavailable(&down);
+    }
     HttpResponse::Ok().json(json::State {
         name: &scenario.name,
         state: scenario.state.get(),
@@ -191,9 +207,10 @@ async fn reset_scenario(name: web::Path<String>, state: web::Data<AppState>) -> 
 
 /// `POST /__admin/reset`: every scenario's state and sequences, and the journal.
 async fn reset_all(state: web::Data<AppState>) -> HttpResponse {
-    state.store.reset_all();
-    state.journal.reset();
-    HttpResponse::Ok().json(json::Reset { status: "reset" })
+    match state.reset_states(true).await {
+        Ok(()) => HttpResponse::Ok().json(json::Reset { status: "reset" }),
+        Err(down) => respond::unavailable(&down),
+    }
 }
 
 /// `POST /__admin/reload`: rescan the scenario files now.
@@ -235,7 +252,11 @@ async fn list_requests(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         Ok(f) => f,
         Err(resp) => return *resp,
     };
-    let (entries, evicted) = state.journal.list(&filter);
+    let journal = match state.journal_view().await {
+        Ok(j) => j,
+        Err(down) => return respond::unavailable(&down),
+    };
+    let (entries, evicted) = journal.list(&filter);
     HttpResponse::Ok().json(json::Requests {
         requests: entries.iter().map(|e| e.json(false)).collect(),
         evicted,
@@ -249,7 +270,11 @@ async fn unmatched_requests(req: HttpRequest, state: web::Data<AppState>) -> Htt
         Err(resp) => return *resp,
     };
     filter.unmatched = true;
-    let (entries, evicted) = state.journal.list(&filter);
+    let journal = match state.journal_view().await {
+        Ok(j) => j,
+        Err(down) => return respond::unavailable(&down),
+    };
+    let (entries, evicted) = journal.list(&filter);
     HttpResponse::Ok().json(json::Requests {
         requests: entries.iter().map(|e| e.json(true)).collect(),
         evicted,
@@ -258,8 +283,10 @@ async fn unmatched_requests(req: HttpRequest, state: web::Data<AppState>) -> Htt
 
 /// `DELETE /__admin/requests`.
 async fn clear_requests(state: web::Data<AppState>) -> HttpResponse {
-    let deleted = state.journal.clear();
-    HttpResponse::Ok().json(json::Cleared { deleted })
+    match state.clear_journal().await {
+        Ok(deleted) => HttpResponse::Ok().json(json::Cleared { deleted }),
+        Err(down) => respond::unavailable(&down),
+    }
 }
 
 /// `POST /__admin/requests/count` with a matcher in the form of a route's `request`.
@@ -270,9 +297,12 @@ async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpRes
         std::str::from_utf8(&body).unwrap_or("\u{0}")
     };
     match compile_request_matcher(Path::new("<request matcher>"), text) {
-        Ok(matcher) => HttpResponse::Ok().json(json::Count {
-            count: state.journal.count(&matcher),
-        }),
+        Ok(matcher) => match state.journal_view().await {
+            Ok(journal) => HttpResponse::Ok().json(json::Count {
+                count: journal.count(&matcher),
+            }),
+            Err(down) => respond::unavailable(&down),
+        },
         Err(diags) => invalid("invalid request matcher", &diags),
     }
 }

@@ -44,6 +44,7 @@ use crate::scenario::compiled::{Fault, HbsResponse};
 use crate::scenario::handlebars::HbsRequest;
 use crate::scenario::openapi::{OasReply, OasRequest};
 use crate::scenario::template::Context;
+use crate::shared::SharedStore;
 use crate::store::Snapshot;
 use crate::wire::fault::ConnSocket;
 use crate::wire::io::ConnControl;
@@ -140,7 +141,9 @@ pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpRespons
         Reply::Send(resp) => resp.status(),
         Reply::Fault { head, .. } => head.status(),
     };
-    record(state, incoming.head, started, status, outcome);
+    if let Some(shared) = record(state, incoming.head, started, status, outcome) {
+        shared.await;
+    }
     match reply {
         Reply::Send(resp) => resp,
         Reply::Fault { fault, head, body } => {
@@ -208,7 +211,18 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     // A streamed body is not here to match on: the route was chosen on the head, and no
     // route before it in answer order matches the head.
     view.head_only = head_only || upload.is_some();
-    let Some(selected) = snapshot.index.select(&view) else {
+    let selected = match &state.shared {
+        None => snapshot.index.select(&view),
+        // Boxed: the in-memory path's future does not grow by the store call's.
+        Some(shared) => match Box::pin(shared.select(&snapshot.index, &view)).await {
+            Ok(selected) => selected,
+            Err(down) => {
+                drop(view);
+                return Reply::Send(respond::unavailable(&down));
+            }
+        },
+    };
+    let Some(selected) = selected else {
         if head_only {
             // The state moved between the `Expect` decision's peek and now: refuse plainly
             // rather than ask for a body no route wants.
@@ -502,7 +516,13 @@ fn captures(re: &regex::Regex, path: &str) -> serde_json::Map<String, serde_json
 pub fn refuse_head(state: &AppState, head: &RequestHead) -> Option<HttpResponse> {
     let (status, message) = state.head_limits.check(head)?;
     tracing::info!(method = %head.method, "{message}");
-    record(state, head, Instant::now(), status, Outcome::default());
+    spawn_push(record(
+        state,
+        head,
+        Instant::now(),
+        status,
+        Outcome::default(),
+    ));
     Some(closing(respond::error(status, message)))
 }
 
@@ -510,14 +530,22 @@ pub fn refuse_head(state: &AppState, head: &RequestHead) -> Option<HttpResponse>
 /// sent, closing the connection; `None` when it is within the limit.
 pub(super) fn refuse_body(state: &AppState, head: &RequestHead) -> Option<HttpResponse> {
     let refused = body::refuse_declared(head, state.max_body_bytes)?;
-    record(
+    spawn_push(record(
         state,
         head,
         Instant::now(),
         refused.status,
         Outcome::default(),
-    );
+    ));
     Some(closing(respond::error(refused.status, refused.message)))
+}
+
+/// Writes an exchange to the shared journal in the background (where the answer cannot
+/// wait for it).
+fn spawn_push(push: Option<Pending>) {
+    if let Some(push) = push {
+        actix_web::rt::spawn(push);
+    }
 }
 
 /// Marks a response as the connection's last.
@@ -526,15 +554,17 @@ fn closing(mut resp: HttpResponse) -> HttpResponse {
     resp
 }
 
-/// Journals one exchange: the only place requests are recorded.
+/// Journals one exchange: the only place requests are recorded. With a shared state store
+/// the exchange also goes to the shared journal: the future returned writes it (awaited
+/// before the answer leaves, so any replica's journal shows it once the client has it).
 fn record(
     state: &AppState,
     head: &RequestHead,
     started: Instant,
     status: StatusCode,
     outcome: Outcome,
-) {
-    state.journal.record(Record {
+) -> Option<Pending> {
+    let record = Record {
         method: head.method.clone(),
         uri: head.uri.clone(),
         headers: header_list(&head.headers),
@@ -548,8 +578,19 @@ fn record(
         upstream_time: outcome.upstream_time,
         response: outcome.response,
         upstream: outcome.upstream,
-    });
+    };
+    let limits = state.journal.limits();
+    let shared = state
+        .shared
+        .as_ref()
+        .and_then(|shared| Some((shared.clone(), SharedStore::encode(&record, limits)?)));
+    state.journal.record(record);
+    let (shared, encoded) = shared?;
+    Some(Box::pin(async move { shared.push(encoded, limits).await }))
 }
+
+/// A shared journal write to await (boxed: the in-memory path's future does not grow by it).
+type Pending = std::pin::Pin<Box<dyn Future<Output = ()>>>;
 
 /// The "no route matched" log line: one per request while they are few, and a count per
 /// second once a load test sends thousands (writing each would cost more than answering it).

@@ -35,6 +35,7 @@ use actix_web::{App, web};
 use futures_util::future::{Either, FutureExt as _, Ready, ready};
 
 use crate::journal::Journal;
+use crate::shared::{SharedStore, Unavailable};
 use crate::store::Store;
 use crate::wire::limits::HeadLimits;
 
@@ -102,9 +103,80 @@ pub struct AppState {
     pub global_delay_ms: std::sync::atomic::AtomicU64,
     /// The recording, while one runs (`understudy record`, `…/recordings/start`).
     pub recorder: record::Recorder,
+    /// The shared state store (`--state-store`), when replicas share state; `None` keeps
+    /// everything in memory.
+    pub shared: Option<Arc<SharedStore>>,
 }
 
 impl AppState {
+    /// The journal admin reads see: the local one, or with a shared store every replica's.
+    pub async fn journal_view(&self) -> Result<Arc<Journal>, Unavailable> {
+        match &self.shared {
+            None => Ok(self.journal.clone()),
+            Some(shared) => shared.journal(self.journal.limits()).await,
+        }
+    }
+
+    /// Copies the shared store's states into the local scenarios, when there is one (before
+    /// the admin API shows states).
+    pub async fn pull_states(&self) -> Result<(), Unavailable> {
+        match &self.shared {
+            None => Ok(()),
+            Some(shared) => shared.pull_states(&self.store).await,
+        }
+    }
+
+    /// Drops every journal entry (local and shared); how many there were.
+    pub async fn clear_journal(&self) -> Result<usize, Unavailable> {
+        let local = self.journal.clear();
+        match &self.shared {
+            None => Ok(local),
+            Some(shared) => shared.clear_journal().await,
+        }
+    }
+
+    /// Drops every journal entry and the eviction count (local and shared).
+    pub async fn reset_journal(&self) -> Result<(), Unavailable> {
+        self.journal.reset();
+        match &self.shared {
+            None => Ok(()),
+            Some(shared) => shared.reset_journal().await,
+        }
+    }
+
+    /// Every scenario state and sequence back to the start, and the journal when `journal`
+    /// (for every replica, with a shared store).
+    pub async fn reset_states(&self, journal: bool) -> Result<(), Unavailable> {
+        if journal {
+            self.journal.reset();
+        }
+        match &self.shared {
+            None => {
+                self.store.reset_all();
+                Ok(())
+            }
+            Some(shared) => shared.reset(&self.store, journal).await,
+        }
+    }
+
+    /// Drops the journal entries `pick` chooses (from every replica's, with a shared
+    /// store); returns them.
+    pub async fn remove_requests(
+        &self,
+        pick: impl Fn(&crate::journal::Entry) -> bool,
+    ) -> Result<Vec<Arc<crate::journal::Entry>>, Unavailable> {
+        match &self.shared {
+            None => Ok(self.journal.remove_where(pick)),
+            Some(shared) => {
+                let view = shared.journal(self.journal.limits()).await?;
+                let gone = view.remove_where(&pick);
+                let ids: Vec<u64> = gone.iter().map(|e| e.id).collect();
+                shared.remove_entries(&ids).await?;
+                Ok(gone)
+            }
+        }
+    }
+
     /// The delay WireMock's `fixedDelay` setting gives an answer without its own.
     pub fn global_delay(&self) -> Option<Duration> {
         match self

@@ -255,6 +255,11 @@ pub fn unmatched_sent(
     (resp, crate::journal::SentResponse { headers, body })
 }
 
+/// The `503` a stateful request gets while the shared state store is away (`{"error": why}`).
+pub fn unavailable(down: &crate::shared::Unavailable) -> HttpResponse {
+    error(StatusCode::SERVICE_UNAVAILABLE, down.0.clone())
+}
+
 /// A JSON error answer from understudy itself (not from a scenario).
 pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json::Error {

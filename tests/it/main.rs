@@ -47,6 +47,9 @@ mod raw_upgrade;
 mod reason_phrases;
 // Hot reload: editor saves, ConfigMap swaps, poll mode, broken edits, reload storms.
 mod reload;
+// Replicas sharing state through a real redis-server (`--state-store`; skipped without it
+// unless UNDERSTUDY_REQUIRE_REDIS=1).
+mod replicas;
 // Proxy answers: forwarding to a real upstream, hop-by-hop headers, 502/504, the journal flag.
 mod proxy;
 // Recording: `understudy record` and the admin API against a real upstream, replayed from the

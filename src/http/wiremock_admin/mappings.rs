@@ -304,30 +304,42 @@ pub(super) async fn remove_by_metadata(
     }
 }
 
-/// The stubs no request in the journal matched.
-fn unmatched_stubs(state: &AppState) -> Vec<StubEntry> {
-    let (entries, _) = state.journal.list(&Default::default());
+/// The stubs no request in the journal matched (every replica's journal, with a shared
+/// state store), or the `503` saying the store is away.
+async fn unmatched_stubs(state: &AppState) -> Result<Vec<StubEntry>, HttpResponse> {
+    let journal = state
+        .journal_view()
+        .await
+        .map_err(|down| crate::http::respond::unavailable(&down))?;
+    let (entries, _) = journal.list(&Default::default());
     let used: std::collections::HashSet<&str> = entries
         .iter()
         .filter_map(|e| e.record.route.as_deref())
         .filter_map(|r| r.rsplit_once('/').map(|(_, id)| id))
         .collect();
-    stubs(state)
+    Ok(stubs(state)
         .into_iter()
         .filter(|s| !used.contains(s.id.as_str()))
-        .collect()
+        .collect())
 }
 
 /// `GET /__admin/mappings/unmatched`: stubs no request in the journal matched.
 pub(super) async fn unmatched_mappings(state: web::Data<AppState>) -> HttpResponse {
-    let found = unmatched_stubs(&state);
+    let found = match unmatched_stubs(&state).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
     let total = found.len();
     mappings_json(found.into_iter().map(|s| s.json).collect(), total)
 }
 
 /// `DELETE /__admin/mappings/unmatched`.
 pub(super) async fn delete_unmatched_mappings(state: web::Data<AppState>) -> HttpResponse {
-    for stub in &unmatched_stubs(&state) {
+    let found = match unmatched_stubs(&state).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
+    for stub in &found {
         remove_stub(&state, &stubs(&state), stub);
     }
     empty()

@@ -27,8 +27,14 @@ struct RequestsQuery {
     matching_stub: Option<String>,
 }
 
-fn all_entries(state: &AppState) -> Vec<Arc<Entry>> {
-    state.journal.list(&Default::default()).0
+/// Every kept entry (every replica's, with a shared state store), or the `503` saying the
+/// store is away.
+async fn all_entries(state: &AppState) -> Result<Vec<Arc<Entry>>, HttpResponse> {
+    let journal = state
+        .journal_view()
+        .await
+        .map_err(|down| crate::http::respond::unavailable(&down))?;
+    Ok(journal.list(&Default::default()).0)
 }
 
 fn event(state: &AppState, all: &[StubEntry], entry: &Entry) -> ServeEvent {
@@ -71,7 +77,11 @@ pub(super) async fn list_requests(req: HttpRequest, state: web::Data<AppState>) 
         },
     };
     let unmatched = query.unmatched.as_deref() == Some("true");
-    let entries: Vec<_> = all_entries(&state)
+    let entries = match all_entries(&state).await {
+        Ok(e) => e,
+        Err(resp) => return resp,
+    };
+    let entries: Vec<_> = entries
         .into_iter()
         .filter(|e| !unmatched || e.record.route.is_none())
         .filter(|e| {
@@ -102,8 +112,10 @@ pub(super) async fn list_requests(req: HttpRequest, state: web::Data<AppState>) 
 
 /// `DELETE /__admin/requests` and `POST /__admin/requests/reset`.
 pub(super) async fn clear_requests(state: web::Data<AppState>) -> HttpResponse {
-    state.journal.clear();
-    empty()
+    match state.clear_journal().await {
+        Ok(_) => empty(),
+        Err(down) => crate::http::respond::unavailable(&down),
+    }
 }
 
 /// `GET /__admin/requests/{id}`.
@@ -112,7 +124,11 @@ pub(super) async fn get_request(id: web::Path<String>, state: web::Data<AppState
         Ok(u) => u,
         Err(resp) => return *resp,
     };
-    match state.journal.get(wj::entry_id(&uuid)) {
+    let journal = match state.journal_view().await {
+        Ok(j) => j,
+        Err(down) => return crate::http::respond::unavailable(&down),
+    };
+    match journal.get(wj::entry_id(&uuid)) {
         Some(entry) if wj::event_id(entry.id) == uuid.hyphenated().to_string() => {
             HttpResponse::Ok().json(event(&state, &stubs(&state), &entry))
         }
@@ -130,8 +146,10 @@ pub(super) async fn delete_request(
         Err(resp) => return *resp,
     };
     let want = uuid.hyphenated().to_string();
-    state.journal.remove_where(|e| wj::event_id(e.id) == want);
-    empty()
+    match state.remove_requests(|e| wj::event_id(e.id) == want).await {
+        Ok(_) => empty(),
+        Err(down) => crate::http::respond::unavailable(&down),
+    }
 }
 
 /// The request pattern in `body`, or WireMock's 422.
@@ -147,10 +165,13 @@ pub(super) fn pattern(body: &[u8]) -> Answer<crate::scenario::compiled::RequestM
 /// `POST /__admin/requests/count`.
 pub(super) async fn count_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     match pattern(&body) {
-        Ok(m) => HttpResponse::Ok().json(wj::Count {
-            count: state.journal.count(&m),
-            request_journal_disabled: false,
-        }),
+        Ok(m) => match state.journal_view().await {
+            Ok(journal) => HttpResponse::Ok().json(wj::Count {
+                count: journal.count(&m),
+                request_journal_disabled: false,
+            }),
+            Err(down) => crate::http::respond::unavailable(&down),
+        },
         Err(resp) => *resp,
     }
 }
@@ -169,10 +190,11 @@ pub(super) fn found(state: &AppState, entries: &[Arc<Entry>]) -> HttpResponse {
 pub(super) async fn find_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     match pattern(&body) {
         Ok(m) => {
-            let hits: Vec<_> = all_entries(&state)
-                .into_iter()
-                .filter(|e| e.matches(&m))
-                .collect();
+            let entries = match all_entries(&state).await {
+                Ok(e) => e,
+                Err(resp) => return resp,
+            };
+            let hits: Vec<_> = entries.into_iter().filter(|e| e.matches(&m)).collect();
             found(&state, &hits)
         }
         Err(resp) => *resp,
@@ -183,7 +205,10 @@ pub(super) async fn find_requests(body: web::Bytes, state: web::Data<AppState>) 
 pub(super) async fn remove_requests(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     match pattern(&body) {
         Ok(m) => {
-            let gone = state.journal.remove_where(|e| e.matches(&m));
+            let gone = match state.remove_requests(|e| e.matches(&m)).await {
+                Ok(gone) => gone,
+                Err(down) => return crate::http::respond::unavailable(&down),
+            };
             let all = stubs(&state);
             HttpResponse::Ok().json(wj::RemovedEvents {
                 serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),
@@ -203,13 +228,19 @@ pub(super) async fn remove_requests_by_metadata(
         Ok(found) => {
             let ids: std::collections::HashSet<&str> =
                 found.iter().map(|s| s.id.as_str()).collect();
-            let gone = state.journal.remove_where(|e| {
-                e.record
-                    .route
-                    .as_deref()
-                    .and_then(|r| r.rsplit_once('/'))
-                    .is_some_and(|(_, id)| ids.contains(id))
-            });
+            let gone = match state
+                .remove_requests(|e| {
+                    e.record
+                        .route
+                        .as_deref()
+                        .and_then(|r| r.rsplit_once('/'))
+                        .is_some_and(|(_, id)| ids.contains(id))
+                })
+                .await
+            {
+                Ok(gone) => gone,
+                Err(down) => return crate::http::respond::unavailable(&down),
+            };
             let all = stubs(&state);
             HttpResponse::Ok().json(wj::RemovedEvents {
                 serve_events: gone.iter().map(|e| event(&state, &all, e)).collect(),
@@ -221,7 +252,11 @@ pub(super) async fn remove_requests_by_metadata(
 
 /// `GET /__admin/requests/unmatched`.
 pub(super) async fn unmatched_requests(state: web::Data<AppState>) -> HttpResponse {
-    let hits: Vec<_> = all_entries(&state)
+    let entries = match all_entries(&state).await {
+        Ok(e) => e,
+        Err(resp) => return resp,
+    };
+    let hits: Vec<_> = entries
         .into_iter()
         .filter(|e| e.record.route.is_none())
         .collect();
@@ -233,10 +268,11 @@ pub(super) async fn unmatched_requests(state: web::Data<AppState>) -> HttpRespon
 pub(super) async fn unmatched_near_misses(state: web::Data<AppState>) -> HttpResponse {
     let all = stubs(&state);
     let mut out = Vec::new();
-    for entry in all_entries(&state)
-        .iter()
-        .filter(|e| e.record.route.is_none())
-    {
+    let entries = match all_entries(&state).await {
+        Ok(e) => e,
+        Err(resp) => return resp,
+    };
+    for entry in entries.iter().filter(|e| e.record.route.is_none()) {
         let request = serde_json::to_value(LoggedRequest::from_entry(entry, state.scheme))
             .unwrap_or_default();
         for miss in &entry.record.near_misses {
@@ -347,7 +383,11 @@ pub(super) async fn near_misses_pattern(
         Ok(m) => m,
         Err(resp) => return *resp,
     };
-    let mut ranked: Vec<(usize, Arc<Entry>)> = all_entries(&state)
+    let entries = match all_entries(&state).await {
+        Ok(e) => e,
+        Err(resp) => return resp,
+    };
+    let mut ranked: Vec<(usize, Arc<Entry>)> = entries
         .into_iter()
         .map(|e| {
             let failed = e.with_view(|v| crate::matching::mismatches(&matcher, v, false).len());

@@ -47,6 +47,9 @@ pub(super) fn scenarios(state: &AppState) -> Vec<wj::Scenario> {
 
 /// `GET /__admin/scenarios`.
 pub(super) async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
+    if let Err(down) = state.pull_states().await {
+        return crate::http::respond::unavailable(&down);
+    }
     HttpResponse::Ok().json(wj::Scenarios {
         scenarios: scenarios(&state),
     })
@@ -54,8 +57,10 @@ pub(super) async fn list_scenarios(state: web::Data<AppState>) -> HttpResponse {
 
 /// `POST /__admin/scenarios/reset`.
 pub(super) async fn reset_scenarios(state: web::Data<AppState>) -> HttpResponse {
-    state.store.reset_all();
-    empty()
+    match state.reset_states(false).await {
+        Ok(()) => empty(),
+        Err(down) => crate::http::respond::unavailable(&down),
+    }
 }
 
 #[derive(Deserialize)]
@@ -89,5 +94,10 @@ pub(super) async fn set_scenario_state(
         .named_states()
         .get(&Arc::from(scenario.name.as_str()))
         .set(&wanted);
+    if let Some(shared) = &state.shared
+        && let Err(down) = shared.set_named(&scenario.name, &wanted).await
+    {
+        return crate::http::respond::unavailable(&down);
+    }
     empty()
 }

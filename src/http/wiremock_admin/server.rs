@@ -75,9 +75,10 @@ pub(super) async fn update_settings(body: web::Bytes, state: web::Data<AppState>
 /// scenario at `Started`.
 pub(super) async fn reset_all(state: web::Data<AppState>) -> HttpResponse {
     reset_to_files(&state).await;
-    state.journal.reset();
-    state.store.reset_all();
-    empty()
+    match state.reset_states(true).await {
+        Ok(()) => empty(),
+        Err(down) => crate::http::respond::unavailable(&down),
+    }
 }
 
 /// `POST /__admin/shutdown`: answers, then stops the server.
