@@ -58,6 +58,9 @@ const MAX_RESETS_PER_SECOND: u32 = 1_000;
 const STREAM_WINDOW: u32 = 256 * 1024;
 const CONNECTION_WINDOW: u32 = 1024 * 1024;
 
+/// How long a truncated answer's `DATA` has to leave before its `RST_STREAM`.
+const FLUSH_PAUSE: Duration = Duration::from_millis(25);
+
 /// Most bytes of an invalid frame's payload (`malformed_response`).
 const MALFORMED_MAX: usize = 16 * 1024;
 
@@ -97,8 +100,6 @@ struct StreamShared {
     respond: RefCell<SendResponse<Bytes>>,
     /// The route's `Expect: 100-continue` mode is `ignore`: no `100` goes out.
     skip_continue: Cell<bool>,
-    /// The request body has been read to its end (or there was none).
-    body_done: Cell<bool>,
 }
 
 impl H2Stream {
@@ -335,11 +336,10 @@ where
     let shared = Rc::new(StreamShared {
         respond: RefCell::new(respond),
         skip_continue: Cell::new(false),
-        body_done: Cell::new(false),
     });
     let handle = H2Stream(shared.clone());
     let work = async {
-        let req = request(req, peer, &shared);
+        let req = request(req, peer);
         let head_method = req.head().method.clone();
         let wants_continue = req
             .headers()
@@ -380,20 +380,12 @@ where
 }
 
 /// The actix request for an HTTP/2 request.
-fn request(
-    req: http::Request<RecvStream>,
-    peer: Option<SocketAddr>,
-    shared: &Rc<StreamShared>,
-) -> Request {
+fn request(req: http::Request<RecvStream>, peer: Option<SocketAddr>) -> Request {
     let (parts, body) = req.into_parts();
     let mut req = if body.is_end_stream() {
-        shared.body_done.set(true);
         Request::with_payload(Payload::None)
     } else {
-        let payload: actix_http::BoxedPayloadStream = Box::pin(RecvBody {
-            body,
-            shared: Rc::downgrade(shared),
-        });
+        let payload: actix_http::BoxedPayloadStream = Box::pin(RecvBody { body });
         Request::with_payload(Payload::Stream { payload })
     };
     let head = req.head_mut();
@@ -454,7 +446,6 @@ fn request(
 /// A request body arriving in `DATA` frames; the window is given back as the app reads.
 struct RecvBody {
     body: RecvStream,
-    shared: std::rc::Weak<StreamShared>,
 }
 
 impl futures_util::Stream for RecvBody {
@@ -467,12 +458,7 @@ impl futures_util::Stream for RecvBody {
                 Poll::Ready(Some(Ok(data)))
             }
             Some(Err(err)) => Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::other(err))))),
-            None => {
-                if let Some(shared) = self.shared.upgrade() {
-                    shared.body_done.set(true);
-                }
-                Poll::Ready(None)
-            }
+            None => Poll::Ready(None),
         }
     }
 }
@@ -559,7 +545,6 @@ async fn send(
         }
     };
     if end_at_head {
-        finish(shared);
         return;
     }
     let complete = length.is_none();
@@ -575,18 +560,12 @@ async fn send(
         return;
     }
     if !complete {
+        // A reset drops the stream's frames still queued: let the DATA go out first.
+        actix_rt::time::sleep(FLUSH_PAUSE).await;
         stream.send_reset(Reason::INTERNAL_ERROR);
-        return;
     }
-    finish(shared);
-}
-
-/// After a complete answer: a client still sending a body nobody reads is told to stop
-/// (`RST_STREAM` with `NO_ERROR`, RFC 9113 §8.1).
-fn finish(shared: &StreamShared) {
-    if !shared.body_done.get() {
-        shared.respond.borrow_mut().send_reset(Reason::NO_ERROR);
-    }
+    // A client still sending a body nobody reads gets `RST_STREAM` (`NO_ERROR`, RFC 9113 §8.1)
+    // from the `h2` crate once the request is dropped, after the answer.
 }
 
 /// Sends `data` within the flow-control windows; `end` ends the stream with it. `false` when
