@@ -215,10 +215,37 @@ pub async fn serve<T, S, X, XF>(
         FuturesUnordered::new();
     let mut idle = Box::pin(actix_rt::time::sleep(settings.idle_timeout));
     let mut resets = (Instant::now(), 0u32);
+    let mut busy = false;
 
     let ended = poll_fn(|cx| {
         loop {
+            // Every stream that has arrived, then every stream that can move; then the
+            // connection again, which also writes out what the streams queued.
+            let mut accepted = false;
+            loop {
+                match conn.poll_accept(cx) {
+                    Poll::Ready(Some(Ok((req, respond)))) => {
+                        accepted = true;
+                        streams.push(Box::pin(stream(
+                            req,
+                            respond,
+                            peer,
+                            app.clone(),
+                            expect.clone(),
+                            action.clone(),
+                        )));
+                    }
+                    Poll::Ready(Some(Err(err))) => {
+                        tracing::debug!("HTTP/2 connection error: {err}");
+                        return Poll::Ready(Some(Reason::NO_ERROR));
+                    }
+                    Poll::Ready(None) => return Poll::Ready(Some(Reason::NO_ERROR)),
+                    Poll::Pending => break,
+                }
+            }
+            let mut finished = false;
             while let Poll::Ready(Some(end)) = streams.poll_next_unpin(cx) {
+                finished = true;
                 if let StreamEnd::ResetByClient = end {
                     let now = Instant::now();
                     if now.duration_since(resets.0) > Duration::from_secs(1) {
@@ -234,28 +261,16 @@ pub async fn serve<T, S, X, XF>(
             if action.borrow().is_some() {
                 return Poll::Ready(None);
             }
-            match conn.poll_accept(cx) {
-                Poll::Ready(Some(Ok((req, respond)))) => {
-                    streams.push(Box::pin(stream(
-                        req,
-                        respond,
-                        peer,
-                        app.clone(),
-                        expect.clone(),
-                        action.clone(),
-                    )));
-                    continue;
-                }
-                Poll::Ready(Some(Err(err))) => {
-                    tracing::debug!("HTTP/2 connection error: {err}");
-                    return Poll::Ready(Some(Reason::NO_ERROR));
-                }
-                Poll::Ready(None) => return Poll::Ready(Some(Reason::NO_ERROR)),
-                Poll::Pending => {}
+            if accepted || finished {
+                continue;
             }
             if !streams.is_empty() {
+                busy = true;
+            } else if std::mem::take(&mut busy) {
+                // The last stream is done: the idle time starts now.
                 idle.as_mut()
                     .reset(actix_rt::time::Instant::now() + settings.idle_timeout);
+                let _ = idle.as_mut().poll(cx);
             } else if idle.as_mut().poll(cx).is_ready() {
                 tracing::debug!("idle HTTP/2 connection closed");
                 conn.graceful_shutdown();

@@ -972,3 +972,41 @@ async fn oversized_header_lists_are_refused_and_others_are_served() {
     }
     assert_serves(&server).await;
 }
+
+#[tokio::test]
+async fn an_idle_connection_gets_goaway_and_is_closed() {
+    // Arrange
+    let (_dir, server) = server();
+
+    // Act: the preface and a SETTINGS ack, then nothing (the idle time is 5 s)
+    let started = std::time::Instant::now();
+    let got = raw_h2_for(server.addr, frame(4, 0x1, 0, &[]), Duration::from_secs(15)).await;
+
+    // Assert
+    assert!(has_goaway(&got), "GOAWAY before the close: {got:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the server closed the connection"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_on_its_stream_only() {
+    // Arrange
+    let (_dir, server) = server_with(&["--max-body-bytes", "16"]);
+    let send = connect_h2(server.addr).await;
+
+    // Act
+    let big = tokio::time::timeout(
+        HANG_GUARD,
+        exchange(&send, request("POST", "/echo"), Some(&[b'x'; 100])),
+    )
+    .await
+    .expect("ended");
+    let after = get(&send, "/hello").await;
+
+    // Assert
+    let (parts, _) = big.expect("an answer");
+    assert_eq!(parts.status, 413);
+    assert_eq!(after.expect("same connection").0.status, 200);
+}
