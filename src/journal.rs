@@ -52,6 +52,8 @@ impl Default for JournalLimits {
 pub struct Record {
     /// Method as sent.
     pub method: actix_http::Method,
+    /// The HTTP version the request came in.
+    pub version: actix_http::Version,
     /// Request target as sent (path and raw query; shares the request's bytes).
     pub uri: actix_http::Uri,
     /// Request headers in the order sent (a flat list: cheaper to record than a map).
@@ -549,6 +551,8 @@ pub struct EntryJson<'a> {
     pub time: String,
     /// Method as sent.
     pub method: &'a str,
+    /// The HTTP version the request came in: `"1.0"`, `"1.1"` or `"2"`.
+    pub http_version: &'static str,
     /// Path as sent.
     pub path: &'a str,
     /// Decoded query parameters; a repeated name has an array of values.
@@ -649,6 +653,7 @@ impl Entry {
             id: self.id,
             time: humantime::format_rfc3339_millis(self.time).to_string(),
             method: r.method.as_str(),
+            http_version: version_name(r.version),
             path: r.path(),
             query,
             headers,
@@ -666,6 +671,28 @@ impl Entry {
             response,
             near_misses: with_near_misses.then_some(r.near_misses.as_slice()),
         }
+    }
+}
+
+/// An HTTP version as the journal writes it.
+pub fn version_name(version: actix_http::Version) -> &'static str {
+    match version {
+        actix_http::Version::HTTP_09 => "0.9",
+        actix_http::Version::HTTP_10 => "1.0",
+        actix_http::Version::HTTP_2 => "2",
+        actix_http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+/// The version [`version_name`] wrote (HTTP/1.1 for anything else).
+pub fn version_named(name: &str) -> actix_http::Version {
+    match name {
+        "0.9" => actix_http::Version::HTTP_09,
+        "1.0" => actix_http::Version::HTTP_10,
+        "2" => actix_http::Version::HTTP_2,
+        "3" => actix_http::Version::HTTP_3,
+        _ => actix_http::Version::HTTP_11,
     }
 }
 
@@ -736,6 +763,7 @@ mod tests {
     fn record(path: &str) -> Record {
         Record {
             method: actix_http::Method::GET,
+            version: actix_http::Version::HTTP_11,
             uri: actix_http::Uri::try_from(path).unwrap_or_default(),
             headers: Vec::new(),
             body: Bytes::new(),

@@ -538,6 +538,7 @@ impl SharedStore {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             m: record.method.as_str().to_owned(),
+            v: crate::journal::version_name(record.version).to_owned(),
             u: record.uri.to_string(),
             h: headers_out(&record.headers),
             b: b64(&body),
@@ -771,6 +772,9 @@ struct Stored {
     /// Time, µs since the Unix epoch.
     t: u64,
     m: String,
+    /// HTTP version, as the journal names it.
+    #[serde(default)]
+    v: String,
     u: String,
     h: Vec<(String, String)>,
     /// Body, base64.
@@ -851,6 +855,7 @@ fn decode(raw: &str) -> Option<Entry> {
     let stored: Stored = serde_json::from_str(parts.next()?).ok()?;
     let record = Record {
         method: actix_http::Method::from_bytes(stored.m.as_bytes()).ok()?,
+        version: crate::journal::version_named(&stored.v),
         uri: actix_http::Uri::try_from(stored.u).ok()?,
         headers: headers_in(stored.h),
         body: unb64(&stored.b),
@@ -891,6 +896,7 @@ mod tests {
     fn an_encoded_record_decodes_to_the_same_exchange() {
         let record = crate::journal::Record {
             method: actix_http::Method::POST,
+            version: actix_http::Version::HTTP_2,
             uri: actix_http::Uri::from_static("/a/b?x=1"),
             headers: vec![(
                 actix_http::header::HeaderName::from_static("x-k"),
@@ -915,6 +921,7 @@ mod tests {
         let entry = decode(&format!("7 100 {json}")).expect("decodes");
         assert_eq!(entry.id, 7);
         assert_eq!(entry.record.uri.to_string(), "/a/b?x=1");
+        assert_eq!(entry.record.version, actix_http::Version::HTTP_2);
         assert_eq!(&entry.record.body[..], b"\xff\x00bo");
         assert!(entry.body_truncated);
         assert_eq!(entry.record.route.as_deref(), Some("s/r"));

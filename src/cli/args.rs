@@ -145,6 +145,10 @@ pub struct ServeArgs {
     /// Where `--tls-self-signed` writes its certificate (PEM), for clients to trust.
     #[arg(long, env = "UNDERSTUDY_TLS_CERT_OUT", default_value_os_t = server::default_self_signed_path())]
     pub tls_cert_out: PathBuf,
+    /// HTTP/2 beside HTTP/1.1 on the same port: with prior knowledge (h2c) in cleartext, through
+    /// ALPN (`h2`, then `http/1.1`) over TLS. `off` keeps the server HTTP/1.1-only.
+    #[arg(long, env = "UNDERSTUDY_HTTP2", value_enum, default_value_t = OnOff::On)]
+    pub http2: OnOff,
     /// Bearer token the admin API requires.
     #[arg(long, env = "UNDERSTUDY_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

@@ -80,6 +80,7 @@ impl ServeArgs {
             }),
             _ => None,
         };
+        config.listener.http2 = self.http2 == OnOff::On;
         config.watch = match self.watch {
             Watch::Auto => WatchMode::Auto,
             Watch::Native => WatchMode::Native,

@@ -47,6 +47,7 @@ use crate::scenario::template::Context;
 use crate::shared::SharedStore;
 use crate::store::Snapshot;
 use crate::wire::fault::ConnSocket;
+use crate::wire::http2::H2Stream;
 use crate::wire::io::ConnControl;
 
 /// A request as it reached understudy.
@@ -90,6 +91,15 @@ impl<'a> Incoming<'a> {
         match self.from {
             From::App { req, .. } => req.conn_data::<T>(),
             From::Expect { req } => req.conn_data::<T>(),
+        }
+    }
+
+    /// The HTTP/2 stream the request came on, if it did.
+    fn h2(&self) -> Option<H2Stream> {
+        use actix_web::HttpMessage as _;
+        match self.from {
+            From::App { req, .. } => req.extensions().get::<H2Stream>().cloned(),
+            From::Expect { req } => req.extensions().get::<H2Stream>().cloned(),
         }
     }
 
@@ -146,9 +156,10 @@ pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpRespons
     }
     match reply {
         Reply::Send(resp) => resp,
-        Reply::Fault { fault, head, body } => {
-            respond::fault(fault, incoming.conn::<ConnSocket>(), head, body).await
-        }
+        Reply::Fault { fault, head, body } => match incoming.h2() {
+            Some(_) => respond::h2_fault(fault, head, body).await,
+            None => respond::fault(fault, incoming.conn::<ConnSocket>(), head, body).await,
+        },
     }
 }
 
@@ -274,6 +285,10 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     };
 
     if let Some(switch) = &answer.switch {
+        if head.version == actix_web::http::Version::HTTP_2 {
+            // RFC 8441 (WebSocket over HTTP/2) is not offered: the client must use HTTP/1.1.
+            return Reply::Send(upgrade::http11_required(switch.protocol()));
+        }
         let resp = match &mut incoming.from {
             From::App { req, payload } => upgrade::switch(
                 req,
@@ -287,11 +302,14 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         };
         return Reply::Send(resp);
     }
-    if let Some(interim) = &answer.informational
-        && head.version == actix_web::http::Version::HTTP_11
-        && let Some(ctl) = incoming.conn::<ConnControl>()
-    {
-        ctl.send_interim(interim);
+    if let Some(interim) = &answer.informational {
+        if head.version == actix_web::http::Version::HTTP_11
+            && let Some(ctl) = incoming.conn::<ConnControl>()
+        {
+            ctl.send_interim(interim);
+        } else if let Some(stream) = incoming.h2() {
+            stream.send_interim(interim);
+        }
     }
     if let Some(delay) = answer
         .delay
@@ -566,6 +584,7 @@ fn record(
 ) -> Option<Pending> {
     let record = Record {
         method: head.method.clone(),
+        version: head.version,
         uri: head.uri.clone(),
         headers: header_list(&head.headers),
         body: outcome.body,

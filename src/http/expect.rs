@@ -1,7 +1,7 @@
 //! The `Expect: 100-continue` decision, made on the request head before any body is sent.
 //!
 //! actix-http asks this for HTTP/1.1 requests carrying `Expect: 100-continue` (through the
-//! hook in [`crate::wire`]); `Ok` makes it write `100 Continue` and go on to the app, `Err`
+//! hook in [`crate::wire`]), and `crate::wire::http2` for HTTP/2 ones; `Ok` makes it write `100 Continue` and go on to the app, `Err`
 //! makes the error the final answer without reading the body. The route is chosen on the head
 //! alone (body matchers skipped):
 //!
@@ -9,8 +9,8 @@
 //! - a declared body over `--max-body-bytes`: `413` at once;
 //! - `continue` (default) or no route: `100 Continue` at once;
 //! - `{"continueAfterMs": N}`: `100 Continue` after N ms;
-//! - `ignore`: no `100` at all (the connection seam swallows it); the client sends its body
-//!   after its own timeout;
+//! - `ignore`: no `100` at all (the connection seam swallows it; over HTTP/2 the stream sends
+//!   none); the client sends its body after its own timeout;
 //! - `reject`: the route's answer (through [`super::answer::answer`], like any other answer:
 //!   its script advances, its templates render) is the final answer, sent without `100` and
 //!   without reading the body; the connection then closes.
@@ -23,6 +23,7 @@ use super::AppState;
 use super::answer::{self, Incoming};
 use crate::matching::RequestView;
 use crate::scenario::compiled::ExpectRule;
+use crate::wire::http2::H2Stream;
 use crate::wire::io::ConnControl;
 
 /// Decides what happens to a request that asked for `100 Continue`.
@@ -61,6 +62,8 @@ pub async fn decide(
         Some(ExpectRule::Ignore) => {
             if let Some(ctl) = req.conn_data::<ConnControl>() {
                 ctl.swallow_continue();
+            } else if let Some(stream) = req.extensions().get::<H2Stream>() {
+                stream.skip_continue();
             }
             Ok(req)
         }

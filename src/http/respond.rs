@@ -12,6 +12,16 @@
 //! | `malformed_response` | bytes that are not HTTP (the response body, or a fixed line), then FIN |
 //! | `truncated_body` | status line and headers with the full Content-Length, half the body, FIN |
 //! | `no_response` | nothing; held open until the client closes its side (then FIN) or the server stops |
+//!
+//! Over HTTP/2 a fault breaks one stream or the connection ([`h2_fault`]):
+//!
+//! | fault | on the wire |
+//! |---|---|
+//! | `connection_reset` | `RST_STREAM` (`INTERNAL_ERROR`), no `HEADERS` |
+//! | `empty_response` | `GOAWAY` (`NO_ERROR`), then the connection closes |
+//! | `malformed_response`, `malformed_chunk` | an invalid frame (`DATA` on stream 0 carrying the body, or a fixed line), then close |
+//! | `truncated_body` | `HEADERS` with the full `content-length`, half the body in `DATA`, `RST_STREAM` (`INTERNAL_ERROR`) |
+//! | `no_response` | nothing on that stream; the connection's other streams are served |
 
 use actix_http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
@@ -26,6 +36,7 @@ use crate::scenario::handlebars::HbsRequest;
 use crate::scenario::template::{BodyTemplate, Context};
 use crate::wire::body::{Broken, Dribble};
 use crate::wire::fault::ConnSocket;
+use crate::wire::http2::StreamFault;
 
 /// Header marking understudy's own 404 for a request no route matched.
 pub const UNMATCHED_HEADER: &str = "x-understudy-unmatched";
@@ -221,6 +232,40 @@ pub async fn fault(
                 .map_into_boxed_body()
         }
     }
+}
+
+/// The response that carries out `fault` on an HTTP/2 stream (see the module docs); `head`
+/// is the answer it breaks.
+pub async fn h2_fault(fault: Fault, head: HttpResponse, body: Bytes) -> HttpResponse {
+    let marked = match fault {
+        Fault::NoResponse => {
+            // Silence on this stream until the client resets it or the connection ends.
+            std::future::pending::<()>().await;
+            StreamFault::Reset
+        }
+        Fault::ConnectionReset => StreamFault::Reset,
+        Fault::EmptyResponse => StreamFault::GoAway,
+        Fault::MalformedResponse => StreamFault::Malformed(if body.is_empty() {
+            Bytes::from_static(MALFORMED)
+        } else {
+            body
+        }),
+        Fault::MalformedChunk => {
+            StreamFault::Malformed(Bytes::from_static(b"lskdu018973t09sylgasjkfg1][]'./.sdlv"))
+        }
+        Fault::TruncatedBody => {
+            let length = body.len() as u64;
+            let mut resp = head
+                .set_body(body.slice(..body.len() / 2))
+                .map_into_boxed_body();
+            resp.extensions_mut()
+                .insert(StreamFault::Truncated { length });
+            return resp;
+        }
+    };
+    let mut resp = head.set_body(Bytes::new()).map_into_boxed_body();
+    resp.extensions_mut().insert(marked);
+    resp
 }
 
 /// The contract's 404 for a request no route matched, and the headers and body sent (for

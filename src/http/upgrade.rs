@@ -94,6 +94,17 @@ pub fn upgrade_required(protocol: &str) -> HttpResponse {
         })
 }
 
+/// The `426` an HTTP/2 request gets from a route that switches protocols: the switch exists
+/// only in HTTP/1.1 (no `Upgrade` field is sent, HTTP/2 has none).
+pub fn http11_required(protocol: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::UPGRADE_REQUIRED).json(super::json::Error {
+        error: format!(
+            "this route answers only an upgrade to {protocol}, which needs HTTP/1.1 (not HTTP/2)"
+        )
+        .into(),
+    })
+}
+
 /// Completes the handshake and starts the script; the response is the `101`.
 fn start(
     req: &HttpRequest,

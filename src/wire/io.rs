@@ -60,7 +60,7 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const DRAIN_READS: usize = 16;
 
 /// What a client that did not complete a request head in time gets before the close.
-const TIMEOUT: &[u8] =
+pub(super) const TIMEOUT: &[u8] =
     b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 #[derive(Default)]

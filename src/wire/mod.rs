@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
 use std::time::Duration;
 
 use actix_http::body::BoxBody;
@@ -21,12 +22,13 @@ use actix_http::error::DispatchError;
 use actix_http::{HttpService, Protocol, Request, Response};
 use actix_rt::net::TcpStream;
 use actix_server::Server;
-use actix_service::{ServiceFactory, ServiceFactoryExt as _, fn_service};
+use actix_service::{Service as _, ServiceFactory, ServiceFactoryExt as _, fn_factory, fn_service};
 use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
 
 pub mod body;
 pub mod expect;
 pub mod fault;
+pub mod http2;
 pub mod io;
 pub mod limits;
 pub mod pipeline;
@@ -51,6 +53,9 @@ pub struct ListenerConfig {
     pub head: limits::HeadLimits,
     /// Largest WebSocket message accepted from a client.
     pub ws_max_message_bytes: usize,
+    /// Whether HTTP/2 is offered beside HTTP/1.1: with prior knowledge on cleartext
+    /// connections, through ALPN on TLS ones (`--http2`).
+    pub http2: bool,
 }
 
 impl Default for ListenerConfig {
@@ -62,6 +67,7 @@ impl Default for ListenerConfig {
             max_connections: limits::DEFAULT_MAX_CONNECTIONS,
             head: limits::HeadLimits::default(),
             ws_max_message_bytes: limits::DEFAULT_WS_MAX_MESSAGE_BYTES,
+            http2: true,
         }
     }
 }
@@ -103,6 +109,11 @@ where
     let workers = config.workers.max(1);
     let head_timeout = Some(config.header_timeout).filter(|t| !t.is_zero());
     let header_timeout = config.header_timeout;
+    let http2 = config.http2.then_some(http2::Settings {
+        max_header_list_size: u32::try_from(config.head.max_header_bytes).unwrap_or(u32::MAX),
+        preface_timeout: header_timeout,
+        idle_timeout: limits::KEEP_ALIVE,
+    });
     let builder = Server::build()
         .workers(workers)
         // actix-server counts per worker; the total is rounded up to a multiple of workers.
@@ -113,11 +124,35 @@ where
             fn_service(move |io: TcpStream| async move {
                 let _ = io.set_nodelay(true);
                 let peer = io.peer_addr().ok();
-                Ok::<_, DispatchError>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
+                let protocol = match http2 {
+                    None => Protocol::Http1,
+                    Some(_) => match http2::sniff(&io, header_timeout).await {
+                        http2::Sniffed::Http2 => Protocol::Http2,
+                        http2::Sniffed::Http1 => Protocol::Http1,
+                        http2::Sniffed::Silent => {
+                            // As the head timeout answers a connection that never sent a head.
+                            let mut io = io;
+                            let _ = tokio::io::AsyncWriteExt::write_all(&mut io, io::TIMEOUT).await;
+                            return Err(DispatchError::SlowRequestTimeout);
+                        }
+                    },
+                };
+                Ok::<_, DispatchError>((io, protocol, peer))
             })
-            .and_then(http_service(app(), expect.clone(), header_timeout))
+            .and_then(dispatch(
+                app.clone(),
+                expect.clone(),
+                header_timeout,
+                head_timeout,
+                http2,
+            ))
         })?,
-        Some(tls) => {
+        Some(mut tls) => {
+            tls.alpn_protocols = if http2.is_some() {
+                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            } else {
+                vec![b"http/1.1".to_vec()]
+            };
             let acceptor = Acceptor::new(tls);
             builder.listen("understudy-tls", listener, move || {
                 acceptor
@@ -125,11 +160,21 @@ where
                     .map_err(|err| tracing::debug!("TLS handshake failed: {err}"))
                     .and_then(fn_service(move |io: TlsStream<TcpStream>| async move {
                         let peer = io.get_ref().0.peer_addr().ok();
-                        Ok::<_, ()>((MockIo::new(io, head_timeout), Protocol::Http1, peer))
+                        let protocol = match io.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => Protocol::Http2,
+                            _ => Protocol::Http1,
+                        };
+                        Ok::<_, ()>((io, protocol, peer))
                     }))
                     .and_then(
-                        http_service(app(), expect.clone(), header_timeout)
-                            .map_err(|err| tracing::debug!("connection error: {err:?}")),
+                        dispatch(
+                            app.clone(),
+                            expect.clone(),
+                            header_timeout,
+                            head_timeout,
+                            http2,
+                        )
+                        .map_err(|err| tracing::debug!("connection error: {err:?}")),
                     )
             })?
         }
@@ -138,6 +183,63 @@ where
         builder = builder.disable_signals();
     }
     Ok(builder.run())
+}
+
+/// Serves one connection in the protocol it speaks: HTTP/1.1 through actix-http (with the
+/// connection seam), HTTP/2 through [`http2`]; both reach the same app.
+fn dispatch<T, A, S, X, XF>(
+    app: A,
+    expect: X,
+    header_timeout: Duration,
+    head_timeout: Option<Duration>,
+    http2: Option<http2::Settings>,
+) -> impl ServiceFactory<
+    (T, Protocol, Option<SocketAddr>),
+    Config = (),
+    Response = (),
+    Error = DispatchError,
+    InitError = (),
+>
+where
+    T: RawSocket + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+    A: Fn() -> S + Clone + 'static,
+    S: ServiceFactory<Request, Config = (), Response = Response<BoxBody>, InitError = ()> + 'static,
+    S::Service: 'static,
+    S::Error: Into<Response<BoxBody>> + 'static,
+    X: Fn(Request) -> XF + Clone + 'static,
+    XF: Future<Output = Result<Request, Response<BoxBody>>> + 'static,
+{
+    fn_factory(move || {
+        let h1 = http_service(app(), expect.clone(), header_timeout);
+        let h2_app = http2.map(|_| app());
+        let expect = expect.clone();
+        async move {
+            let h1 = Rc::new(h1.new_service(()).await?);
+            let h2_app = match h2_app {
+                Some(factory) => Some(Rc::new(factory.new_service(()).await?)),
+                None => None,
+            };
+            Ok::<_, ()>(fn_service(
+                move |(io, protocol, peer): (T, Protocol, Option<SocketAddr>)| {
+                    let h1 = h1.clone();
+                    let h2 = h2_app.clone().zip(http2);
+                    let expect = expect.clone();
+                    async move {
+                        match (protocol, h2) {
+                            (Protocol::Http2, Some((app, settings))) => {
+                                http2::serve(io, peer, app, expect, settings).await;
+                                Ok(())
+                            }
+                            _ => {
+                                h1.call((MockIo::new(io, head_timeout), Protocol::Http1, peer))
+                                    .await
+                            }
+                        }
+                    }
+                },
+            ))
+        }
+    })
 }
 
 /// A socket understudy can reach below the HTTP layer (for RST and raw-byte faults).

@@ -26,6 +26,9 @@ mod expect;
 mod faults;
 // `file` bodies: confinement to the scenarios directory (`..`, absolute, symlinks).
 mod file_bodies;
+// HTTP/2 (h2c and over TLS): answers, interim HEADERS, faults as frames, limits, hostile
+// HTTP/2 clients, curl and Python httpx/h2 as clients.
+mod h2;
 // Hostile clients (slowloris, oversized heads and bodies, malformed requests, pipelining,
 // idle connections, resets) and the limits that hold them.
 mod hostile;

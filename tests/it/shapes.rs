@@ -38,6 +38,7 @@ const ENTRY_KEYS: &[&str] = &[
     "id",
     "time",
     "method",
+    "httpVersion",
     "path",
     "query",
     "headers",
