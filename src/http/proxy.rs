@@ -115,7 +115,7 @@ fn tls_config() -> rustls::ClientConfig {
         let (added, ignored) = roots.add_parsable_certificates(extra);
         tracing::debug!(added, ignored, "--proxy-ca certificates trusted");
     }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::wire::tls::provider();
     let mut config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {

@@ -115,7 +115,7 @@ pub fn load(source: &TlsSource) -> Result<Tls, TlsError> {
         .collect::<Vec<_>>()
         .join(":");
     let mut config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(certs, key)?;
@@ -130,4 +130,13 @@ pub fn load(source: &TlsSource) -> Result<Tls, TlsError> {
 /// Default path of the generated certificate: the system temp directory.
 pub fn default_self_signed_path() -> PathBuf {
     std::env::temp_dir().join("understudy-self-signed.pem")
+}
+
+/// The TLS crypto of every understudy connection, served and proxied: rustls with *ring*
+/// (pure Rust and assembly, no C toolchain for the static image). rustls 0.23.48 deprecates
+/// *ring*'s provider for its lack of post-quantum key exchange, which a local test double
+/// does not need.
+#[allow(deprecated)]
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
