@@ -6,14 +6,13 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::util::{Scenarios, Server, client, understudy};
+use crate::util::{Hits, Scenarios, Server, Upstream, client, understudy};
 
 const PNG: &[u8] = &[
     0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x01,
@@ -21,49 +20,9 @@ const PNG: &[u8] = &[
 const SECRET_COOKIE: &str = "sid=upstream-session-4711";
 const SECRET_TOKEN: &str = "tok-98765-secret";
 
-/// A real HTTP/1.1 upstream on loopback (keep-alive, `Content-Length` request bodies) that
-/// counts the requests each path got; dropping it stops it.
-struct Upstream {
-    port: u16,
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Upstream {
-    async fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let counter = hits.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(connection(sock, counter.clone()));
-            }
-        });
-        Upstream { port, hits, task }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.hits
-            .lock()
-            .expect("hits")
-            .get(path)
-            .copied()
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn connection(mut sock: TcpStream, hits: Arc<Mutex<HashMap<String, usize>>>) {
+/// One connection to the recording tests' upstream: HTTP/1.1 keep-alive, `Content-Length`
+/// request bodies, each request counted by path.
+async fn connection(mut sock: TcpStream, hits: Hits) {
     let mut buf = Vec::new();
     loop {
         let Some(end) = read_head(&mut sock, &mut buf).await else {
@@ -310,7 +269,7 @@ fn local_scenario(dir: &Scenarios) {
 #[tokio::test]
 async fn on_miss_recording_replays_from_the_file_alone_once_the_upstream_is_gone() {
     // Arrange
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     local_scenario(&dir);
     let into = dir.path().join("recorded/api.json");
@@ -418,7 +377,7 @@ async fn on_miss_recording_replays_from_the_file_alone_once_the_upstream_is_gone
 #[tokio::test]
 async fn always_mode_scripts_repeated_keys_in_order_and_re_recording_merges() {
     // Arrange
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     local_scenario(&dir);
     let into = dir.path().join("always.json");
@@ -497,7 +456,7 @@ async fn always_mode_scripts_repeated_keys_in_order_and_re_recording_merges() {
 #[tokio::test]
 async fn keep_latency_writes_the_upstream_delay_and_a_file_outside_the_directory_serves() {
     // Arrange
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     let into: PathBuf = dir.outside().join("elsewhere/slow.json");
     let server = record(dir.path(), &upstream, &into, &["--keep-latency"]);
@@ -530,7 +489,7 @@ async fn keep_latency_writes_the_upstream_delay_and_a_file_outside_the_directory
 #[tokio::test]
 async fn the_admin_api_starts_reports_and_stops_a_recording() {
     // Arrange
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     let server = Server::start(dir.path());
     let admin = |p: &str| server.url(&format!("/__understudy/admin/recordings/{p}"));
@@ -667,7 +626,7 @@ fn bad_record_flags_are_refused_with_a_reason() {
 #[tokio::test]
 async fn wiremock_mode_records_through_wiremocks_recordings_endpoints() {
     // Arrange
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     std::fs::create_dir(dir.path().join("mappings")).expect("mappings/");
     let server = Server::start_with(dir.path(), &["--admin-api", "wiremock"]);
@@ -935,7 +894,7 @@ async fn a_100_mb_download_is_recorded_to_disk_and_replayed_with_bounded_memory(
 #[tokio::test]
 async fn a_hand_edit_of_a_recording_outside_the_directory_is_served_and_kept() {
     // Arrange: recording into a file outside the scenarios directory, watched natively.
-    let upstream = Upstream::start().await;
+    let upstream = Upstream::start(connection).await;
     let dir = Scenarios::new();
     let into: PathBuf = dir.outside().join("edited/rec.json");
     let mut cmd = understudy();

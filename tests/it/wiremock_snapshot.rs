@@ -6,60 +6,19 @@
 //! Needs `WIREMOCK_JAR` (`.ci/wiremock-tools.sh`); skipped without it unless
 //! `UNDERSTUDY_REQUIRE_WIREMOCK=1` (as in CI).
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use crate::util::{Scenarios, Server, WireMockRef, client_with_timeout};
+use crate::util::{Hits, Scenarios, Server, Upstream, WireMockRef, client_with_timeout};
 
-/// An upstream on loopback whose answers depend only on the request and how many times its
-/// path was asked: `/text` is text, `/bin` bytes, the rest JSON naming the request.
-struct Upstream {
-    port: u16,
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Upstream {
-    async fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let counter = hits.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(serve(sock, counter.clone()));
-            }
-        });
-        Upstream { port, hits, task }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.hits
-            .lock()
-            .expect("hits")
-            .get(path)
-            .copied()
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(mut sock: TcpStream, hits: Arc<Mutex<HashMap<String, usize>>>) {
+/// One connection to the snapshot tests' upstream, whose answers depend only on the request
+/// and how many times its path was asked: `/text` is text, `/bin` bytes, the rest JSON naming
+/// the request.
+async fn serve(mut sock: TcpStream, hits: Hits) {
     let mut buf = Vec::new();
     loop {
         let end = loop {
@@ -221,11 +180,11 @@ async fn snapshot_builds_the_same_stubs_as_wiremock_from_the_proxied_journal() {
     let sides = [
         Side {
             base: wiremock.base(),
-            upstream: Upstream::start().await,
+            upstream: Upstream::start(serve).await,
         },
         Side {
             base: server.base(),
-            upstream: Upstream::start().await,
+            upstream: Upstream::start(serve).await,
         },
     ];
     for side in &sides {

@@ -8,6 +8,7 @@
 //! - `curl_client`: curl as a second client;
 //! - `ws`: WebSocket clients;
 //! - `wait`: hang guards, silence windows and bounded polling;
+//! - `upstream`: a real upstream server on loopback for proxy and recording tests;
 //! - `wiremock_ref`: the real WireMock 3.13.2 as a reference server (skipped or failed without
 //!   `WIREMOCK_JAR`, see `wiremock_jar`);
 //! - `diag`: diagnostic lines, source positions and time formats.
@@ -18,6 +19,7 @@ mod diag;
 mod http;
 mod scenarios;
 mod server;
+mod upstream;
 mod wait;
 mod wire;
 mod wiremock_ref;
@@ -29,6 +31,7 @@ pub use diag::*;
 pub use http::*;
 pub use scenarios::*;
 pub use server::*;
+pub use upstream::*;
 pub use wait::*;
 pub use wire::*;
 pub use wiremock_ref::*;
