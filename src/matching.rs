@@ -123,12 +123,17 @@ pub struct RouteIndex {
     trie: Vec<Node>,
     /// `filed[pos]`: the node answer position `pos` is filed under.
     filed: Vec<usize>,
+    /// Some route streams request bodies upstream (most snapshots have none: the answer
+    /// path then skips the look at the head that asks).
+    streams_upstream: bool,
 }
 
 /// One trie node: its children by literal segment and the routes filed here.
 #[derive(Default)]
 struct Node {
-    children: HashMap<Box<str>, usize>,
+    /// Keyed by the scenario's own segments, looked up once per request segment: a fast
+    /// hash (`foldhash`) rather than SipHash.
+    children: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
     /// Answer positions, ascending. Routes without a path matcher live in the root.
     routes: Vec<usize>,
     /// When many patterns share this node, one `RegexSet` over them narrows the candidates
@@ -229,11 +234,14 @@ impl RouteIndex {
         }
         // Kept until the next reload: no spare capacity from growing.
         trie.shrink_to_fit();
+        let streams_upstream =
+            (0..order.len()).any(|pos| route_at(&scenarios, &order, pos).streams_upstream());
         RouteIndex {
             scenarios,
             order,
             trie,
             filed,
+            streams_upstream,
         }
     }
 
@@ -250,6 +258,12 @@ impl RouteIndex {
     /// Whether there are no routes.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
+    }
+
+    /// Whether any route may send a request's body upstream as it arrives
+    /// ([`CompiledRoute::streams_upstream`]).
+    pub fn any_streams_upstream(&self) -> bool {
+        self.streams_upstream
     }
 
     fn route(&self, pos: usize) -> &CompiledRoute {

@@ -1,10 +1,13 @@
 //! `answer()`: the one path from a request head to its reply, and the one place a request is
 //! journaled.
 //!
-//! A request reaches understudy in one of two ways, and both come here: through the app (the
-//! catch-all handler: the whole request, body included) or through the `Expect:
-//! 100-continue` hook when its route rejects (the head alone, before the client sends its
-//! body: the answer is final and the connection closes). The steps, in order:
+//! A request reaches understudy in one of three ways, and all come here: through the app (the
+//! catch-all handler, for requests that may switch protocols: the whole request, body
+//! included); straight from its connection when the app would only hand it to that handler
+//! (`super::straight_to_answer`: its routing and extractors cost more than matching a route);
+//! or through the `Expect: 100-continue` hook when its route rejects (the head alone, before
+//! the client sends its body: the answer is final and the connection closes). The steps, in
+//! order:
 //!
 //! 1. read the body, within `--max-body-bytes` (`413`) and `--body-timeout-ms` (`408`); not
 //!    for a request whose route switches protocols or that opens a WebSocket (its "body" is
@@ -62,6 +65,12 @@ enum From<'a> {
         req: &'a HttpRequest,
         payload: Option<web::Payload>,
     },
+    /// Straight from the connection, past the app: a request that cannot switch protocols
+    /// (see `super::straight_to_answer`), body included.
+    Direct {
+        req: &'a actix_http::Request,
+        payload: Option<actix_http::Payload>,
+    },
     /// At the `Expect: 100-continue` hook: the head alone; the answer is final.
     Expect { req: &'a actix_http::Request },
 }
@@ -72,6 +81,18 @@ impl<'a> Incoming<'a> {
         Incoming {
             head: req.head(),
             from: From::App {
+                req,
+                payload: Some(payload),
+            },
+        }
+    }
+
+    /// A request straight from its connection (see `super::straight_to_answer`), with its
+    /// body still to read.
+    pub(super) fn direct(req: &'a actix_http::Request, payload: actix_http::Payload) -> Self {
+        Incoming {
+            head: req.head(),
+            from: From::Direct {
                 req,
                 payload: Some(payload),
             },
@@ -90,7 +111,7 @@ impl<'a> Incoming<'a> {
     fn conn<T: 'static>(&self) -> Option<&'a T> {
         match self.from {
             From::App { req, .. } => req.conn_data::<T>(),
-            From::Expect { req } => req.conn_data::<T>(),
+            From::Direct { req, .. } | From::Expect { req } => req.conn_data::<T>(),
         }
     }
 
@@ -99,7 +120,9 @@ impl<'a> Incoming<'a> {
         use actix_web::HttpMessage as _;
         match self.from {
             From::App { req, .. } => req.extensions().get::<H2Stream>().cloned(),
-            From::Expect { req } => req.extensions().get::<H2Stream>().cloned(),
+            From::Direct { req, .. } | From::Expect { req } => {
+                req.extensions().get::<H2Stream>().cloned()
+            }
         }
     }
 
@@ -146,7 +169,9 @@ pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpRespons
     let started = Instant::now();
     let _pending = state.journal.pending();
     let mut outcome = Outcome::default();
-    let reply = decide(state, &mut incoming, &mut outcome).await;
+    // Boxed: two allocations small enough for the allocator's per-thread cache cost less
+    // than one that is not.
+    let reply = Box::pin(decide(state, &mut incoming, &mut outcome)).await;
     let status = match &reply {
         Reply::Send(resp) => resp.status(),
         Reply::Fault { head, .. } => head.status(),
@@ -157,8 +182,18 @@ pub async fn answer(state: &AppState, mut incoming: Incoming<'_>) -> HttpRespons
     match reply {
         Reply::Send(resp) => resp,
         Reply::Fault { fault, head, body } => match incoming.h2() {
-            Some(_) => respond::h2_fault(fault, head, body).await,
-            None => respond::fault(fault, incoming.conn::<ConnSocket>(), head, body).await,
+            // Boxed, like every rare step below: the common path's future stays small (it is
+            // moved into a box per request).
+            Some(_) => Box::pin(respond::h2_fault(fault, head, body)).await,
+            None => {
+                Box::pin(respond::fault(
+                    fault,
+                    incoming.conn::<ConnSocket>(),
+                    head,
+                    body,
+                ))
+                .await
+            }
         },
     }
 }
@@ -173,10 +208,17 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
     // for a proxy route chosen on the head alone is sent upstream as it arrives instead
     // (except in `wiremock` mode, whose `recordings/snapshot` matches on the bodies journaled).
     let mut upload = None;
-    if let From::App { payload, .. } = &mut incoming.from
-        && !switches(&snapshot, head, query)
-        && !opens_websocket(head)
-        && let Some(payload) = payload.take()
+    let payload = match &mut incoming.from {
+        From::App { payload, .. }
+            if !switches(&snapshot, head, query) && !opens_websocket(head) =>
+        {
+            payload.take().map(web::Payload::into_inner)
+        }
+        From::Direct { payload, .. } => payload.take(),
+        _ => None,
+    };
+    if let Some(payload) = payload
+        && !matches!(payload, actix_http::Payload::None)
     {
         if state.recorder.active().is_none()
             && state.admin_api != super::AdminApi::Wiremock
@@ -184,7 +226,14 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         {
             upload = Some(payload);
         } else {
-            match body::read(head, payload, state.max_body_bytes, state.body_timeout).await {
+            match Box::pin(body::read(
+                head,
+                payload,
+                state.max_body_bytes,
+                state.body_timeout,
+            ))
+            .await
+            {
                 Ok(body) => outcome.body = body,
                 Err(refused) => {
                     // The rest of a refused body is not read: the connection cannot carry
@@ -205,8 +254,15 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         outcome.proxied = true;
         let keep = (state.admin_api == super::AdminApi::Wiremock)
             .then(|| state.journal.limits().max_body_bytes);
-        let (resp, took, kept) =
-            record::forward(session, key, head, state.scheme, outcome.body.clone(), keep).await;
+        let (resp, took, kept) = Box::pin(record::forward(
+            session,
+            key,
+            head,
+            state.scheme,
+            outcome.body.clone(),
+            keep,
+        ))
+        .await;
         outcome.upstream_time = took;
         outcome.upstream = kept;
         return Reply::Send(resp);
@@ -243,7 +299,7 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             )));
         }
         if head.method == actix_web::http::Method::GET
-            && let Some(found) = wiremock_files::lookup(state, view.path).await
+            && let Some(found) = Box::pin(wiremock_files::lookup(state, view.path)).await
         {
             let (resp, sent) = found.into_response();
             outcome.response = Some(sent);
@@ -268,7 +324,7 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
             body: view.body,
         });
         drop(view);
-        return send_openapi(state, reply, route, outcome, head_only).await;
+        return Box::pin(send_openapi(state, reply, route, outcome, head_only)).await;
     }
     let rendered = render(&selected, &view);
     drop(view);
@@ -298,7 +354,10 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
                 &rendered.headers,
                 state,
             ),
-            From::Expect { .. } => upgrade::upgrade_required(switch.protocol()),
+            // Only requests without `Upgrade` come straight from their connection.
+            From::Direct { .. } | From::Expect { .. } => {
+                upgrade::upgrade_required(switch.protocol())
+            }
         };
         return Reply::Send(resp);
     }
@@ -328,7 +387,7 @@ async fn decide(state: &AppState, incoming: &mut Incoming<'_>, outcome: &mut Out
         // WireMock's `recordings/snapshot` builds stubs from proxied answers: keep them.
         let keep = (state.admin_api == super::AdminApi::Wiremock)
             .then(|| state.journal.limits().max_body_bytes);
-        let (resp, took, kept) = proxy::forward(to, head, state.scheme, body, keep).await;
+        let (resp, took, kept) = Box::pin(proxy::forward(to, head, state.scheme, body, keep)).await;
         outcome.upstream_time = took;
         outcome.upstream = kept;
         return Reply::Send(if head_only { closing(resp) } else { resp });
@@ -413,7 +472,8 @@ fn switches(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
 /// Whether the request goes to a proxy route that is chosen on its head alone (see
 /// [`CompiledRoute::streams_upstream`](crate::scenario::compiled::CompiledRoute::streams_upstream)).
 fn streams_upstream(snapshot: &Snapshot, head: &RequestHead, query: &str) -> bool {
-    chosen_on_head(snapshot, head, query).is_some_and(|r| r.streams_upstream())
+    snapshot.index.any_streams_upstream()
+        && chosen_on_head(snapshot, head, query).is_some_and(|r| r.streams_upstream())
 }
 
 /// Whether the head asks for a WebSocket: actix-http then treats everything after it as the

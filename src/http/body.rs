@@ -11,7 +11,6 @@ use std::time::Duration;
 use actix_http::RequestHead;
 use actix_http::header::CONTENT_LENGTH;
 use actix_web::http::StatusCode;
-use actix_web::web;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 
@@ -51,7 +50,7 @@ fn too_large(limit: usize, partial: Bytes) -> Refused {
 /// Reads the whole body: at most `limit` bytes, within `timeout` when one is set.
 pub async fn read(
     head: &RequestHead,
-    mut payload: web::Payload,
+    mut payload: actix_http::Payload,
     limit: usize,
     timeout: Option<Duration>,
 ) -> Result<Bytes, Refused> {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_http::body::BoxBody;
-use actix_http::{Request, Response};
+use actix_http::{Request, RequestHead, Response};
 use actix_service::{
     Service, ServiceFactory, ServiceFactoryExt as _, apply_fn_factory, map_config,
 };
@@ -247,16 +247,36 @@ pub fn service(
 > {
     let app =
         map_config(app(state.clone()), |_| AppConfig::default()).map(Response::<BoxBody>::from);
-    apply_fn_factory(app, move |req: Request, srv| -> Refused<_> {
-        match answer::refuse_head(&state, req.head()) {
-            Some(resp) => Either::Left(ready(Ok(resp.into()))),
-            None => Either::Right(srv.call(req)),
+    apply_fn_factory(app, move |mut req: Request, srv| -> Routed<_> {
+        if let Some(resp) = answer::refuse_head(&state, req.head()) {
+            return Either::Left(ready(Ok(resp.into())));
         }
+        if !straight_to_answer(req.head()) {
+            return Either::Right(Either::Left(srv.call(req)));
+        }
+        let state = state.clone();
+        Either::Right(Either::Right(Box::pin(async move {
+            let payload = req.take_payload();
+            let resp = answer::answer(&state, answer::Incoming::direct(&req, payload)).await;
+            Ok(resp.into())
+        })))
     })
 }
 
-/// A refused head's answer, or the app's future.
-type Refused<F> = Either<Ready<Result<Response<BoxBody>, actix_web::Error>>, F>;
+/// Whether a request goes straight to [`answer::answer`], past the app's routing and
+/// extractors: one the app would hand to the catch-all handler anyway (its path is outside
+/// `/__…`, where the admin API, the page and the reserved prefix live) and that cannot switch
+/// protocols (no `Upgrade`: WebSocket and raw upgrades need the app's request).
+fn straight_to_answer(head: &RequestHead) -> bool {
+    !head.uri.path().starts_with("/__") && !head.headers.contains_key(actix_http::header::UPGRADE)
+}
+
+/// A refused head's answer, the app's future, or the answer of a request straight from its
+/// connection.
+type Routed<F> = Either<
+    Ready<Result<Response<BoxBody>, actix_web::Error>>,
+    Either<F, Pin<Box<dyn Future<Output = Result<Response<BoxBody>, actix_web::Error>>>>>,
+>;
 
 /// The `Expect: 100-continue` decision for one head: `Ok` sends `100 Continue` and goes on
 /// to the app, `Err` is the final answer (the body is never read).

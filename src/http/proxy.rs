@@ -249,7 +249,7 @@ pub(super) enum RequestBody {
     Read(Bytes),
     /// Still arriving: sent on as it comes, with the client's `Content-Length` when it gave
     /// one (chunked otherwise), never held whole.
-    Streaming(actix_web::web::Payload),
+    Streaming(actix_http::Payload),
 }
 
 impl From<Bytes> for RequestBody {

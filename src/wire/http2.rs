@@ -406,24 +406,20 @@ fn request(req: http::Request<RecvStream>, peer: Option<SocketAddr>) -> Request 
     let head = req.head_mut();
     head.version = Version::HTTP_2;
     head.peer_addr = peer;
-    head.method = Method::from_bytes(parts.method.as_str().as_bytes()).unwrap_or(Method::GET);
-    let uri = &parts.uri;
-    let mut builder = actix_http::Uri::builder();
-    if let Some(scheme) = uri.scheme_str() {
-        builder = builder.scheme(scheme);
-    }
-    if let Some(authority) = uri.authority() {
-        builder = builder.authority(authority.as_str());
-    }
-    if let Some(pq) = uri.path_and_query() {
-        builder = builder.path_and_query(pq.as_str());
-    } else if uri.authority().is_some() {
-        builder = builder.path_and_query("/");
-    }
-    if let Ok(converted) = builder.build() {
-        head.uri = converted;
-    }
-    let headers = &mut head.headers;
+    head.method = method(&parts.method);
+    // Origin form, as an HTTP/1.1 request carries it: the authority goes to `host` below.
+    head.uri = match parts.uri.path_and_query() {
+        Some(pq) => actix_http::Uri::try_from(pq.as_str()).unwrap_or_default(),
+        None => actix_http::Uri::from_static("/"),
+    };
+    // Every value is copied into one buffer and sliced from it, as actix's HTTP/1.1 decoder
+    // slices values from its read buffer: one allocation per request rather than one per
+    // field, and clones (the journal's) count references instead of promoting each.
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let mut buf = BytesMut::with_capacity(
+        parts.headers.values().map(|v| v.len()).sum::<usize>() + authority.map_or(0, str::len),
+    );
+    let mut fields: smallvec::SmallVec<[(HeaderName, usize); 16]> = smallvec::SmallVec::new();
     let mut cookie: Option<Vec<u8>> = None;
     for (name, value) in &parts.headers {
         if name == http::header::COOKIE {
@@ -437,25 +433,52 @@ fn request(req: http::Request<RecvStream>, peer: Option<SocketAddr>) -> Request 
             }
             continue;
         }
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            headers.append(n, v);
+        // The `h2` crate only passes lowercase names.
+        if let Ok(n) = HeaderName::from_lowercase(name.as_str().as_bytes()) {
+            buf.extend_from_slice(value.as_bytes());
+            fields.push((n, buf.len()));
         }
+    }
+    let host_from = buf.len();
+    let has_host = fields.iter().any(|(n, _)| n == ah::HOST);
+    if !has_host && let Some(authority) = authority {
+        buf.extend_from_slice(authority.as_bytes());
+    }
+    let values = buf.freeze();
+    let headers = &mut head.headers;
+    let mut start = 0;
+    for (name, end) in fields {
+        if let Ok(v) = HeaderValue::from_maybe_shared(values.slice(start..end)) {
+            headers.append(name, v);
+        }
+        start = end;
     }
     if let Some(joined) = cookie
         && let Ok(v) = HeaderValue::from_bytes(&joined)
     {
         headers.append(ah::COOKIE, v);
     }
-    if !headers.contains_key(ah::HOST)
-        && let Some(authority) = uri.authority()
-        && let Ok(v) = HeaderValue::from_str(authority.as_str())
+    if !has_host
+        && host_from < values.len()
+        && let Ok(v) = HeaderValue::from_maybe_shared(values.slice(host_from..))
     {
         headers.insert(ah::HOST, v);
     }
     req
+}
+
+/// The actix method for an HTTP/2 request's method.
+fn method(m: &http::Method) -> Method {
+    match *m {
+        http::Method::GET => Method::GET,
+        http::Method::POST => Method::POST,
+        http::Method::PUT => Method::PUT,
+        http::Method::DELETE => Method::DELETE,
+        http::Method::HEAD => Method::HEAD,
+        http::Method::OPTIONS => Method::OPTIONS,
+        http::Method::PATCH => Method::PATCH,
+        _ => Method::from_bytes(m.as_str().as_bytes()).unwrap_or(Method::GET),
+    }
 }
 
 /// A request body arriving in `DATA` frames; the window is given back as the app reads.
@@ -527,8 +550,9 @@ async fn send(
         if connection_specific(name) || (sized && name == ah::CONTENT_LENGTH) {
             continue;
         }
+        // actix keeps names lowercase.
         if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            http::HeaderName::from_lowercase(name.as_str().as_bytes()),
             http::HeaderValue::from_bytes(value.as_bytes()),
         ) {
             headers.append(n, v);
