@@ -216,6 +216,7 @@ pub async fn serve<T, S, X, XF>(
     let mut idle = Box::pin(actix_rt::time::sleep(settings.idle_timeout));
     let mut resets = (Instant::now(), 0u32);
     let mut busy = false;
+    let mut deferred = false;
 
     let ended = poll_fn(|cx| {
         loop {
@@ -262,8 +263,19 @@ pub async fn serve<T, S, X, XF>(
                 return Poll::Ready(None);
             }
             if accepted || finished {
+                if !deferred {
+                    // The answers are queued; they are written when the connection is
+                    // polled next. Let the worker's other connections read and answer their
+                    // streams first: the answers then leave in one burst, and a client
+                    // reading many connections finds the next ones there when it is done
+                    // with this one, rather than sleeping between them.
+                    deferred = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 continue;
             }
+            deferred = false;
             if !streams.is_empty() {
                 busy = true;
             } else if std::mem::take(&mut busy) {
