@@ -46,8 +46,14 @@ pub const PARSER_MAX_URI: usize = u16::MAX as usize - 1;
 /// Default `--ws-max-message-bytes`: the largest WebSocket message (and frame) accepted from
 /// a client. A larger one closes the connection with status 1009 (message too big).
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 1 << 20;
-/// How long an idle keep-alive connection stays open between requests.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// How long an idle HTTP/1.1 keep-alive connection stays open between requests. Longer than a
+/// test's pauses between steps: client pools (Java's `HttpClient`, Apache's) reuse a
+/// connection without checking it first and do not send a `POST` again when the server closed
+/// it meanwhile. Jetty, under WireMock, waits as long.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// How long an HTTP/2 connection without open streams stays open. It ends with `GOAWAY`,
+/// which tells the client not to use it again, so it can be short.
+pub const H2_IDLE: Duration = Duration::from_secs(5);
 /// How long a connection closed with an unread request body keeps draining it, so the client
 /// reads the answer (`413`, `431`) instead of a reset.
 pub const LINGER: Duration = Duration::from_secs(1);

@@ -112,7 +112,7 @@ where
     let http2 = config.http2.then_some(http2::Settings {
         max_header_list_size: u32::try_from(config.head.max_header_bytes).unwrap_or(u32::MAX),
         preface_timeout: header_timeout,
-        idle_timeout: limits::KEEP_ALIVE,
+        idle_timeout: limits::H2_IDLE,
     });
     let builder = Server::build()
         .workers(workers)
