@@ -190,57 +190,56 @@ fn request_headers(
     peer: Option<SocketAddr>,
     scheme: &str,
 ) -> HeaderMap {
-    let mut out = HeaderMap::new();
+    const XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
+    const XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    const XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
+    let mut out = HeaderMap::with_capacity(head.headers.len() + 3);
     let options = connection_options(&head.headers);
     let mut forwarded_for = Vec::new();
     for (name, value) in head.headers.iter() {
-        let lower = name.as_str();
-        if is_hop_by_hop(lower, &options)
+        if is_hop_by_hop(name.as_str(), &options)
             || *name == header::HOST
             || *name == header::CONTENT_LENGTH
             || proxy.remove_headers.contains(name)
         {
             continue;
         }
-        if lower == "x-forwarded-for" {
-            forwarded_for.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        if *name == XFF {
+            forwarded_for.extend_from_slice(value.as_bytes());
+            forwarded_for.extend_from_slice(b", ");
             continue;
         }
-        if lower == "x-forwarded-proto" || lower == "x-forwarded-host" {
+        if *name == XFP || *name == XFH {
             continue;
         }
-        append(&mut out, lower, value.as_bytes());
+        // The request's own names and values: shared, not copied.
+        out.append(name.clone(), value.clone());
     }
     if let Some(peer) = peer {
-        forwarded_for.push(peer.ip().to_string());
+        forwarded_for.extend_from_slice(peer.ip().to_string().as_bytes());
+    } else if forwarded_for.ends_with(b", ") {
+        forwarded_for.truncate(forwarded_for.len() - 2);
     }
-    let xff = HeaderName::from_static("x-forwarded-for");
-    if !forwarded_for.is_empty() && !proxy.remove_headers.contains(&xff) {
-        append(&mut out, xff.as_str(), forwarded_for.join(", ").as_bytes());
-    }
-    let xfp = HeaderName::from_static("x-forwarded-proto");
-    if !proxy.remove_headers.contains(&xfp) {
-        append(&mut out, xfp.as_str(), scheme.as_bytes());
-    }
-    let xfh = HeaderName::from_static("x-forwarded-host");
-    if let Some(host) = head.headers.get(header::HOST)
-        && !proxy.remove_headers.contains(&xfh)
+    if !forwarded_for.is_empty()
+        && !proxy.remove_headers.contains(&XFF)
+        && let Ok(v) = header::HeaderValue::from_bytes(&forwarded_for)
     {
-        append(&mut out, xfh.as_str(), host.as_bytes());
+        out.append(XFF, v);
+    }
+    if !proxy.remove_headers.contains(&XFP)
+        && let Ok(v) = header::HeaderValue::from_str(scheme)
+    {
+        out.append(XFP, v);
+    }
+    if let Some(host) = head.headers.get(header::HOST)
+        && !proxy.remove_headers.contains(&XFH)
+    {
+        out.append(XFH, host.clone());
     }
     for (name, value) in &proxy.add_headers {
         out.insert(name.clone(), value.clone());
     }
     out
-}
-
-fn append(map: &mut HeaderMap, name: &str, value: &[u8]) {
-    if let (Ok(n), Ok(v)) = (
-        HeaderName::from_bytes(name.as_bytes()),
-        header::HeaderValue::from_bytes(value),
-    ) {
-        map.append(n, v);
-    }
 }
 
 /// The request's body as it goes upstream.
