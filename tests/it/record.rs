@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::util::{Hits, Scenarios, Server, Upstream, client, understudy};
+use crate::util::{
+    Hits, Scenarios, Server, Upstream, client, next_request, read_head_end, understudy,
+};
 
 const PNG: &[u8] = &[
     0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x01,
@@ -24,55 +26,10 @@ const SECRET_TOKEN: &str = "tok-98765-secret";
 /// request bodies, each request counted by path.
 async fn connection(mut sock: TcpStream, hits: Hits) {
     let mut buf = Vec::new();
-    loop {
-        let Some(end) = read_head(&mut sock, &mut buf).await else {
-            return;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let len = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-            })
-            .unwrap_or(0);
-        while buf.len() < end + 4 + len {
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = buf[end + 4..end + 4 + len].to_vec();
-        buf.drain(..end + 4 + len);
-        let line = head.lines().next().unwrap_or_default().to_owned();
-        let mut parts = line.split(' ');
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let path = target.split('?').next().unwrap_or_default().to_owned();
-        let n = {
-            let mut hits = hits.lock().expect("hits");
-            let n = hits.entry(path.clone()).or_default();
-            *n += 1;
-            *n
-        };
-        let reply = answer(&method, &target, &path, n, &body).await;
+    while let Some((req, n)) = next_request(&mut sock, &mut buf, &hits).await {
+        let reply = answer(&req.method, &req.target, &req.path, n, &req.body).await;
         if sock.write_all(&reply).await.is_err() {
             return;
-        }
-    }
-}
-
-async fn read_head(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Some(end);
-        }
-        let mut chunk = [0u8; 4096];
-        match sock.read(&mut chunk).await {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
 }
@@ -755,7 +712,7 @@ async fn big_upstream() -> (u16, tokio::task::JoinHandle<()>) {
         while let Ok((mut sock, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                while let Some(end) = read_head(&mut sock, &mut buf).await {
+                while let Some(end) = read_head_end(&mut sock, &mut buf).await {
                     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
                     buf.drain(..end + 4);
                     let gz = head.starts_with("GET /big.gz ");

@@ -10,55 +10,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::util::{Hits, Scenarios, Server, Upstream, WireMockRef, client_with_timeout};
+use crate::util::{
+    Hits, Scenarios, Server, Upstream, WireMockRef, client_with_timeout, next_request,
+};
 
 /// One connection to the snapshot tests' upstream, whose answers depend only on the request
 /// and how many times its path was asked: `/text` is text, `/bin` bytes, the rest JSON naming
 /// the request.
 async fn serve(mut sock: TcpStream, hits: Hits) {
     let mut buf = Vec::new();
-    loop {
-        let end = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end;
-            }
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let len = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-            })
-            .unwrap_or(0);
-        while buf.len() < end + 4 + len {
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
-        buf.drain(..end + 4 + len);
-        let mut line = head.lines().next().unwrap_or_default().split(' ');
-        let method = line.next().unwrap_or_default().to_owned();
-        let target = line.next().unwrap_or_default().to_owned();
-        let path = target.split('?').next().unwrap_or_default().to_owned();
-        let n = {
-            let mut hits = hits.lock().expect("hits");
-            let n = hits.entry(path.clone()).or_default();
-            *n += 1;
-            *n
-        };
+    while let Some((req, n)) = next_request(&mut sock, &mut buf, &hits).await {
+        let (method, target, path) = (req.method, req.target, req.path);
+        let body = String::from_utf8_lossy(&req.body).into_owned();
         let (content_type, out): (&str, Vec<u8>) = match path.as_str() {
             "/text" => ("text/plain", format!("plain text {n}").into_bytes()),
             "/bin" => ("application/octet-stream", vec![0, 1, 2, 0xff, n as u8]),
