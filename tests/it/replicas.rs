@@ -35,6 +35,16 @@ fn redis_server() -> Option<PathBuf> {
     found
 }
 
+/// A Redis of its own for one test; `None` (the test is skipped, as stderr says) without
+/// `redis-server`.
+fn redis() -> Option<Redis> {
+    let Some(bin) = redis_server() else {
+        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+        return None;
+    };
+    Some(Redis::start(&bin))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -162,12 +172,10 @@ async fn count(server: &Server, matcher: Value) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_script_hit_alternately_and_concurrently_serves_each_step_exactly_once() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    // Arrange
+    let Some(redis) = redis() else {
         return;
     };
-    // Arrange
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let replicas = [
         replica(dir.path(), &redis, &[]),
@@ -201,11 +209,9 @@ async fn a_script_hit_alternately_and_concurrently_serves_each_step_exactly_once
 
 #[tokio::test]
 async fn a_state_set_through_one_replica_governs_the_next_request_on_another() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let (a, b) = (
         replica(dir.path(), &redis, &[]),
@@ -235,11 +241,9 @@ async fn a_state_set_through_one_replica_governs_the_next_request_on_another() {
 
 #[tokio::test]
 async fn the_journal_and_count_on_any_replica_see_every_replicas_requests_and_reset_resets_all() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let (a, b) = (
         replica(dir.path(), &redis, &[]),
@@ -294,11 +298,9 @@ async fn the_journal_and_count_on_any_replica_see_every_replicas_requests_and_re
 
 #[tokio::test]
 async fn the_shared_journal_is_bounded_by_count_and_counts_evictions() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let bound = ["--journal-size", "4"];
     let (a, b) = (
@@ -322,11 +324,9 @@ async fn the_shared_journal_is_bounded_by_count_and_counts_evictions() {
 
 #[tokio::test]
 async fn redis_away_refuses_stateful_routes_with_503_keeps_stateless_ones_and_recovers() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(mut redis) = redis() else {
         return;
     };
-    let mut redis = Redis::start(&bin);
     let dir = scenarios();
     let (a, b) = (
         replica(dir.path(), &redis, &[]),
@@ -406,11 +406,9 @@ fn an_unreachable_store_at_start_exits_1_naming_the_url() {
 
 #[tokio::test]
 async fn replicas_with_other_prefixes_keep_their_own_state() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let a = replica(dir.path(), &redis, &["--state-prefix", "team-a:"]);
     let a2 = replica(dir.path(), &redis, &["--state-prefix", "team-a:"]);
@@ -428,11 +426,9 @@ async fn replicas_with_other_prefixes_keep_their_own_state() {
 
 #[tokio::test]
 async fn a_changed_scenario_file_starts_fresh_while_the_same_content_shares() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let one = scenarios();
     let other = scenarios();
     let a = replica(one.path(), &redis, &[]);
@@ -454,11 +450,9 @@ async fn a_changed_scenario_file_starts_fresh_while_the_same_content_shares() {
 
 #[tokio::test]
 async fn wiremock_scenarios_and_journal_are_shared_across_replicas() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = Scenarios::new();
     dir.write_json(
         "mappings/todo.json",
@@ -510,11 +504,9 @@ async fn wiremock_scenarios_and_journal_are_shared_across_replicas() {
 
 #[tokio::test]
 async fn a_store_that_stops_answering_bounds_every_request_by_the_timeout() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let a = replica(dir.path(), &redis, &[]);
     assert_eq!(fetch(client().get(a.url("/step"))).await.1, "step-1");
@@ -624,11 +616,9 @@ fn the_kubernetes_example_runs_n_replicas_with_configmap_scenarios_and_redis() {
 
 #[tokio::test]
 async fn the_journal_stream_on_one_replica_shows_requests_answered_by_another() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let (a, b) = (
         replica(dir.path(), &redis, &[]),
@@ -673,11 +663,9 @@ async fn the_journal_stream_on_one_replica_shows_requests_answered_by_another() 
 
 #[tokio::test]
 async fn the_shared_journal_is_bounded_by_bytes_and_cuts_bodies() {
-    let Some(bin) = redis_server() else {
-        eprintln!("skipped: redis-server is not installed (.ci/redis-tools.sh)");
+    let Some(redis) = redis() else {
         return;
     };
-    let redis = Redis::start(&bin);
     let dir = scenarios();
     let flags = ["--journal-max-bytes", "20000", "--journal-body-bytes", "8"];
     let (a, b) = (
