@@ -41,6 +41,8 @@ pub struct PoolKey {
 /// A server on its own thread.
 pub struct Instance {
     pub addr: SocketAddr,
+    /// `http://ADDR`, formatted once for every test the server serves.
+    pub url: String,
     pub store: Arc<Store>,
     pub journal: Arc<Journal>,
     handle: actix_server::ServerHandle,
@@ -154,6 +156,7 @@ impl Instance {
             .ok_or_else(|| Error::Thread("the server thread ended before it started".into()))??;
         Ok(Instance {
             addr,
+            url: format!("http://{addr}"),
             store,
             journal,
             handle,

@@ -123,7 +123,9 @@ impl MockServerBuilder {
             .get("name")
             .and_then(|n| n.as_str())
             .map(str::to_owned);
-        self.inline.push((Some(name), scenario.to_string()));
+        // `to_string` writes into a `Vec` directly, several times faster than `Display`.
+        let text = serde_json::to_string(&scenario).unwrap_or_else(|_| scenario.to_string());
+        self.inline.push((Some(name), text));
         self
     }
 
@@ -296,6 +298,8 @@ impl MockServerBuilder {
 /// ```
 pub struct MockServer {
     addr: SocketAddr,
+    /// `http://ADDR`, made once: tests ask for it on every request they send.
+    url: String,
     store: Arc<Store>,
     journal: Arc<Journal>,
     instance: Option<Instance>,
@@ -306,6 +310,7 @@ impl MockServer {
     fn new(instance: Instance) -> Self {
         MockServer {
             addr: instance.addr,
+            url: instance.url.clone(),
             store: instance.store.clone(),
             journal: instance.journal.clone(),
             instance: Some(instance),
@@ -354,7 +359,7 @@ impl MockServer {
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.url.clone()
     }
 
     /// The address the server listens on.
