@@ -17,6 +17,12 @@ Usage (from the repository root):
   python3 benches/proxy.py                 # builds release binaries; 3 rounds of 5 s
   python3 benches/proxy.py --no-build --rounds 1 --duration 3
   python3 benches/proxy.py --upstream python --conns 8
+  python3 benches/proxy.py --pin upstream-with-wrk   # understudy on CPU 0, the rest on CPU 1
+
+`--pin` places the processes as `../shared/bench/` does (the server under test on CPU 0, the
+load generator on CPU 1), with the upstream either beside understudy (`upstream-with-server`:
+the two servers share CPU 0, so the proxy's whole cost shows) or beside wrk
+(`upstream-with-wrk`: the upstream is part of the environment, understudy has CPU 0 to itself).
 
 Everything runs on 127.0.0.1; servers started here are stopped by PID. Rates are measured,
 never asserted; exit status 1 only when an answer differs or wrk reports errors.
@@ -58,9 +64,9 @@ def wait_ready(port: int, path: str = "/") -> None:
     raise SystemExit("server on port %d did not answer within 30 s" % port)
 
 
-def wrk(url: str, duration: int, conns: int) -> tuple:
+def wrk(url: str, duration: int, conns: int, pin: list) -> tuple:
     out = subprocess.run(
-        ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency", url],
+        pin + ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency", url],
         capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Socket errors: (.*)", out)
@@ -108,7 +114,12 @@ def main() -> int:
     p.add_argument("--conns", type=int, default=32)
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--upstream", choices=["ceiling", "python", "python10"], default="ceiling")
+    p.add_argument("--pin", choices=["upstream-with-server", "upstream-with-wrk"],
+                   help="pin understudy to CPU 0, wrk to CPU 1 and the upstream to one of them")
     args = p.parse_args()
+    cpu0 = ["taskset", "-c", "0"] if args.pin else []
+    cpu1 = ["taskset", "-c", "1"] if args.pin else []
+    up_pin = cpu0 if args.pin == "upstream-with-server" else cpu1
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -127,17 +138,19 @@ def main() -> int:
                 "request": {"path": "/.*"},
                 "response": {"proxy": {"to": "http://127.0.0.1:%d" % up_port}}}]}, f)
         try:
-            procs.append(subprocess.Popen(upstream_command(args.upstream, ceiling, up_port),
+            procs.append(subprocess.Popen(up_pin + upstream_command(args.upstream, ceiling, up_port),
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             procs.append(subprocess.Popen(
-                [understudy, "serve", "--scenarios", d, "--bind", "127.0.0.1:%d" % us_port,
+                cpu0 + [understudy, "serve", "--scenarios", d, "--bind", "127.0.0.1:%d" % us_port,
                  "--watch", "off", "--log-format", "json"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_ready(up_port)
             wait_ready(us_port, "/__admin/health")
             direct_url = "http://127.0.0.1:%d/api/users/42" % up_port
             proxied_url = "http://127.0.0.1:%d/api/users/42" % us_port
-            print("upstream: %s, wrk -t1 -c%d, %d s per run" % (args.upstream, args.conns, args.duration))
+            print("upstream: %s, wrk -t1 -c%d, %d s per run%s" % (
+                args.upstream, args.conns, args.duration,
+                ", pinned: " + args.pin if args.pin else ""))
             a = urllib.request.urlopen(direct_url).read()
             b = urllib.request.urlopen(proxied_url).read()
             if a != b:
@@ -150,8 +163,8 @@ def main() -> int:
                     order.reverse()
                 got = {}
                 for name, url in order:
-                    wrk(url, 1, args.conns)  # warm-up
-                    got[name] = wrk(url, args.duration, args.conns)
+                    wrk(url, 1, args.conns, cpu1)  # warm-up
+                    got[name] = wrk(url, args.duration, args.conns, cpu1)
                     failed |= got[name][2]
                 rows.append(got)
                 print("round %d: direct %.0f req/s (p50 %.3f ms), proxied %.0f req/s (p50 %.3f ms), ratio %.2f"

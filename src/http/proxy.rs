@@ -156,12 +156,25 @@ fn target(proxy: &Proxy, head: &RequestHead) -> String {
         },
         None => path,
     };
-    let mut full = format!("{}{rest}", proxy.base_path);
-    if full.is_empty() {
-        full.push('/');
+    let query = head.uri.query();
+    let mut url = String::with_capacity(
+        proxy.scheme.len()
+            + 3
+            + proxy.authority.len()
+            + proxy.base_path.len()
+            + rest.len()
+            + 2
+            + query.map_or(0, str::len),
+    );
+    url.push_str(&proxy.scheme);
+    url.push_str("://");
+    url.push_str(&proxy.authority);
+    url.push_str(&proxy.base_path);
+    url.push_str(rest);
+    if proxy.base_path.is_empty() && rest.is_empty() {
+        url.push('/');
     }
-    let mut url = format!("{}://{}{full}", proxy.scheme, proxy.authority);
-    if let Some(query) = head.uri.query() {
+    if let Some(query) = query {
         url.push('?');
         url.push_str(query);
     }
@@ -216,7 +229,7 @@ fn request_headers(
         out.append(name.clone(), value.clone());
     }
     if let Some(peer) = peer {
-        forwarded_for.extend_from_slice(peer.ip().to_string().as_bytes());
+        push_ip(&mut forwarded_for, peer.ip());
     } else if forwarded_for.ends_with(b", ") {
         forwarded_for.truncate(forwarded_for.len() - 2);
     }
@@ -240,6 +253,28 @@ fn request_headers(
         out.insert(name.clone(), value.clone());
     }
     out
+}
+
+/// Writes `ip` as text: IPv4 (every loopback and most LAN clients) digit by digit, which costs
+/// a tenth of `Display`; IPv6 through `Display`.
+fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        std::net::IpAddr::V6(_) => out.extend_from_slice(ip.to_string().as_bytes()),
+    }
 }
 
 /// The request's body as it goes upstream.
@@ -432,9 +467,9 @@ pub(super) async fn send(
         let mut request = CLIENT
             .with(|c| c.request(head.method.clone(), url.as_str()))
             .timeout(proxy.timeout);
-        for (name, value) in headers.iter() {
-            request = request.append_header((name.clone(), value.clone()));
-        }
+        // The client adds no headers of its own (`no_default_headers`): the map is the
+        // request's whole header set, copied without hashing each name again.
+        *request.headers_mut() = headers.clone();
         request
     };
     let sent = Instant::now();
@@ -598,5 +633,23 @@ mod tests {
         assert!(is_hop_by_hop("x-secret-hop", &options));
         assert!(is_hop_by_hop("transfer-encoding", &options));
         assert!(!is_hop_by_hop("content-type", &options));
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.9.99.100",
+            "192.168.1.255",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut out = b"a, ".to_vec();
+            push_ip(&mut out, ip);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("a, {ip}"));
+        }
     }
 }
