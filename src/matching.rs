@@ -18,7 +18,9 @@ use serde::Serialize;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::scenario::compiled::{CompiledResponse, CompiledRoute, PathMatcher, RequestMatcher};
+use crate::scenario::compiled::{
+    CompiledResponse, CompiledRoute, CompiledScenario, PathMatcher, RequestMatcher,
+};
 use crate::scenario::pattern::{Condition, Subject};
 use crate::state::LiveScenario;
 
@@ -119,6 +121,14 @@ pub struct Selection<'a> {
 /// number of routes that share its prefix, not the number of routes loaded.
 pub struct RouteIndex {
     scenarios: Vec<Arc<LiveScenario>>,
+    layout: Arc<Layout>,
+}
+
+/// Where each route of a snapshot sits: its answer position and trie node. It follows from
+/// the compiled routes alone (never from states or positions), so a snapshot of one scenario
+/// shares the layout of every earlier snapshot of the same compiled scenario (see
+/// [`Layout::of_one`]).
+struct Layout {
     order: Vec<Slot>,
     trie: Vec<Node>,
     /// `filed[pos]`: the node answer position `pos` is filed under.
@@ -127,6 +137,21 @@ pub struct RouteIndex {
     /// path then skips the look at the head that asks).
     streams_upstream: bool,
 }
+
+/// Layouts of recent one-scenario snapshots, by compiled scenario: an embedded server handed
+/// to test after test with the same scenario, or a harness that puts its mock again, builds
+/// the index once. Held weakly: a compiled scenario nothing serves any more is dropped
+/// (together with its layout) when it is pushed out.
+static RECENT_LAYOUTS: std::sync::Mutex<
+    std::collections::VecDeque<(std::sync::Weak<CompiledScenario>, Arc<Layout>)>,
+> = std::sync::Mutex::new(std::collections::VecDeque::new());
+
+/// How many one-scenario layouts are remembered.
+const RECENT_LAYOUT_COUNT: usize = 8;
+
+/// Layouts with at most this many routes are remembered (big files reload rarely, and their
+/// layouts are big).
+const RECENT_LAYOUT_ROUTES: usize = 64;
 
 /// One trie node: its children by literal segment and the routes filed here.
 #[derive(Default)]
@@ -154,9 +179,9 @@ struct Candidate {
     path_matched: bool,
 }
 
-impl RouteIndex {
+impl Layout {
     /// Orders the routes of `scenarios` and files them by literal path prefix.
-    pub fn new(scenarios: Vec<Arc<LiveScenario>>) -> Self {
+    fn build(scenarios: &[Arc<LiveScenario>]) -> Self {
         let mut order: Vec<Slot> = scenarios
             .iter()
             .enumerate()
@@ -204,7 +229,7 @@ impl RouteIndex {
                 .routes
                 .iter()
                 .copied()
-                .filter(|&pos| route_at(&scenarios, &order, pos).matcher.path.is_some())
+                .filter(|&pos| route_at(scenarios, &order, pos).matcher.path.is_some())
                 .collect();
             if patterned.len() < SET_THRESHOLD {
                 continue;
@@ -212,7 +237,7 @@ impl RouteIndex {
             let patterns: Vec<std::borrow::Cow<'_, str>> = patterned
                 .iter()
                 .map(|&pos| {
-                    let route = route_at(&scenarios, &order, pos);
+                    let route = route_at(scenarios, &order, pos);
                     route
                         .matcher
                         .path
@@ -235,14 +260,49 @@ impl RouteIndex {
         // Kept until the next reload: no spare capacity from growing.
         trie.shrink_to_fit();
         let streams_upstream =
-            (0..order.len()).any(|pos| route_at(&scenarios, &order, pos).streams_upstream());
-        RouteIndex {
-            scenarios,
+            (0..order.len()).any(|pos| route_at(scenarios, &order, pos).streams_upstream());
+        Layout {
             order,
             trie,
             filed,
             streams_upstream,
         }
+    }
+
+    /// The layout of a snapshot of `scenario` alone: remembered, or built and remembered.
+    fn of_one(scenario: &Arc<LiveScenario>) -> Arc<Layout> {
+        let compiled = scenario.compiled();
+        let mut recent = RECENT_LAYOUTS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = recent
+            .iter()
+            .position(|(c, _)| std::ptr::eq(c.as_ptr(), Arc::as_ptr(compiled)))
+        {
+            let found = recent.remove(at);
+            if let Some((c, layout)) = found {
+                let layout_again = layout.clone();
+                recent.push_front((c, layout));
+                return layout_again;
+            }
+        }
+        drop(recent);
+        let layout = Arc::new(Layout::build(std::slice::from_ref(scenario)));
+        if compiled.routes.len() <= RECENT_LAYOUT_ROUTES {
+            let mut recent = RECENT_LAYOUTS.lock().unwrap_or_else(|p| p.into_inner());
+            recent.push_front((Arc::downgrade(compiled), layout.clone()));
+            recent.truncate(RECENT_LAYOUT_COUNT);
+        }
+        layout
+    }
+}
+
+impl RouteIndex {
+    /// Orders the routes of `scenarios` and files them by literal path prefix.
+    pub fn new(scenarios: Vec<Arc<LiveScenario>>) -> Self {
+        let layout = match scenarios.as_slice() {
+            [one] => Layout::of_one(one),
+            _ => Arc::new(Layout::build(&scenarios)),
+        };
+        RouteIndex { scenarios, layout }
     }
 
     /// The scenarios in the snapshot.
@@ -252,22 +312,22 @@ impl RouteIndex {
 
     /// Number of routes.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.layout.order.len()
     }
 
     /// Whether there are no routes.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.layout.order.is_empty()
     }
 
     /// Whether any route may send a request's body upstream as it arrives
     /// ([`CompiledRoute::streams_upstream`]).
     pub fn any_streams_upstream(&self) -> bool {
-        self.streams_upstream
+        self.layout.streams_upstream
     }
 
     fn route(&self, pos: usize) -> &CompiledRoute {
-        route_at(&self.scenarios, &self.order, pos)
+        route_at(&self.scenarios, &self.layout.order, pos)
     }
 
     /// The routes that may match `path`, in answer order.
@@ -276,7 +336,7 @@ impl RouteIndex {
         let mut node = 0;
         let mut segments = path.strip_prefix('/').map(|rest| rest.split('/'));
         loop {
-            let here = &self.trie[node];
+            let here = &self.layout.trie[node];
             match &here.set {
                 None => out.extend(here.routes.iter().map(|&pos| Candidate {
                     pos,
@@ -321,7 +381,7 @@ impl RouteIndex {
         self.candidates(req.path)
             .into_iter()
             .filter_map(move |candidate| {
-                let slot = self.order[candidate.pos];
+                let slot = self.layout.order[candidate.pos];
                 let scenario = &self.scenarios[slot.scenario];
                 let route = &scenario.routes[slot.route];
                 matches_with(&route.matcher, req, candidate.path_matched)
@@ -412,7 +472,7 @@ impl RouteIndex {
             offer(&mut best, (failed, path_failed, c.pos));
         }
         let mut next_candidate = candidates.iter().map(|c| c.pos).peekable();
-        for pos in 0..self.order.len() {
+        for pos in 0..self.layout.order.len() {
             if next_candidate.next_if_eq(&pos).is_some() {
                 continue;
             }
@@ -453,7 +513,7 @@ impl RouteIndex {
 
     fn state_fails(&self, pos: usize) -> bool {
         let route = self.route(pos);
-        let scenario = &self.scenarios[self.order[pos].scenario];
+        let scenario = &self.scenarios[self.layout.order[pos].scenario];
         route
             .when_state
             .as_ref()
@@ -463,8 +523,8 @@ impl RouteIndex {
     /// Number of trie nodes (for tests and benchmarks of the index's shape).
     #[doc(hidden)]
     pub fn node_count(&self) -> usize {
-        debug_assert_eq!(self.filed.len(), self.order.len());
-        self.trie.len()
+        debug_assert_eq!(self.layout.filed.len(), self.layout.order.len());
+        self.layout.trie.len()
     }
 }
 

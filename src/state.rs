@@ -53,6 +53,11 @@ impl LiveScenario {
         }
     }
 
+    /// The compiled scenario this is a live copy of.
+    pub fn compiled(&self) -> &Arc<CompiledScenario> {
+        &self.compiled
+    }
+
     /// This version's identity: the scenario's name and document hashed (SHA-256, 16 hex
     /// digits). Two processes that loaded the same document agree on it; a changed document
     /// has another.

@@ -123,9 +123,7 @@ impl MockServerBuilder {
             .get("name")
             .and_then(|n| n.as_str())
             .map(str::to_owned);
-        // `to_string` writes into a `Vec` directly, several times faster than `Display`.
-        let text = serde_json::to_string(&scenario).unwrap_or_else(|_| scenario.to_string());
-        self.inline.push((Some(name), text));
+        self.inline.push((Some(name), json_text(scenario)));
         self
     }
 
@@ -264,6 +262,57 @@ impl MockServerBuilder {
         config.listener.workers = 1;
         config.handle_signals = false;
         Ok((config, store))
+    }
+}
+
+/// Inline documents written as text lately, with their text: a suite whose tests start their
+/// servers from the same `json!` fixture writes it once (comparing two documents costs a
+/// fraction of writing one).
+static RECENT_JSON: Mutex<std::collections::VecDeque<(serde_json::Value, String)>> =
+    Mutex::new(std::collections::VecDeque::new());
+
+/// How many documents [`RECENT_JSON`] keeps.
+const RECENT_JSON_COUNT: usize = 4;
+
+/// Documents whose text is longer are not kept in [`RECENT_JSON`].
+const RECENT_JSON_BYTES: usize = 16 * 1024;
+
+/// `scenario` as JSON text.
+fn json_text(scenario: serde_json::Value) -> String {
+    let recent = RECENT_JSON.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, text)) = recent.iter().find(|(known, _)| same_text(known, &scenario)) {
+        return text.clone();
+    }
+    drop(recent);
+    // `to_string` writes into a `Vec` directly, several times faster than `Display`.
+    let text = serde_json::to_string(&scenario).unwrap_or_else(|_| scenario.to_string());
+    if text.len() <= RECENT_JSON_BYTES {
+        let mut recent = RECENT_JSON.lock().unwrap_or_else(|p| p.into_inner());
+        recent.push_front((scenario, text.clone()));
+        recent.truncate(RECENT_JSON_COUNT);
+    }
+    text
+}
+
+/// Whether `a` and `b` are written as the same text: equal, with object members in the same
+/// order (`Value`'s own `==` ignores their order, which the text keeps: a response's header
+/// order comes from it) and numbers alike to the bit (`0.0` is not `-0.0`).
+fn same_text(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_text(va, vb))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_text(a, b))
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            x == y && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+        }
+        _ => a == b,
     }
 }
 
@@ -540,5 +589,29 @@ impl std::fmt::Debug for MockServer {
         f.debug_struct("MockServer")
             .field("addr", &self.addr)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_document_is_written_as_its_own_text_even_after_an_equal_one() {
+        let ab = json!({ "headers": { "A": "1", "B": "2" }, "n": 0.0 });
+        let ba = json!({ "headers": { "B": "2", "A": "1" }, "n": 0.0 });
+        let negative = json!({ "headers": { "A": "1", "B": "2" }, "n": -0.0 });
+        assert_eq!(ab, ba, "serde_json's == ignores member order");
+        assert!(same_text(&ab, &ab.clone()));
+        assert!(!same_text(&ab, &ba));
+        assert!(!same_text(&ab, &negative));
+        assert!(!same_text(&json!(1), &json!(1.0)));
+        for doc in [ab, ba, negative] {
+            let expected = serde_json::to_string(&doc).unwrap();
+            // Twice: written, then found among the recent ones.
+            assert_eq!(json_text(doc.clone()), expected);
+            assert_eq!(json_text(doc), expected);
+        }
     }
 }
