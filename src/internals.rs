@@ -8,6 +8,8 @@ pub mod http;
 pub mod journal;
 #[path = "matching.rs"]
 pub mod matching;
+#[path = "recent.rs"]
+pub mod recent;
 #[path = "scenario/mod.rs"]
 pub mod scenario;
 #[path = "shared.rs"]

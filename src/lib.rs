@@ -32,7 +32,7 @@ mod embed;
 pub mod server;
 mod validate;
 
-use internals::{http, journal, matching, scenario, shared, state, store, watch, wire};
+use internals::{http, journal, matching, recent, scenario, shared, state, store, watch, wire};
 
 pub use embed::{Error, MockServer, MockServerBuilder, RecordedRequest, Times};
 pub use journal::JournalLimits;

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use crate::recent::Recent;
 use crate::scenario::compiled::{
     CompiledResponse, CompiledRoute, CompiledScenario, PathMatcher, RequestMatcher,
 };
@@ -141,13 +142,8 @@ struct Layout {
 /// Layouts of recent one-scenario snapshots, by compiled scenario: an embedded server handed
 /// to test after test with the same scenario, or a harness that puts its mock again, builds
 /// the index once. Held weakly: a compiled scenario nothing serves any more is dropped
-/// (together with its layout) when it is pushed out.
-static RECENT_LAYOUTS: std::sync::Mutex<
-    std::collections::VecDeque<(std::sync::Weak<CompiledScenario>, Arc<Layout>)>,
-> = std::sync::Mutex::new(std::collections::VecDeque::new());
-
-/// How many one-scenario layouts are remembered.
-const RECENT_LAYOUT_COUNT: usize = 8;
+/// (together with its layout) when it is pushed out. The last 8 are kept.
+static RECENT_LAYOUTS: Recent<(std::sync::Weak<CompiledScenario>, Arc<Layout>)> = Recent::new(8);
 
 /// Layouts with at most this many routes are remembered (big files reload rarely, and their
 /// layouts are big).
@@ -272,24 +268,15 @@ impl Layout {
     /// The layout of a snapshot of `scenario` alone: remembered, or built and remembered.
     fn of_one(scenario: &Arc<LiveScenario>) -> Arc<Layout> {
         let compiled = scenario.compiled();
-        let mut recent = RECENT_LAYOUTS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = recent
-            .iter()
-            .position(|(c, _)| std::ptr::eq(c.as_ptr(), Arc::as_ptr(compiled)))
-        {
-            let found = recent.remove(at);
-            if let Some((c, layout)) = found {
-                let layout_again = layout.clone();
-                recent.push_front((c, layout));
-                return layout_again;
-            }
+        if let Some(layout) = RECENT_LAYOUTS.find(
+            |(c, _)| std::ptr::eq(c.as_ptr(), Arc::as_ptr(compiled)),
+            |(_, layout)| layout.clone(),
+        ) {
+            return layout;
         }
-        drop(recent);
         let layout = Arc::new(Layout::build(std::slice::from_ref(scenario)));
         if compiled.routes.len() <= RECENT_LAYOUT_ROUTES {
-            let mut recent = RECENT_LAYOUTS.lock().unwrap_or_else(|p| p.into_inner());
-            recent.push_front((Arc::downgrade(compiled), layout.clone()));
-            recent.truncate(RECENT_LAYOUT_COUNT);
+            RECENT_LAYOUTS.remember((Arc::downgrade(compiled), layout.clone()));
         }
         layout
     }

@@ -9,7 +9,7 @@
 //! name as a file scenario takes its place until it is deleted; a file change never removes
 //! an API scenario. Deleting a file scenario through the API hides it until its file changes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 
 use crate::matching::RouteIndex;
+use crate::recent::Recent;
 use crate::scenario::ctx::Origin;
 use crate::scenario::load::{
     Limits, compile_source, content_hash, load_bytes, read_scenario, scan,
@@ -368,7 +369,7 @@ pub struct Store {
     /// Scenarios recently put, compiled: putting the same text again (a harness resetting
     /// its mock, a test suite starting each test's server with the same scenario) skips the
     /// compile. Only results that depend on the text alone are kept (no `file` bodies).
-    recent: Mutex<VecDeque<Arc<CompiledScenario>>>,
+    recent: Recent<Arc<CompiledScenario>>,
 }
 
 /// What is told of a file served beside the source when it is added.
@@ -395,7 +396,7 @@ impl Store {
             extra: Mutex::new(Vec::new()),
             on_extra: Mutex::new(None),
             reloading: Mutex::new(()),
-            recent: Mutex::new(VecDeque::new()),
+            recent: Recent::new(RECENT_PUTS),
         }
     }
 
@@ -714,22 +715,15 @@ impl Store {
 
     /// The compiled form of `text` put as `name` before, if it is remembered.
     fn recall(&self, name: &str, text: &str) -> Option<Arc<CompiledScenario>> {
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        let at = recent
-            .iter()
-            .position(|c| c.name == name && *c.source == *text)?;
-        let compiled = recent.remove(at)?;
-        recent.push_front(compiled.clone());
-        Some(compiled)
+        self.recent
+            .find(|c| c.name == name && *c.source == *text, Arc::clone)
     }
 
     /// Remembers `compiled` for [`Store::recall`] when it depends on its text alone.
     fn remember(&self, compiled: CompiledScenario) -> Arc<CompiledScenario> {
         let compiled = Arc::new(compiled);
         if !compiled.reads_files && compiled.source.len() <= RECENT_PUT_BYTES {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            recent.push_front(compiled.clone());
-            recent.truncate(RECENT_PUTS);
+            self.recent.remember(compiled.clone());
         }
         compiled
     }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::journal::{Filter, Journal, JournalLimits};
+use crate::recent::Recent;
 use crate::scenario::Diagnostic;
 use crate::scenario::compile::compile_request_matcher;
 use crate::server::{ServeConfig, StartError};
@@ -267,29 +268,24 @@ impl MockServerBuilder {
 
 /// Inline documents written as text lately, with their text: a suite whose tests start their
 /// servers from the same `json!` fixture writes it once (comparing two documents costs a
-/// fraction of writing one).
-static RECENT_JSON: Mutex<std::collections::VecDeque<(serde_json::Value, String)>> =
-    Mutex::new(std::collections::VecDeque::new());
-
-/// How many documents [`RECENT_JSON`] keeps.
-const RECENT_JSON_COUNT: usize = 4;
+/// fraction of writing one). The last 4 are kept.
+static RECENT_JSON: Recent<(serde_json::Value, String)> = Recent::new(4);
 
 /// Documents whose text is longer are not kept in [`RECENT_JSON`].
 const RECENT_JSON_BYTES: usize = 16 * 1024;
 
 /// `scenario` as JSON text.
 fn json_text(scenario: serde_json::Value) -> String {
-    let recent = RECENT_JSON.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, text)) = recent.iter().find(|(known, _)| same_text(known, &scenario)) {
-        return text.clone();
+    if let Some(text) = RECENT_JSON.find(
+        |(known, _)| same_text(known, &scenario),
+        |(_, text)| text.clone(),
+    ) {
+        return text;
     }
-    drop(recent);
     // `to_string` writes into a `Vec` directly, several times faster than `Display`.
     let text = serde_json::to_string(&scenario).unwrap_or_else(|_| scenario.to_string());
     if text.len() <= RECENT_JSON_BYTES {
-        let mut recent = RECENT_JSON.lock().unwrap_or_else(|p| p.into_inner());
-        recent.push_front((scenario, text.clone()));
-        recent.truncate(RECENT_JSON_COUNT);
+        RECENT_JSON.remember((scenario, text.clone()));
     }
     text
 }
