@@ -93,20 +93,34 @@ fn client() -> awc::Client {
         .finish()
 }
 
-/// rustls with ring and the system's trust store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`, when
-/// set).
+/// The system's trust store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`, when set), read once per
+/// process: reading it opens a file per certificate and takes about 10 ms, which each
+/// worker's first proxy answer would otherwise wait for.
+static SYSTEM_ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+
+fn system_roots() -> rustls::RootCertStore {
+    SYSTEM_ROOTS
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            for err in &native.errors {
+                tracing::debug!("system trust store: {err}");
+            }
+            let (added, ignored) = roots.add_parsable_certificates(native.certs);
+            tracing::debug!(
+                added,
+                ignored,
+                "system trust store read for https upstreams"
+            );
+            roots
+        })
+        .clone()
+}
+
+/// rustls with ring, the system's trust store ([`system_roots`]) and the `--proxy-ca`
+/// certificates.
 fn tls_config() -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for err in &native.errors {
-        tracing::debug!("system trust store: {err}");
-    }
-    let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    tracing::debug!(
-        added,
-        ignored,
-        "system trust store read for https upstreams"
-    );
+    let mut roots = system_roots();
     let extra = EXTRA_ROOTS
         .read()
         .unwrap_or_else(|p| p.into_inner())
