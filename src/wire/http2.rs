@@ -42,7 +42,9 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream, SendStream};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+
+use super::limits;
 
 /// The connection preface a client speaking HTTP/2 with prior knowledge opens with.
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -53,6 +55,9 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 /// Streams a client may reset after they were accepted, in one second, before the connection
 /// ends with `GOAWAY` (`ENHANCE_YOUR_CALM`).
 const MAX_RESETS_PER_SECOND: u32 = 1_000;
+
+/// Most bytes read and dropped from a client after the connection's last frame.
+const LINGER_MAX_BYTES: usize = 256 * 1024;
 
 /// Flow-control windows: per stream, and for the whole connection.
 const STREAM_WINDOW: u32 = 256 * 1024;
@@ -294,6 +299,7 @@ pub async fn serve<T, S, X, XF>(
     .await;
 
     let action = action.borrow_mut().take();
+    let mut io = io;
     match (ended, action) {
         (_, Some(ConnAction::Malformed(bytes))) => {
             // Whatever h2 wrote is out; these bytes go after it, past the framing.
@@ -305,28 +311,53 @@ pub async fn serve<T, S, X, XF>(
             // Type DATA, no flags, stream 0: a connection error for any HTTP/2 client.
             frame.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
             frame.extend_from_slice(&bytes[..len]);
-            let mut io = io;
             let _ = io.write_all(&frame).await;
             let _ = io.flush().await;
             let _ = io.shutdown().await;
+            linger(&mut io).await;
         }
         (Some(reason), _) if reason != Reason::NO_ERROR => {
             drop(streams);
             conn.abrupt_shutdown(reason);
             close(&mut conn).await;
+            drop(conn);
+            linger(&mut io).await;
         }
         (_, Some(ConnAction::GoAway)) => {
             drop(streams);
             conn.abrupt_shutdown(Reason::NO_ERROR);
             close(&mut conn).await;
+            drop(conn);
+            linger(&mut io).await;
         }
         (None, None) => {
             // Idle: the graceful GOAWAY is on its way.
             drop(streams);
             close(&mut conn).await;
+            drop(conn);
+            linger(&mut io).await;
         }
         (Some(_), None) => {}
     }
+}
+
+/// After the last frame and the FIN: reads and drops what the client still sends (its
+/// `SETTINGS` acknowledgement, `WINDOW_UPDATE`s, frames already on their way) until it closes
+/// too, for at most [`limits::LINGER`] and [`LINGER_MAX_BYTES`]. Closing a socket with unread
+/// bytes sends a TCP RST, and a client that gets the RST before it has read the `GOAWAY` (or
+/// whose next write fails first) sees a reset where the server said goodbye.
+async fn linger<T: AsyncRead + Unpin>(io: &mut T) {
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        let mut left = LINGER_MAX_BYTES;
+        while left > 0 {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = actix_rt::time::timeout(limits::LINGER, drain).await;
 }
 
 /// Drives a connection that is shutting down until it is closed (at most a second).
