@@ -300,7 +300,7 @@ pub async fn serve<T, S, X, XF>(
 
     let action = action.borrow_mut().take();
     let mut io = io;
-    match (ended, action) {
+    let closing = match (ended, action) {
         (_, Some(ConnAction::Malformed(bytes))) => {
             // Whatever h2 wrote is out; these bytes go after it, past the framing.
             drop(streams);
@@ -314,30 +314,30 @@ pub async fn serve<T, S, X, XF>(
             let _ = io.write_all(&frame).await;
             let _ = io.flush().await;
             let _ = io.shutdown().await;
-            linger(&mut io).await;
+            true
         }
         (Some(reason), _) if reason != Reason::NO_ERROR => {
             drop(streams);
             conn.abrupt_shutdown(reason);
             close(&mut conn).await;
-            drop(conn);
-            linger(&mut io).await;
+            true
         }
         (_, Some(ConnAction::GoAway)) => {
             drop(streams);
             conn.abrupt_shutdown(Reason::NO_ERROR);
             close(&mut conn).await;
-            drop(conn);
-            linger(&mut io).await;
+            true
         }
         (None, None) => {
             // Idle: the graceful GOAWAY is on its way.
             drop(streams);
             close(&mut conn).await;
-            drop(conn);
-            linger(&mut io).await;
+            true
         }
-        (Some(_), None) => {}
+        (Some(_), None) => false,
+    };
+    if closing {
+        linger(&mut io).await;
     }
 }
 
