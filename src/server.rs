@@ -151,6 +151,8 @@ pub struct Running {
     pub(crate) watcher: Option<WatchHandle>,
     /// The actix server; await it to run until shutdown, or use its handle to stop it.
     pub server: actix_server::Server,
+    /// What keeps its workers awake after a request, when [`ListenerConfig::awake`] is set.
+    pub(crate) awake: Option<Arc<wire::awake::Awake>>,
 }
 
 /// Errors that keep a server from starting.
@@ -260,6 +262,9 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         );
     }
     let journal = Arc::new(Journal::new(config.journal));
+    let awake = Some(config.listener.awake)
+        .filter(|window| !window.is_zero())
+        .map(wire::awake::Awake::new);
     let state = web::Data::new(AppState {
         store: store.clone(),
         journal: journal.clone(),
@@ -280,6 +285,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         global_delay_ms: std::sync::atomic::AtomicU64::new(0),
         recorder: http::record::Recorder::new(store.clone()),
         shared: config.state_store.as_ref().map(|s| s.0.clone()),
+        awake: awake.clone(),
     });
     if let Some(recording) = config.recording.clone() {
         state
@@ -310,6 +316,7 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         tls.map(|t| t.config),
         move || http::service(app_state.clone()),
         http::expect(state),
+        awake.clone(),
     )
     .map_err(|source| StartError::Bind { addr, source })?;
     let _ = shutdown.server.set(server.handle());
@@ -326,5 +333,6 @@ pub(crate) fn start_with(config: ServeConfig, store: Arc<Store>) -> Result<Runni
         journal,
         watcher: None,
         server,
+        awake,
     })
 }

@@ -13,6 +13,10 @@
 //! long: a suite that is done starting servers keeps none of their threads, ports or
 //! descriptors a moment later. The reaper sleeps until the next server's time is up; the
 //! servers and their requests never wait for it.
+//!
+//! An embedded server's worker stays awake for [`AWAKE`] after each request and after a test
+//! takes it from the pool ([`crate::wire::awake`]): a test's next request is read as it
+//! arrives instead of after the kernel wakes the worker, which was half a test's time.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,12 +27,18 @@ use super::Error;
 use crate::journal::{Journal, JournalLimits};
 use crate::server::{self, ServeConfig};
 use crate::store::Store;
+use crate::wire::awake::Awake;
 
 /// Most idle servers kept for reuse; more are stopped.
 pub const POOL_SIZE: usize = 8;
 
 /// How long a server stays in the pool unused before it is stopped.
 pub const POOL_IDLE: Duration = Duration::from_secs(1);
+
+/// How long an embedded server's worker keeps polling after a request or after a test takes
+/// it ([`Awake`]): longer than a test takes between two requests, short enough that a server
+/// left alone sleeps a moment later.
+pub const AWAKE: Duration = Duration::from_micros(500);
 
 /// What makes two servers interchangeable: servers are pooled per settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +59,8 @@ pub struct Instance {
     thread: Option<JoinHandle<()>>,
     /// Set when the server may go back to the pool.
     pub key: Option<PoolKey>,
+    /// What keeps its worker awake after a request; stirred when a test takes the server.
+    awake: Option<Arc<Awake>>,
 }
 
 /// The idle servers, and whether the reaper runs.
@@ -116,7 +128,13 @@ impl Instance {
             .idle
             .iter()
             .position(|(i, _)| i.key.as_ref() == Some(key))?;
-        Some(pool.idle.swap_remove(at).0)
+        let instance = pool.idle.swap_remove(at).0;
+        drop(pool);
+        // The test's first request comes in a moment: its worker is woken now, meanwhile.
+        if let Some(awake) = &instance.awake {
+            awake.stir();
+        }
+        Some(instance)
     }
 
     /// Starts a server for `store` on its own thread and waits until it listens.
@@ -152,7 +170,7 @@ impl Instance {
         store: Arc<Store>,
         key: Option<PoolKey>,
     ) -> Result<Instance, Error> {
-        let (addr, journal, handle) = started
+        let (addr, journal, handle, awake) = started
             .ok_or_else(|| Error::Thread("the server thread ended before it started".into()))??;
         Ok(Instance {
             addr,
@@ -162,6 +180,7 @@ impl Instance {
             handle,
             thread: Some(thread),
             key,
+            awake,
         })
     }
 
@@ -213,7 +232,15 @@ impl Instance {
 }
 
 /// What a server thread reports once it listens (or why it could not).
-type Started = Result<(SocketAddr, Arc<Journal>, actix_server::ServerHandle), Error>;
+type Started = Result<
+    (
+        SocketAddr,
+        Arc<Journal>,
+        actix_server::ServerHandle,
+        Option<Arc<Awake>>,
+    ),
+    Error,
+>;
 
 /// Starts the server thread; `started` is called once the server listens or failed to.
 fn spawn(
@@ -228,7 +255,12 @@ fn spawn(
                 match server::start_with(config, store) {
                     Ok(running) => {
                         let handle = running.server.handle();
-                        started(Ok((running.addr, running.journal, handle)));
+                        started(Ok((
+                            running.addr,
+                            running.journal,
+                            handle,
+                            running.awake.clone(),
+                        )));
                         let _ = running.server.await;
                     }
                     Err(err) => started(Err(err.into())),

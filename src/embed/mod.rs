@@ -261,6 +261,7 @@ impl MockServerBuilder {
         config.template_fuel = self.template_fuel;
         // One event loop serves a test's few connections; fewer threads start faster.
         config.listener.workers = 1;
+        config.listener.awake = instance::AWAKE;
         config.handle_signals = false;
         Ok((config, store))
     }

@@ -106,6 +106,8 @@ pub struct AppState {
     /// The shared state store (`--state-store`), when replicas share state; `None` keeps
     /// everything in memory.
     pub shared: Option<Arc<SharedStore>>,
+    /// Stirred by every request when the server keeps its workers awake (embedded servers).
+    pub awake: Option<Arc<crate::wire::awake::Awake>>,
 }
 
 impl AppState {
@@ -248,6 +250,9 @@ pub fn service(
     let app =
         map_config(app(state.clone()), |_| AppConfig::default()).map(Response::<BoxBody>::from);
     apply_fn_factory(app, move |mut req: Request, srv| -> Routed<_> {
+        if let Some(awake) = &state.awake {
+            awake.stir();
+        }
         if let Some(resp) = answer::refuse_head(&state, req.head()) {
             return Either::Left(ready(Ok(resp.into())));
         }

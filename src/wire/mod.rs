@@ -25,6 +25,7 @@ use actix_server::Server;
 use actix_service::{Service as _, ServiceFactory, ServiceFactoryExt as _, fn_factory, fn_service};
 use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
 
+pub mod awake;
 pub mod body;
 pub mod expect;
 pub mod fault;
@@ -56,6 +57,9 @@ pub struct ListenerConfig {
     /// Whether HTTP/2 is offered beside HTTP/1.1: with prior knowledge on cleartext
     /// connections, through ALPN on TLS ones (`--http2`).
     pub http2: bool,
+    /// How long each worker keeps polling its sockets after a request instead of sleeping
+    /// ([`awake`]); zero, the default, sleeps at once. Embedded servers set it.
+    pub awake: Duration,
 }
 
 impl Default for ListenerConfig {
@@ -68,6 +72,7 @@ impl Default for ListenerConfig {
             head: limits::HeadLimits::default(),
             ws_max_message_bytes: limits::DEFAULT_WS_MAX_MESSAGE_BYTES,
             http2: true,
+            awake: Duration::ZERO,
         }
     }
 }
@@ -87,7 +92,9 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
 
 /// Builds the server on `listener` (TLS when `tls` is given) around what the HTTP layer
 /// plugs into every connection: `app` makes the service requests go to (once per worker), and
-/// `expect` decides each `Expect: 100-continue` head. It must be awaited (or spawned) inside an
+/// `expect` decides each `Expect: 100-continue` head; with `awake` (made from
+/// [`ListenerConfig::awake`], stirred by the app), each worker runs its keeper. It must be
+/// awaited (or spawned) inside an
 /// actix or tokio runtime; signal handling is left to the caller (`handle_signals: false` when
 /// embedded).
 pub fn serve<A, S, X, XF>(
@@ -97,6 +104,7 @@ pub fn serve<A, S, X, XF>(
     tls: Option<rustls::ServerConfig>,
     app: A,
     expect: X,
+    awake: Option<std::sync::Arc<awake::Awake>>,
 ) -> std::io::Result<Server>
 where
     A: Fn() -> S + Clone + Send + 'static,
@@ -121,6 +129,7 @@ where
         .shutdown_timeout(config.shutdown_timeout_secs);
     let mut builder = match tls {
         None => builder.listen("understudy", listener, move || {
+            keep_awake(awake.as_ref());
             fn_service(move |io: TcpStream| async move {
                 let _ = io.set_nodelay(true);
                 let peer = io.peer_addr().ok();
@@ -155,6 +164,7 @@ where
             };
             let acceptor = Acceptor::new(tls);
             builder.listen("understudy-tls", listener, move || {
+                keep_awake(awake.as_ref());
                 acceptor
                     .clone()
                     .map_err(|err| tracing::debug!("TLS handshake failed: {err}"))
@@ -183,6 +193,14 @@ where
         builder = builder.disable_signals();
     }
     Ok(builder.run())
+}
+
+/// Starts `awake`'s keeper on the worker whose services are being made (actix-server makes
+/// them on the worker's own thread, once per worker).
+fn keep_awake(awake: Option<&std::sync::Arc<awake::Awake>>) {
+    if let Some(awake) = awake {
+        actix_rt::spawn(awake.clone().keep());
+    }
 }
 
 /// Serves one connection in the protocol it speaks: HTTP/1.1 through actix-http (with the
