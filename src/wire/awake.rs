@@ -8,15 +8,23 @@
 //!
 //! [`Awake`] keeps each worker polling its sockets (without blocking) for a short window after
 //! every request and after a test takes the server, instead of sleeping: the next request is
-//! read as soon as it arrives. Each poll also offers the CPU to any other thread that wants it
-//! (`sched_yield`), so a busy machine's other work goes first; the window ends on its own, and
-//! an idle server sleeps as any other. The command line's server leaves this off: it serves
-//! many clients, not one test at a time, and must cost nothing while idle.
+//! read as soon as it arrives. It gives way to everything else:
+//! - each poll offers the CPU to any other thread (`sched_yield`), and a yield that let another
+//!   thread run ends the window: the CPU is wanted;
+//! - at most all CPUs but one have a polling worker at a time, process-wide (none on a single
+//!   CPU): a suite running many servers in parallel keeps its CPUs for its tests;
+//! - the window ends on its own, and an idle server sleeps as any other.
+//!
+//! The command line's server leaves this off: it serves many clients, not one test at a time,
+//! and must cost nothing while idle.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// A `sched_yield` that takes longer than this gave the CPU to another thread.
+const WANTED: Duration = Duration::from_micros(20);
 
 /// A server's "stay awake until" mark, shared by its workers and whoever stirs it.
 #[derive(Debug)]
@@ -70,11 +78,53 @@ impl Awake {
     pub async fn keep(self: Arc<Self>) {
         loop {
             self.stirred.notified().await;
+            let Some(_slot) = Slot::take() else {
+                continue;
+            };
             while self.open() {
+                // A yield that took long let another thread run: this CPU is wanted, and the
+                // window ends (until the next stir).
+                let yielded = Instant::now();
                 std::thread::yield_now();
+                if yielded.elapsed() > WANTED {
+                    break;
+                }
                 tokio::task::yield_now().await;
             }
         }
+    }
+}
+
+/// Workers of this process polling now; at most [`Slot::most`].
+static POLLING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the few places for a polling worker: with every CPU but one kept busy by polling
+/// workers, a test suite running servers in parallel would have none left for its tests.
+struct Slot;
+
+impl Slot {
+    /// All CPUs this process may use but one: none on a single CPU, where the test's own
+    /// thread needs it to send the request.
+    fn most() -> usize {
+        static MOST: OnceLock<usize> = OnceLock::new();
+        *MOST.get_or_init(|| {
+            std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1))
+        })
+    }
+
+    fn take() -> Option<Slot> {
+        POLLING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < Slot::most()).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        POLLING.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -91,5 +141,16 @@ mod tests {
         let closed = Awake::new(Duration::ZERO);
         closed.stir();
         assert!(!closed.open());
+    }
+
+    #[test]
+    fn all_cpus_but_one_may_have_a_polling_worker() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(Slot::most(), cpus - 1);
+        let slots: Vec<Slot> = std::iter::from_fn(Slot::take).take(cpus + 1).collect();
+        assert_eq!(slots.len(), cpus - 1);
+        assert!(Slot::take().is_none());
+        drop(slots);
+        assert_eq!(POLLING.load(Ordering::Acquire), 0);
     }
 }
