@@ -263,6 +263,10 @@ pub fn service(
         Either::Right(Either::Right(Box::pin(async move {
             let payload = req.take_payload();
             let resp = answer::answer(&state, answer::Incoming::direct(&req, payload)).await;
+            // The window runs from the answer too: a test's next request after a delayed one.
+            if let Some(awake) = &state.awake {
+                awake.stir();
+            }
             Ok(resp.into())
         })))
     })

@@ -7,8 +7,8 @@
 //! test's round trip (`docs/benchmarks.md`, "A `MockServer` per test").
 //!
 //! [`Awake`] keeps each worker polling its sockets (without blocking) for a short window after
-//! every request and after a test takes the server, instead of sleeping: the next request is
-//! read as soon as it arrives. It gives way to everything else:
+//! every request arrives and is answered, and after a test takes the server, instead of
+//! sleeping: the next request is read as soon as it arrives. It gives way to everything else:
 //! - each poll offers the CPU to any other thread (`sched_yield`), and a yield that let another
 //!   thread run ends the window: the CPU is wanted;
 //! - at most all CPUs but one have a polling worker at a time, process-wide (none on a single
