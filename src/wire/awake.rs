@@ -58,8 +58,9 @@ impl Awake {
         })
     }
 
-    /// Keeps the workers awake for the window from now: a request came, or a test took the
-    /// server. From another thread this wakes a sleeping worker (one write to its eventfd).
+    /// Keeps the workers awake for the window from now: a request came or was answered, or a
+    /// test took the server. From another thread this wakes a sleeping worker (one write to
+    /// its eventfd).
     pub fn stir(&self) {
         let window = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
         self.until
@@ -98,8 +99,8 @@ impl Awake {
 /// Workers of this process polling now; at most [`Slot::most`].
 static POLLING: AtomicUsize = AtomicUsize::new(0);
 
-/// One of the few places for a polling worker: with every CPU but one kept busy by polling
-/// workers, a test suite running servers in parallel would have none left for its tests.
+/// One of the few places for a polling worker. Without a bound, a suite running many servers
+/// in parallel would have every CPU taken by polling workers and none left for its tests.
 struct Slot;
 
 impl Slot {
