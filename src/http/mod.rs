@@ -111,6 +111,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Keeps the workers awake a moment longer, when this server does (embedded servers).
+    fn stir(&self) {
+        if let Some(awake) = &self.awake {
+            awake.stir();
+        }
+    }
+
     /// The journal admin reads see: the local one, or with a shared store every replica's.
     pub async fn journal_view(&self) -> Result<Arc<Journal>, Unavailable> {
         match &self.shared {
@@ -250,9 +257,7 @@ pub fn service(
     let app =
         map_config(app(state.clone()), |_| AppConfig::default()).map(Response::<BoxBody>::from);
     apply_fn_factory(app, move |mut req: Request, srv| -> Routed<_> {
-        if let Some(awake) = &state.awake {
-            awake.stir();
-        }
+        state.stir();
         if let Some(resp) = answer::refuse_head(&state, req.head()) {
             return Either::Left(ready(Ok(resp.into())));
         }
@@ -264,9 +269,7 @@ pub fn service(
             let payload = req.take_payload();
             let resp = answer::answer(&state, answer::Incoming::direct(&req, payload)).await;
             // The window runs from the answer too: a test's next request after a delayed one.
-            if let Some(awake) = &state.awake {
-                awake.stir();
-            }
+            state.stir();
             Ok(resp.into())
         })))
     })

@@ -94,9 +94,8 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
 /// plugs into every connection: `app` makes the service requests go to (once per worker), and
 /// `expect` decides each `Expect: 100-continue` head; with `awake` (made from
 /// [`ListenerConfig::awake`], stirred by the app), each worker runs its keeper. It must be
-/// awaited (or spawned) inside an
-/// actix or tokio runtime; signal handling is left to the caller (`handle_signals: false` when
-/// embedded).
+/// awaited (or spawned) inside an actix or tokio runtime; signal handling is left to the
+/// caller (`handle_signals: false` when embedded).
 pub fn serve<A, S, X, XF>(
     listener: TcpListener,
     config: &ListenerConfig,
